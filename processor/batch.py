@@ -1,0 +1,339 @@
+"""The monthly batch `kieumau run` (SPEC §4), as a function a test or a notebook can call.
+
+Stages: intake (parallel over files) → consolidation → scoring → history → outputs. Outputs are
+built in a staging folder and moved into `output/YYYY-MM/` only when everything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from processor import schema as S
+from processor.catalogue import Catalogue
+from processor.consolidate import Consolidated, consolidate
+from processor.feedback import write_feedback
+from processor.forms import Roster, write_form
+from processor.history import History
+from processor.intake import (
+    SPREADSHEET_SUFFIXES,
+    Submission,
+    list_inbox,
+    read_submission,
+)
+from processor.issues import ERROR, Issue
+from processor.output_files import write_json
+from processor.periods import Period
+from processor.reports import PROGRESS_LABELS, write_summary
+from processor.scoring import Results, score
+
+# Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
+PARALLEL_THRESHOLD = 4
+
+
+@dataclass
+class RunReport:
+    period: Period
+    out_dir: Path
+    submissions: list[Submission]
+    issues: list[Issue]
+    results: Results
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 everything read; 1 ran but rejected files or rows (SPEC §4)."""
+        rejected = any(s.rows_rejected for s in self.submissions)
+        errors = any(i.severity == ERROR for i in self.issues)
+        return 1 if rejected or errors else 0
+
+
+def _read_one(args: tuple[Path, str, Catalogue, Period]) -> Submission:
+    path, name, catalogue, period = args
+    return read_submission(path, catalogue, name, period)
+
+
+def read_inbox(
+    inbox: Path,
+    catalogue: Catalogue,
+    period: Period,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Submission]:
+    files = list_inbox(inbox)
+    jobs = [(path, str(path.relative_to(inbox)), catalogue, period) for path in files]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    results: list[Submission] = []
+    if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for i, sub in enumerate(pool.map(_read_one, jobs, chunksize=1), start=1):
+                results.append(sub)
+                if progress:
+                    progress(i, len(jobs))
+    else:
+        for i, job in enumerate(jobs, start=1):
+            results.append(_read_one(job))
+            if progress:
+                progress(i, len(jobs))
+    return results
+
+
+def archive(submissions: list[Submission], workspace: Path) -> None:
+    """Keep a copy of every input by SHA-256: the inbox itself is never touched."""
+    store = workspace / "luu_tru"
+    for sub in submissions:
+        suffix = (
+            sub.path.suffix.lower() if sub.path.suffix.lower() in SPREADSHEET_SUFFIXES else ".bin"
+        )
+        target = store / sub.sha256[:2] / f"{sub.sha256}{suffix}"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.copyfile(sub.path, tmp)
+            os.replace(tmp, target)
+
+
+def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -> pd.DataFrame:
+    """Per unit and title: how many are assessed, the share registered and the share achieved."""
+    rows = []
+    names = units.set_index("unit_code")["unit_name"]
+    for title, frame in (
+        (catalogue.citizen_title, results.citizens),
+        (catalogue.household_title, results.households),
+    ):
+        if frame.empty:
+            continue
+        grouped = frame.assign(
+            reg=frame["registered"].eq(S.YES), ok=frame["outcome"].eq(S.ACHIEVED)
+        ).groupby("unit_code")
+        summary = grouped.agg(assessed=("ok", "size"), reg=("reg", "mean"), ok=("ok", "mean"))
+        for unit, row in summary.iterrows():
+            rows.append(
+                {
+                    "unit_code": unit,
+                    "unit_name": names.get(unit),
+                    "title": title.name,
+                    "assessed": int(row["assessed"]),
+                    "registered_share": round(float(row["reg"]) * 100, 1),
+                    "achieved_share": round(float(row["ok"]) * 100, 1),
+                }
+            )
+    tdp = results.units[results.units["kind"] == S.UNIT_KIND_TDP]
+    title = catalogue.unit_title
+    for _, row in tdp.iterrows():
+        if row["unit_code"] not in set(units.loc[units["submitted"], "unit_code"]):
+            continue
+        rows.append(
+            {
+                "unit_code": row["unit_code"],
+                "unit_name": row["unit_name"],
+                "title": title.name,
+                "assessed": 1,
+                "registered_share": None,
+                "achieved_share": 100.0 if row["outcome"] == S.ACHIEVED else 0.0,
+            }
+        )
+    return pd.DataFrame(rows, columns=[k for k in PROGRESS_LABELS if k != "period"])
+
+
+def _next_roster(consolidated: Consolidated, unit_code: str) -> Roster:
+    """Next month's form starts from what was accepted this month; votes start empty."""
+
+    def of(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        mine = frame[frame["unit_code"] == unit_code]
+        return mine.drop(columns=[c for c in ("votes", "inspection") if c in mine.columns])
+
+    return Roster(of(consolidated.citizens), of(consolidated.households), of(consolidated.tasks))
+
+
+def run_batch(
+    inbox: Path,
+    period: Period,
+    catalogue: Catalogue,
+    output_root: Path,
+    history_path: Path,
+    workspace: Path,
+    *,
+    workers: int | None = None,
+    next_forms: bool = True,
+    feedback: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+    now: dt.datetime | None = None,
+) -> RunReport:
+    """Run the whole monthly batch for ``period`` over ``inbox``."""
+    run_time = now or dt.datetime.now().replace(microsecond=0)
+    submissions = read_inbox(
+        inbox,
+        catalogue,
+        period,
+        workers,
+        (lambda i, n: progress("Đọc tệp", i, n)) if progress else None,
+    )
+    archive(submissions, workspace)
+    consolidated = consolidate(submissions, catalogue)
+    submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
+    results = score(
+        consolidated.citizens,
+        consolidated.households,
+        submitted,
+        consolidated.tasks,
+        catalogue,
+        period,
+    )
+    issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
+    issues += consolidated.issues
+    current_progress = progress_rows(results, catalogue, consolidated.units)
+    with History(history_path) as history:
+        history.save_period(
+            str(period),
+            run_time,
+            str(inbox),
+            [
+                {
+                    "name": s.name,
+                    "sha256": s.sha256,
+                    "unit_code": s.unit_code,
+                    "status": s.status,
+                    "rows_read": s.rows_read,
+                    "rows_accepted": s.rows_accepted,
+                    "rows_rejected": s.rows_rejected,
+                }
+                for s in submissions
+            ],
+            {
+                "citizens": consolidated.citizens,
+                "households": consolidated.households,
+                "tasks": consolidated.tasks,
+            },
+            {
+                "citizens": results.citizens,
+                "households": results.households,
+                "units": results.units,
+            },
+            current_progress,
+        )
+        trend = history.progress(period.year, str(period))
+    out_dir = output_root / str(period)
+    staging = output_root / f".dang-ghi-{period}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    report = RunReport(period, out_dir, submissions, issues, results)
+    try:
+        produced = [
+            write_summary(
+                staging / f"tong_hop_{period}.xlsx",
+                catalogue,
+                period,
+                results,
+                consolidated,
+                issues,
+                trend,
+                run_time,
+            )
+        ]
+        if feedback:
+            units = [u for u in catalogue.units if any(s.unit_code == u.code for s in submissions)]
+            for i, unit in enumerate(units, start=1):
+                produced.append(
+                    write_feedback(
+                        staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
+                        catalogue,
+                        unit,
+                        period,
+                        submissions,
+                        issues,
+                        results,
+                    )
+                )
+                if progress:
+                    progress("Phản hồi", i, len(units))
+        if next_forms:
+            following = period.next()
+            for i, unit in enumerate(catalogue.units, start=1):
+                produced.append(
+                    write_form(
+                        catalogue,
+                        unit,
+                        following,
+                        staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
+                        _next_roster(consolidated, unit.code),
+                    )
+                )
+                if progress:
+                    progress("Biểu mẫu kỳ sau", i, len(catalogue.units))
+        manifest = staging / "nhat_ky.json"
+        write_json(manifest, _manifest(report, inbox, run_time, produced, staging, out_dir))
+        produced.append(manifest)
+        _swap_in(staging, out_dir)
+        report.outputs = [out_dir / p.relative_to(staging) for p in produced]
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return report
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Move the run's outputs into place; other things in the folder (decisions) are kept."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for entry in staging.iterdir():
+        target = out_dir / entry.name
+        if entry.is_dir() and target.exists():
+            old = out_dir / f".cu-{entry.name}"
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(target, old)
+            os.replace(entry, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(entry, target)
+
+
+def _manifest(
+    report: RunReport,
+    inbox: Path,
+    run_time: dt.datetime,
+    produced: list[Path],
+    staging: Path,
+    out_dir: Path,
+) -> dict:
+    subs = sorted(report.submissions, key=lambda s: s.name)
+    return {
+        "ky": str(report.period),
+        "thoi_gian": run_time.isoformat(),
+        "hop_thu": str(inbox),
+        "ma_thoat": report.exit_code,
+        "tong": {
+            "so_tep": len(subs),
+            "so_dong_doc": sum(s.rows_read for s in subs),
+            "so_dong_nhan": sum(s.rows_accepted for s in subs),
+            "so_dong_loai": sum(s.rows_rejected for s in subs),
+            "so_loi": sum(1 for i in report.issues if i.severity == ERROR),
+            "so_canh_bao": sum(1 for i in report.issues if i.severity != ERROR),
+        },
+        "tep_dau_vao": [
+            {
+                "ten": s.name,
+                "sha256": s.sha256,
+                "trang_thai": s.status,
+                "don_vi": s.unit_code,
+                "ky": s.period,
+                "so_dong_doc": s.rows_read,
+                "so_dong_nhan": s.rows_accepted,
+                "so_dong_loai": s.rows_rejected,
+                "thay_the_boi": s.superseded_by,
+                "theo_sheet": {k: vars(v) for k, v in s.counts.items()},
+            }
+            for s in subs
+        ],
+        "dau_ra": [str(out_dir / p.relative_to(staging)) for p in produced],
+    }

@@ -1,0 +1,416 @@
+"""The criteria catalogue `bo_tieu_chi.xlsx`: load, validate, fingerprint (SPEC §2).
+
+The catalogue is the one source of truth: titles, criteria, tasks, units and ward settings all
+come from it. Loading checks every cell and reports every problem at once, by sheet and cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processor import schema as S
+from processor.errors import CatalogueError
+from processor.sheets import cell_name, read_workbook
+from processor.vietnamese import fold, nfc
+
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "input_templates" / "bo_tieu_chi.xlsx"
+
+
+@dataclass(frozen=True)
+class Title:
+    code: str
+    name: str
+    level: str
+    min_age: int | None
+    min_criteria: int | None
+    min_points: float | None
+    vote_threshold: float | None  # percent; the share of votes must be strictly greater
+    registration_required: bool
+
+
+@dataclass(frozen=True)
+class Criterion:
+    title: str
+    code: str
+    short_name: str
+    text: str
+    group: str
+    kind: str
+    mandatory: bool
+    points: float | None
+    comparator: str | None
+    threshold: float | None
+    source: str | None
+    unit_of_measure: str
+
+    @property
+    def label(self) -> str:
+        """Header of the criterion's column in forms and reports: `CD01 - Chấp hành pháp luật`."""
+        return f"{self.code} - {self.short_name}"
+
+
+@dataclass(frozen=True)
+class Task:
+    criterion: str
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    kind: str
+    head: str
+    email: str
+
+    @property
+    def is_tdp(self) -> bool:
+        return self.kind == S.UNIT_KIND_TDP
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    titles: tuple[Title, ...]
+    criteria: tuple[Criterion, ...]
+    tasks: tuple[Task, ...]
+    units: tuple[Unit, ...]
+    settings: dict[str, list[str]] = field(hash=False)
+    path: Path | None = field(default=None, compare=False, hash=False)
+
+    def title_for_level(self, level: str) -> Title:
+        for title in self.titles:
+            if title.level == level:
+                return title
+        raise KeyError(level)
+
+    @property
+    def citizen_title(self) -> Title:
+        return self.title_for_level(S.LEVEL_CITIZEN)
+
+    @property
+    def household_title(self) -> Title:
+        return self.title_for_level(S.LEVEL_HOUSEHOLD)
+
+    @property
+    def unit_title(self) -> Title:
+        return self.title_for_level(S.LEVEL_UNIT)
+
+    def criteria_of(self, title_code: str) -> list[Criterion]:
+        return [c for c in self.criteria if c.title == title_code]
+
+    def form_criteria(self, title_code: str) -> list[Criterion]:
+        """Criteria a unit fills in a form: every kind but the computed roll-ups."""
+        return [c for c in self.criteria_of(title_code) if c.kind != "tong_hop"]
+
+    def tasks_of(self, criterion_code: str) -> list[Task]:
+        return [t for t in self.tasks if t.criterion == criterion_code]
+
+    def unit(self, code: str) -> Unit | None:
+        for unit in self.units:
+            if unit.code == code:
+                return unit
+        return None
+
+    def setting(self, key: str, default: str = "") -> str:
+        values = self.settings.get(key)
+        return values[0] if values else default
+
+    def setting_list(self, key: str) -> list[str]:
+        return list(self.settings.get(key, []))
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of what a form depends on: the criteria and tasks a unit fills in.
+
+        Units, settings and wording changes do not make old forms unreadable, so they stay out.
+        """
+        payload = [[c.title, c.code, c.kind] for c in self.criteria if c.kind != "tong_hop"] + [
+            [t.criterion, t.code] for t in self.tasks
+        ]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:12]
+
+    def form_codes(self) -> set[str]:
+        """Codes of every criterion and task that appears in a form, for version compatibility."""
+        codes = {c.code for c in self.criteria if c.kind != "tong_hop"}
+        return codes | {t.code for t in self.tasks}
+
+
+class _Collector:
+    """Gathers catalogue problems so the Ban chỉ đạo sees all of them in one go."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, sheet: str, cell: str, message: str) -> None:
+        self.problems.append(f"{sheet}!{cell}: {message}")
+
+
+def _table(book: dict[str, list[list[object]]], sheet: S.Sheet, out: _Collector) -> list[dict]:
+    """Rows of a catalogue sheet as dicts keyed by column key, with cell names for messages."""
+    rows = book.get(sheet.name)
+    if rows is None:
+        out.add(
+            sheet.name,
+            "A1",
+            f"thiếu sheet '{sheet.name}'. Các sheet cần có: {', '.join(s.name for s in _SHEETS)}.",
+        )
+        return []
+    header = [fold(str(v)) if v is not None else "" for v in (rows[0] if rows else [])]
+    positions: dict[str, int] = {}
+    for column in sheet.columns:
+        key = fold(column.label)
+        if key in header:
+            positions[column.key] = header.index(key)
+        elif column.required:
+            out.add(sheet.name, "1", f"thiếu cột '{column.label}' ở dòng tiêu đề.")
+    records = []
+    for row_index, row in enumerate(rows[1:], start=2):
+        if all(v is None or str(v).strip() == "" for v in row):
+            continue
+        record: dict[str, object] = {"_row": row_index}
+        for column in sheet.columns:
+            position = positions.get(column.key)
+            raw = row[position] if position is not None and position < len(row) else None
+            where = cell_name(row_index - 1, position or 0)
+            record[column.key] = _convert(raw, column, sheet.name, where, out)
+            record["_cell_" + column.key] = where
+        records.append(record)
+    return records
+
+
+def _convert(raw: object, column: S.Column, sheet: str, where: str, out: _Collector) -> object:
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        if column.required:
+            out.add(sheet, where, f"thiếu '{column.label}'.")
+        return None
+    if column.kind in ("int", "number"):
+        try:
+            number = (
+                float(str(raw).replace(",", ".").replace("%", ""))
+                if isinstance(raw, str)
+                else float(raw)
+            )
+        except (TypeError, ValueError):
+            out.add(sheet, where, f"'{raw}' không phải là số ({column.label}).")
+            return None
+        if column.kind == "int":
+            if number != int(number):
+                out.add(sheet, where, f"'{raw}' phải là số nguyên ({column.label}).")
+            return int(number)
+        return number
+    text = nfc(str(raw))
+    if isinstance(raw, float) and raw.is_integer():
+        text = str(int(raw))
+    if column.kind == "code":
+        return text.upper() if column.key != "key" else text
+    if column.kind == "choice":
+        aliases = S.COMPARATOR_ALIASES if column.key == "comparator" else {}
+        text = aliases.get(text, text)
+        for choice in column.choices:
+            if fold(choice) == fold(text):
+                return choice
+        out.add(
+            sheet,
+            where,
+            f"'{text}' không hợp lệ ở cột '{column.label}'. Giá trị được "
+            f"chấp nhận: {', '.join(column.choices)}.",
+        )
+        return None
+    return text
+
+
+_SHEETS = (S.CAT_TITLES, S.CAT_CRITERIA, S.CAT_TASKS, S.CAT_UNITS, S.CAT_SETTINGS)
+# Settings the documents cannot do without (DOCUMENT_FORMAT.md).
+REQUIRED_SETTINGS = ("ten_xa", "ten_huyen", "dia_danh", "nguoi_ky", "chuc_vu_ky", "tham_quyen_ky")
+
+
+def load_catalogue(path: Path | str | None = None) -> Catalogue:
+    """Load and validate the catalogue; raise CatalogueError listing every problem by cell."""
+    path = Path(path) if path else DEFAULT_CATALOGUE
+    if not path.exists():
+        raise CatalogueError(f"Không tìm thấy Bộ tiêu chí: {path}")
+    try:
+        book = read_workbook(path)
+    except Exception as exc:
+        raise CatalogueError(f"Không đọc được Bộ tiêu chí {path.name}: {exc}") from exc
+    out = _Collector()
+    titles = _titles(_table(book, S.CAT_TITLES, out), out)
+    criteria = _criteria(_table(book, S.CAT_CRITERIA, out), titles, out)
+    tasks = _tasks(_table(book, S.CAT_TASKS, out), criteria, out)
+    units = _units(_table(book, S.CAT_UNITS, out), out)
+    settings = _settings(_table(book, S.CAT_SETTINGS, out), out)
+    if out.problems:
+        raise CatalogueError(f"Bộ tiêu chí {path.name} có {len(out.problems)} lỗi", out.problems)
+    return Catalogue(tuple(titles), tuple(criteria), tuple(tasks), tuple(units), settings, path)
+
+
+def _titles(records: list[dict], out: _Collector) -> list[Title]:
+    sheet = S.CAT_TITLES.name
+    titles = []
+    seen_levels: dict[str, str] = {}
+    for r in records:
+        if not r["code"] or not r["level"]:
+            continue
+        if r["level"] in seen_levels:
+            out.add(
+                sheet,
+                r["_cell_level"],
+                f"cấp '{r['level']}' đã có danh hiệu "
+                f"{seen_levels[r['level']]}; mỗi cấp chỉ có một danh hiệu.",
+            )
+        seen_levels[r["level"]] = r["code"]
+        threshold = r["vote_threshold"]
+        if threshold is not None and not 0 <= threshold <= 100:
+            out.add(sheet, r["_cell_vote_threshold"], "ngưỡng phiếu phải từ 0 đến 100 (%).")
+        titles.append(
+            Title(
+                code=r["code"],
+                name=r["name"] or r["code"],
+                level=r["level"],
+                min_age=r["min_age"],
+                min_criteria=r["min_criteria"],
+                min_points=r["min_points"],
+                vote_threshold=threshold,
+                registration_required=r["registration_required"] == S.YES,
+            )
+        )
+    for level in (S.LEVEL_CITIZEN, S.LEVEL_HOUSEHOLD, S.LEVEL_UNIT):
+        if level not in seen_levels:
+            out.add(sheet, "C1", f"chưa có danh hiệu cấp '{level}'.")
+    return titles
+
+
+def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list[Criterion]:
+    sheet = S.CAT_CRITERIA.name
+    title_codes = {t.code for t in titles}
+    criteria: list[Criterion] = []
+    seen: set[str] = set()
+    for r in records:
+        if not r["code"]:
+            continue
+        if r["code"] in seen:
+            out.add(sheet, r["_cell_code"], f"mã tiêu chí '{r['code']}' bị lặp.")
+        seen.add(r["code"])
+        if r["title"] and r["title"] not in title_codes:
+            out.add(
+                sheet,
+                r["_cell_title"],
+                f"mã danh hiệu '{r['title']}' không có trong sheet "
+                f"'{S.CAT_TITLES.name}' ({', '.join(sorted(title_codes))}).",
+            )
+        kind = r["kind"]
+        if kind in ("so", "tong_hop"):
+            if r["comparator"] is None:
+                out.add(
+                    sheet,
+                    r["_cell_comparator"],
+                    f"tiêu chí loại '{kind}' cần phép so sánh ({', '.join(S.COMPARATORS)}).",
+                )
+            if r["threshold"] is None:
+                out.add(sheet, r["_cell_threshold"], f"tiêu chí loại '{kind}' cần ngưỡng.")
+        if kind == "diem" and (r["points"] is None or r["points"] <= 0):
+            out.add(sheet, r["_cell_points"], "tiêu chí loại 'diem' cần số điểm tối đa lớn hơn 0.")
+        if kind == "tong_hop" and not r["source"]:
+            out.add(
+                sheet,
+                r["_cell_source"],
+                "tiêu chí loại 'tong_hop' cần nguồn tổng hợp: mã "
+                "danh hiệu cấp dưới (vd. CD) hoặc mã tiêu chí cấp dưới (vd. CD04).",
+            )
+        criteria.append(
+            Criterion(
+                title=r["title"] or "",
+                code=r["code"],
+                short_name=r["short_name"] or r["code"],
+                text=r["text"] or "",
+                group=r["group"] or "",
+                kind=kind or "dat",
+                mandatory=r["mandatory"] == S.YES,
+                points=r["points"],
+                comparator=r["comparator"],
+                threshold=r["threshold"],
+                source=r["source"],
+                unit_of_measure=r["unit_of_measure"] or "",
+            )
+        )
+    # A roll-up must point at the level right below its own title.
+    by_code = {t.code: t for t in titles}
+    below = {
+        S.LEVEL_HOUSEHOLD: {S.LEVEL_CITIZEN},
+        S.LEVEL_UNIT: {S.LEVEL_CITIZEN, S.LEVEL_HOUSEHOLD},
+    }
+    codes = {c.code: c for c in criteria}
+    for c, r in zip(criteria, [r for r in records if r["code"]], strict=True):
+        if c.kind != "tong_hop" or not c.source or c.title not in by_code:
+            continue
+        source_title = by_code.get(c.source) or (
+            by_code.get(codes[c.source].title) if c.source in codes else None
+        )
+        allowed = below.get(by_code[c.title].level, set())
+        if source_title is None or source_title.level not in allowed:
+            out.add(
+                sheet,
+                r["_cell_source"],
+                f"nguồn tổng hợp '{c.source}' phải là mã danh hiệu hoặc mã tiêu chí của cấp dưới.",
+            )
+    return criteria
+
+
+def _tasks(records: list[dict], criteria: list[Criterion], out: _Collector) -> list[Task]:
+    sheet = S.CAT_TASKS.name
+    codes = {c.code for c in criteria}
+    tasks = []
+    seen: set[str] = set()
+    for r in records:
+        if not r["code"]:
+            continue
+        if r["criterion"] not in codes:
+            out.add(
+                sheet,
+                r["_cell_criterion"],
+                f"mã tiêu chí '{r['criterion']}' không có trong sheet '{S.CAT_CRITERIA.name}'.",
+            )
+        if r["code"] in seen:
+            out.add(sheet, r["_cell_code"], f"mã phần việc '{r['code']}' bị lặp.")
+        seen.add(r["code"])
+        tasks.append(Task(r["criterion"] or "", r["code"], r["text"] or ""))
+    return tasks
+
+
+def _units(records: list[dict], out: _Collector) -> list[Unit]:
+    sheet = S.CAT_UNITS.name
+    units = []
+    seen: set[str] = set()
+    for r in records:
+        if not r["code"]:
+            continue
+        if r["code"] in seen:
+            out.add(sheet, r["_cell_code"], f"mã đơn vị '{r['code']}' bị lặp.")
+        seen.add(r["code"])
+        units.append(
+            Unit(
+                r["code"],
+                r["name"] or r["code"],
+                r["kind"] or S.UNIT_KIND_TDP,
+                r["head"] or "",
+                r["email"] or "",
+            )
+        )
+    if not units:
+        out.add(sheet, "A2", "chưa có đơn vị nào.")
+    return units
+
+
+def _settings(records: list[dict], out: _Collector) -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for r in records:
+        if r["key"] and r["value"] is not None:
+            settings.setdefault(str(r["key"]), []).append(str(r["value"]))
+    for key in REQUIRED_SETTINGS:
+        if key not in settings:
+            out.add(S.CAT_SETTINGS.name, "A1", f"thiếu dòng cấu hình '{key}'.")
+    return settings

@@ -1,0 +1,242 @@
+"""Turning raw cell values into typed values, leniently, column by column (SPEC §2, §7).
+
+Each parser takes a pandas Series of raw cell values (whatever calamine returned: str, float,
+int, bool, date, datetime or None) and returns the typed Series plus the problems found, as
+(row label, code, value, detail). Parsing works on the distinct values of a column and maps
+them back, so a 25,000-row column of Đạt/Chưa đạt costs a handful of Python calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from processor import schema as S
+from processor.vietnamese import fold, nfc
+
+Problem = tuple[Any, str, object, object]  # (row label, issue code, raw value, detail)
+_MISSING = object()
+
+# Lenient spellings (SPEC §2 "Input leniency"), compared after fold().
+_ALIASES: dict[str, set[str]] = {
+    S.PASS: {"dat", "x", "1", "co", "true", "d"},
+    S.FAIL: {"chua dat", "khong", "0", "false", "khong dat", "chua"},
+    S.YES: {"co", "x", "1", "true", "da dang ky", "dang ky", "yes"},
+    S.NO: {"khong", "0", "false", "chua dang ky", "no"},
+    S.MALE: {"nam", "m", "male"},
+    S.FEMALE: {"nu", "f", "female"},
+}
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_DATE_TEXT = re.compile(r"^(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _map_unique(
+    series: pd.Series, parse: Callable[[object], tuple[object, str | None, object]]
+) -> tuple[pd.Series, list[Problem]]:
+    """Apply ``parse`` once per distinct value and report problems per row."""
+    cache: dict[tuple[type, object], tuple[object, str | None, object]] = {}
+    values = []
+    problems: list[Problem] = []
+    for label, raw in series.items():
+        try:
+            key = (type(raw), raw)
+            hash(key)
+        except TypeError:
+            key = (type(raw), repr(raw))
+        result = cache.get(key)
+        if result is None:
+            result = parse(raw)
+            cache[key] = result
+        value, code, detail = result
+        values.append(value)
+        if code:
+            problems.append((label, code, raw, detail))
+    return pd.Series(values, index=series.index, dtype=object), problems
+
+
+def parse_choice(series: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series, list[Problem]]:
+    folded = {fold(c): c for c in choices}
+    aliases = {alias: c for c in choices for alias in _ALIASES.get(c, ())}
+
+    def parse(raw: object):
+        if is_blank(raw):
+            return None, None, None
+        if isinstance(raw, bool):
+            # LibreOffice's Vietnamese locale turns some typed words into booleans (SPEC §9).
+            return choices[0 if raw else 1], None, None
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        key = fold(str(raw))
+        if key in folded:
+            return folded[key], None, None
+        if key in aliases:
+            return aliases[key], None, None
+        return None, "VALUE_NOT_ALLOWED", ", ".join(choices)
+
+    return _map_unique(series, parse)
+
+
+def _to_number(raw: object) -> tuple[float | None, bool]:
+    """(number, was_text). Accepts `3,5` and `3.5` (a Vietnamese decimal comma)."""
+    if isinstance(raw, bool):
+        return None, False
+    if isinstance(raw, int | float):
+        return float(raw), False
+    text = nfc(str(raw)).replace(" ", "").replace("%", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        return float(text), True
+    except ValueError:
+        return None, True
+
+
+def parse_number(
+    series: pd.Series,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    integer: bool = False,
+) -> tuple[pd.Series, list[Problem]]:
+    span = []
+    if minimum is not None:
+        span.append(f"từ {minimum:g}")
+    if maximum is not None:
+        span.append(f"đến {maximum:g}")
+    detail_range = " ".join(span)
+
+    def parse(raw: object):
+        if is_blank(raw):
+            return None, None, None
+        number, was_text = _to_number(raw)
+        if number is None or number != number:
+            return None, "NUMBER_INVALID", f" {detail_range}" if detail_range else ""
+        if integer and not float(number).is_integer():
+            return None, "NUMBER_INVALID", " nguyên"
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            return None, "NUMBER_OUT_OF_RANGE", detail_range
+        value = int(number) if integer else number
+        if was_text:
+            return value, "NUMBER_AS_TEXT", f"{number:g}"
+        return value, None, None
+
+    return _map_unique(series, parse)
+
+
+def parse_text(series: pd.Series) -> pd.Series:
+    def one(raw: object) -> object:
+        if is_blank(raw):
+            return None
+        if isinstance(raw, float) and raw.is_integer():
+            return str(int(raw))
+        if isinstance(raw, dt.datetime | dt.date):
+            return raw.strftime("%d/%m/%Y")
+        return nfc(str(raw))
+
+    return series.map(one).astype(object)
+
+
+def parse_code(series: pd.Series) -> pd.Series:
+    """Codes (household, task, unit): text, upper-cased, with the `.0` of a number removed."""
+    text = parse_text(series)
+    return text.map(lambda v: v.upper().replace(" ", "") if isinstance(v, str) else v).astype(
+        object
+    )
+
+
+def _date_from_text(text: str) -> tuple[dt.date | None, int | None]:
+    if match := _DATE_TEXT.match(text):
+        day, month, year = int(match[1]), int(match[2]), int(match[3])
+        try:
+            return dt.date(year, month, day), year  # Vietnamese order: day first
+        except ValueError:
+            return None, None
+    if match := _ISO_DATE.match(text):
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3])), int(match[1])
+        except ValueError:
+            return None, None
+    if match := _YEAR.match(text):
+        return None, int(match[1])
+    return None, None
+
+
+def parse_dates(
+    series: pd.Series, earliest: int = 1900, latest: int = 2100
+) -> tuple[pd.Series, pd.Series, list[Problem]]:
+    """Birth dates and the like: returns (dates, years, problems).
+
+    Accepts real dates, Excel serial numbers, `05/01/1980` (5 January), `5-1-1980`, ISO text
+    and a bare year (kept as the year alone, with a warning).
+    """
+
+    def parse(raw: object):
+        if is_blank(raw):
+            return (None, None), None, None
+        if isinstance(raw, dt.datetime):
+            day = raw.date()
+            return (day, day.year), None, None
+        if isinstance(raw, dt.date):
+            return (raw, raw.year), None, None
+        if isinstance(raw, bool):
+            return (None, None), "DATE_INVALID", None
+        if isinstance(raw, int | float):
+            number = float(raw)
+            if number.is_integer() and earliest <= number <= latest:
+                return (None, int(number)), "DATE_YEAR_ONLY", None
+            if 1 <= number < 2958466:
+                day = (_EXCEL_EPOCH + dt.timedelta(days=int(number))).date()
+                if earliest <= day.year <= latest:
+                    return (day, day.year), None, None
+            return (None, None), "DATE_INVALID", None
+        text = nfc(str(raw))
+        day, year = _date_from_text(text)
+        if year is None or not earliest <= year <= latest:
+            return (None, None), "DATE_INVALID", None
+        if day is None:
+            return (None, year), "DATE_YEAR_ONLY", None
+        return (day, year), "DATE_AS_TEXT", day.strftime("%d/%m/%Y")
+
+    pairs, problems = _map_unique(series, parse)
+    dates = pairs.map(lambda p: p[0]).astype(object)
+    years = pd.array(pairs.map(lambda p: p[1]).tolist(), dtype="Int64")
+    return dates, pd.Series(years, index=series.index), problems
+
+
+def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
+    """12-digit citizen ID, always as text; an 11-digit number lost its leading zero in a
+    General-formatted cell, which is restored with a warning."""
+
+    def parse(raw: object):
+        if is_blank(raw):
+            return None, None, None
+        was_number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if was_number:
+            if float(raw) != int(raw):
+                return None, "CCCD_LENGTH", "không phải số nguyên"
+            digits = str(int(raw))
+        else:
+            digits = re.sub(r"[\s.\-]", "", nfc(str(raw)))
+        if not digits.isdigit():
+            return None, "CCCD_LENGTH", f"{sum(ch.isdigit() for ch in digits)} (có ký tự khác số)"
+        if was_number and len(digits) in (10, 11):
+            fixed = digits.zfill(12)
+            return fixed, "CCCD_LEADING_ZERO", fixed
+        if len(digits) != 12:
+            return None, "CCCD_LENGTH", str(len(digits))
+        return digits, None, None
+
+    return _map_unique(series, parse)

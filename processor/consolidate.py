@@ -1,0 +1,138 @@
+"""Many submissions -> one frame per level (SPEC §4 steps 1 and 3).
+
+Same bytes twice are one submission; for the same unit and period the latest received wins and
+the others are listed as superseded; rows of files that do not count are accounted as rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from processor import schema as S
+from processor.catalogue import Catalogue
+from processor.intake import (
+    ACCEPTED,
+    ACCEPTED_WITH_ERRORS,
+    DUPLICATE,
+    SUPERSEDED,
+    Submission,
+)
+from processor.issues import Issue, make_issue
+
+COUNTED = (ACCEPTED, ACCEPTED_WITH_ERRORS)
+INFO_KEYS = ("reporter", "phone", "report_date", "meeting_date", "attendees", "chair", "secretary")
+
+
+@dataclass
+class Consolidated:
+    citizens: pd.DataFrame
+    households: pd.DataFrame
+    tasks: pd.DataFrame
+    units: pd.DataFrame  # one row per unit of the register, with its submission's info
+    submissions: list[Submission]
+    issues: list[Issue]
+
+    @property
+    def counted(self) -> list[Submission]:
+        return [s for s in self.submissions if s.status in COUNTED]
+
+
+def resolve_duplicates(submissions: list[Submission]) -> None:
+    """Mark byte-identical copies and superseded submissions, whatever order files came in."""
+    by_hash: dict[str, Submission] = {}
+    for sub in sorted(submissions, key=lambda s: (s.mtime, s.name)):
+        first = by_hash.get(sub.sha256)
+        if first is None:
+            by_hash[sub.sha256] = sub
+            continue
+        sub.issue("FILE_DUPLICATE", detail=first.name)
+        sub.status = DUPLICATE
+        sub.reject_all()
+    latest: dict[tuple[str, str], Submission] = {}
+    live = [s for s in submissions if s.status in COUNTED]
+    # Received time is the file's time in the inbox; ties are broken by report date, then by hash
+    # so the choice never depends on the order the files were listed in.
+    for sub in sorted(
+        live, key=lambda s: (s.mtime, str(s.info.get("report_date") or ""), s.sha256)
+    ):
+        key = (sub.unit_code or "", sub.period or "")
+        earlier = latest.get(key)
+        if earlier is not None:
+            earlier.issue("FILE_SUPERSEDED", detail=sub.name)
+            earlier.status = SUPERSEDED
+            earlier.superseded_by = sub.name
+            earlier.reject_all()
+        latest[key] = sub
+
+
+def _stack(submissions: list[Submission], attribute: str) -> pd.DataFrame:
+    frames = []
+    for sub in submissions:
+        frame = getattr(sub, attribute)
+        if frame.empty:
+            continue
+        frames.append(frame.assign(unit_code=sub.unit_code, source_file=sub.name))
+    if not frames:
+        return pd.DataFrame(columns=["unit_code", "source_file"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def consolidate(submissions: list[Submission], catalogue: Catalogue) -> Consolidated:
+    resolve_duplicates(submissions)
+    counted = sorted(
+        (s for s in submissions if s.status in COUNTED), key=lambda s: s.unit_code or ""
+    )
+    citizens = _stack(counted, "citizens")
+    households = _stack(counted, "households")
+    tasks = _stack(counted, "tasks")
+    issues: list[Issue] = []
+    issues += _citizens_in_two_units(citizens, {s.name: s for s in counted})
+    for frame, columns in (
+        (citizens, ("household_code", "full_name")),
+        (households, ("household_code", "head_name")),
+    ):
+        for column in columns:
+            if column not in frame:
+                frame[column] = pd.Series(dtype=object)
+    by_unit = {s.unit_code: s for s in counted}
+    rows = []
+    for unit in catalogue.units:
+        sub = by_unit.get(unit.code)
+        row: dict[str, object] = {
+            "unit_code": unit.code,
+            "unit_name": unit.name,
+            "kind": unit.kind,
+            "head": unit.head,
+            "submitted": sub is not None,
+            "source_file": sub.name if sub else None,
+        }
+        for key in INFO_KEYS:
+            row[key] = sub.info.get(key) if sub else None
+        rows.append(row)
+    units = pd.DataFrame(rows)
+    names = units.set_index("unit_code")["unit_name"]
+    for frame in (citizens, households):
+        frame["unit_name"] = frame["unit_code"].map(names)
+    return Consolidated(citizens, households, tasks, units, submissions, issues)
+
+
+def _citizens_in_two_units(citizens: pd.DataFrame, by_name: dict[str, Submission]) -> list[Issue]:
+    """The same CCCD reported by two units: a warning on each, both kept (SPEC §7)."""
+    if citizens.empty or "cccd" not in citizens:
+        return []
+    with_id = citizens[citizens["cccd"].notna()]
+    units_per_id = with_id.groupby("cccd")["unit_code"].nunique()
+    shared = units_per_id[units_per_id > 1].index
+    issues = []
+    for cccd, group in with_id[with_id["cccd"].isin(shared)].groupby("cccd"):
+        places = sorted(set(group["unit_code"]))
+        for _, row in group.iterrows():
+            others = ", ".join(u for u in places if u != row["unit_code"])
+            sheet = S.FORM_CITIZENS.name
+            cell = by_name[row["source_file"]].cell(sheet, "cccd", row["_row"])
+            issues.append(
+                make_issue("CITIZEN_OTHER_UNIT", row["source_file"], sheet, cell, cccd, others)
+            )
+    return issues

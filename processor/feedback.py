@@ -1,0 +1,187 @@
+"""Per-unit feedback workbooks `phan_hoi/<unit>_YYYY-MM.xlsx` (SPEC §4 step 5).
+
+A unit gets back its own workbook with each problem marked on its cell (a fill and a comment)
+and a first sheet listing the problems in plain Vietnamese, plus its results. When the unit's
+file cannot be edited in place (.xls, .ods, or unreadable), the list and results come alone.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from processor.catalogue import Catalogue, Unit
+from processor.intake import Submission
+from processor.issues import ERROR, ISSUE_LABELS, Issue
+from processor.output_files import atomic_path
+from processor.periods import Period
+from processor.reports import citizen_labels, household_labels, unit_labels
+from processor.scoring import Results
+from processor.vietnamese import nfc
+from processor.xlsx import Book, write_table
+
+FEEDBACK_SHEET = "Phản hồi"
+RESULTS_SHEETS = {
+    "citizens": "Kết quả công dân",
+    "households": "Kết quả hộ",
+    "units": "Kết quả tổ dân phố",
+}
+_CELL = re.compile(r"^[A-Z]{1,3}\d+$")
+_ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+_WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+
+
+def _unit_results(results: Results, unit: Unit) -> dict[str, pd.DataFrame]:
+    return {
+        key: getattr(results, key)[getattr(results, key)["unit_code"] == unit.code]
+        for key in RESULTS_SHEETS
+    }
+
+
+def write_feedback(
+    path: Path,
+    catalogue: Catalogue,
+    unit: Unit,
+    period: Period,
+    submissions: list[Submission],
+    issues: list[Issue],
+    results: Results,
+) -> Path:
+    names = {s.name for s in submissions if s.unit_code == unit.code}
+    mine = [i for i in issues if i.file in names]
+    own = [s for s in submissions if s.unit_code == unit.code]
+    marked = [i for i in mine if _CELL.match(i.cell) and i.sheet]
+    # The file the unit will edit and send back: the one that counted, else its latest.
+    target = next((s for s in own if s.status.startswith("đã nhận")), own[-1] if own else None)
+    editable = target is not None and target.path.suffix.lower() in (".xlsx", ".xlsm")
+    if marked and editable and target is not None:
+        try:
+            return _mark_own_workbook(path, target, catalogue, unit, period, mine, results)
+        except Exception:
+            pass
+    return _plain_feedback(path, catalogue, unit, period, mine, results)
+
+
+def _summary_lines(unit: Unit, period: Period, issues: list[Issue]) -> list[str]:
+    errors = sum(1 for i in issues if i.severity == ERROR)
+    warnings = len(issues) - errors
+    lines = [f"PHẢN HỒI KẾT QUẢ TỔNG HỢP - {unit.name.upper()} - {period.label.upper()}"]
+    if not issues:
+        lines.append("Biểu mẫu của đơn vị đã được tiếp nhận đầy đủ, không có lỗi. Xin cảm ơn!")
+    else:
+        lines.append(
+            f"Có {errors} lỗi (dòng chưa được tính) và {warnings} cảnh báo. Các ô có lỗi "
+            "được tô đỏ, cảnh báo tô vàng; di chuột vào ô để xem ghi chú. Hãy sửa rồi gửi "
+            "lại tệp này."
+        )
+    return lines
+
+
+def _plain_feedback(
+    path: Path,
+    catalogue: Catalogue,
+    unit: Unit,
+    period: Period,
+    issues: list[Issue],
+    results: Results,
+) -> Path:
+    with atomic_path(path) as tmp:
+        book = Book(tmp)
+        ws = book.sheet(FEEDBACK_SHEET)
+        for i, line in enumerate(_summary_lines(unit, period, issues)):
+            ws.write_string(i, 0, line, book.title if i == 0 else book.base)
+        frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
+        write_table(book, ws, frame, ISSUE_LABELS, first_row=3, widths={"message": 90})
+        _results_sheets(book, catalogue, unit, results)
+        book.close()
+    return path
+
+
+def _results_sheets(book: Book, catalogue: Catalogue, unit: Unit, results: Results) -> None:
+    labels = {
+        "citizens": citizen_labels(catalogue),
+        "households": household_labels(catalogue),
+        "units": unit_labels(catalogue),
+    }
+    for key, frame in _unit_results(results, unit).items():
+        if frame.empty or (key == "units" and not unit.is_tdp):
+            continue
+        ws = book.sheet(RESULTS_SHEETS[key])
+        write_table(book, ws, frame, labels[key], widths={"reason": 60})
+
+
+def _mark_own_workbook(
+    path: Path,
+    target: Submission,
+    catalogue: Catalogue,
+    unit: Unit,
+    period: Period,
+    issues: list[Issue],
+    results: Results,
+) -> Path:
+    book = openpyxl.load_workbook(target.path)
+    sheets = {nfc(name): name for name in book.sheetnames}
+    for issue in issues:
+        if not (_CELL.match(issue.cell) and issue.sheet in sheets):
+            continue
+        ws = book[sheets[issue.sheet]]
+        cell = ws[issue.cell]
+        cell.fill = _ERROR_FILL if issue.severity == ERROR else _WARNING_FILL
+        note = f"[{issue.severity}] {issue.message}"
+        if cell.comment is not None:
+            note = cell.comment.text + "\n" + note
+        cell.comment = Comment(note, "kieumau", width=320, height=120)
+    ws = book.create_sheet(FEEDBACK_SHEET, 0)
+    for i, line in enumerate(_summary_lines(unit, period, issues), start=1):
+        ws.cell(i, 1, line).font = Font(
+            bold=i == 1, name="Times New Roman", size=13 if i == 1 else 11
+        )
+    header = list(ISSUE_LABELS.values())
+    for j, label in enumerate(header, start=1):
+        ws.cell(4, j, label).font = Font(bold=True, name="Times New Roman")
+    for i, issue in enumerate(issues, start=5):
+        for j, key in enumerate(ISSUE_LABELS, start=1):
+            cell = ws.cell(i, j)
+            # Set as a plain string: openpyxl would treat a leading '=' as a formula.
+            cell.value = str(getattr(issue, key))
+            cell.data_type = "s"
+            cell.alignment = Alignment(wrap_text=key == "message", vertical="top")
+    for letter, width in zip("ABCDEF", (28, 14, 10, 10, 22, 90), strict=True):
+        ws.column_dimensions[letter].width = width
+    book.active = 0
+    for sheet in book.worksheets:
+        sheet.sheet_view.tabSelected = sheet.title == FEEDBACK_SHEET
+    labels = {
+        "citizens": citizen_labels(catalogue),
+        "households": household_labels(catalogue),
+        "units": unit_labels(catalogue),
+    }
+    for key, frame in _unit_results(results, unit).items():
+        if frame.empty or (key == "units" and not unit.is_tdp):
+            continue
+        ws = book.create_sheet(RESULTS_SHEETS[key], 1)
+        columns = [c for c in labels[key] if c in frame.columns]
+        ws.append([labels[key][c] for c in columns])
+        for values in frame[columns].itertuples(index=False):
+            ws.append([_plain(v) for v in values])
+        for cell in ws[1]:
+            cell.font = Font(bold=True, name="Times New Roman")
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+    return path
+
+
+def _plain(value: object) -> object:
+    """A value openpyxl writes as data: missing values blank, text never taken for a formula."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str) and value.startswith("="):
+        return "'" + value
+    return value

@@ -1,0 +1,229 @@
+"""Problems found in the input, as data (STYLE: errors meant for users are data).
+
+Each kind of problem has a stable code, a severity and one Vietnamese message template that
+says what is wrong and how to fix it. Messages live here together so they can be reviewed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+ERROR = "lỗi"  # the row or the file is rejected
+WARNING = "cảnh báo"  # accepted, with a warning
+
+
+@dataclass(frozen=True)
+class Kind:
+    severity: str
+    template: str
+
+
+KINDS: dict[str, Kind] = {
+    # --- the file as a whole -----------------------------------------------------------------
+    "FILE_NOT_SPREADSHEET": Kind(
+        ERROR,
+        "Tệp không phải bảng tính Excel/LibreOffice ({detail}). Hãy gửi lại đúng tệp biểu mẫu "
+        "(.xlsx, .xls, .ods).",
+    ),
+    "FILE_CORRUPT": Kind(
+        ERROR,
+        "Tệp bị hỏng hoặc không đọc được ({detail}). Hãy mở tệp trong Excel, lưu lại rồi gửi lại.",
+    ),
+    "FILE_PASSWORD": Kind(
+        ERROR,
+        "Tệp được đặt mật khẩu nên không đọc được. Hãy gỡ mật khẩu (Tệp > Thông tin > Bảo vệ sổ "
+        "làm việc) rồi gửi lại bản không mật khẩu.",
+    ),
+    "FILE_TOO_LARGE": Kind(
+        ERROR,
+        "Tệp quá lớn khi giải nén ({detail}); đã từ chối để bảo vệ máy. Hãy gửi lại đúng biểu "
+        "mẫu của đơn vị.",
+    ),
+    "FILE_UNSAFE_XML": Kind(
+        ERROR,
+        "Tệp chứa cấu trúc XML không an toàn ({detail}); đã từ chối. Hãy lưu lại biểu mẫu bằng "
+        "Excel hoặc LibreOffice rồi gửi lại.",
+    ),
+    "FILE_EMPTY": Kind(
+        ERROR,
+        "Tệp không có dữ liệu. Hãy điền biểu mẫu rồi gửi lại.",
+    ),
+    "FILE_DUPLICATE": Kind(
+        WARNING,
+        "Tệp trùng hoàn toàn với tệp {detail} (cùng nội dung); chỉ tính một lần.",
+    ),
+    "FILE_SUPERSEDED": Kind(
+        WARNING,
+        "Đơn vị đã gửi bản mới hơn cho kỳ này ({detail}); bản này không được tính.",
+    ),
+    "FILE_UNIDENTIFIED": Kind(
+        ERROR,
+        "Không xác định được đơn vị của tệp (thiếu sheet _meta và ô Mã đơn vị). Hãy dùng biểu "
+        "mẫu do UBND gửi, hoặc ghi Mã đơn vị tại sheet Thông tin.",
+    ),
+    "FILE_UNKNOWN_UNIT": Kind(
+        ERROR,
+        "Mã đơn vị '{detail}' không có trong danh sách đơn vị của Bộ tiêu chí. Hãy kiểm tra lại "
+        "Mã đơn vị tại sheet Thông tin.",
+    ),
+    "FILE_OTHER_PERIOD": Kind(
+        ERROR,
+        "Biểu mẫu là của kỳ {detail}, không phải kỳ đang tổng hợp; không được tính vào kỳ này. "
+        "Hãy gửi biểu mẫu đúng kỳ.",
+    ),
+    "FILE_UNIT_MISMATCH": Kind(
+        ERROR,
+        "Mã đơn vị trong sheet Thông tin ({detail}) khác với biểu mẫu được cấp. Hãy dùng đúng "
+        "biểu mẫu của đơn vị mình.",
+    ),
+    "FILE_OLD_VERSION": Kind(
+        WARNING,
+        "Biểu mẫu được tạo từ Bộ tiêu chí cũ hơn ({detail}); vẫn đọc được. Kỳ sau hãy dùng biểu "
+        "mẫu mới.",
+    ),
+    "FILE_INCOMPATIBLE_VERSION": Kind(
+        ERROR,
+        "Biểu mẫu phiên bản {detail} không còn tương thích. Hãy dùng biểu mẫu mới do UBND gửi.",
+    ),
+    # --- sheets and columns ------------------------------------------------------------------
+    "SHEET_MISSING": Kind(
+        ERROR,
+        "Không tìm thấy sheet '{detail}' (có thể đã bị đổi tên hoặc xóa). Hãy khôi phục đúng tên "
+        "sheet như biểu mẫu gốc.",
+    ),
+    "HEADER_MISSING": Kind(
+        ERROR,
+        "Không tìm thấy dòng tiêu đề (có cột 'STT' và '{detail}'). Không sửa dòng tiêu đề của "
+        "biểu mẫu.",
+    ),
+    "COLUMN_MISSING": Kind(
+        ERROR,
+        "Thiếu cột '{detail}'. Hãy khôi phục cột này như biểu mẫu gốc.",
+    ),
+    "CRITERION_COLUMN_MISSING": Kind(
+        WARNING,
+        "Thiếu cột tiêu chí '{detail}'; tiêu chí này coi như chưa đánh giá.",
+    ),
+    "COLUMN_EXTRA": Kind(
+        WARNING,
+        "Cột '{detail}' không có trong biểu mẫu nên được bỏ qua.",
+    ),
+    "MERGED_CELLS": Kind(
+        WARNING,
+        "Có ô bị gộp ({detail}); chỉ ô đầu tiên được đọc. Hãy bỏ gộp ô và điền từng ô.",
+    ),
+    "FORMULA": Kind(
+        WARNING,
+        "Ô chứa công thức ({detail}); đã dùng giá trị đã tính. Hãy nhập giá trị thay cho "
+        "công thức.",
+    ),
+    "TOO_MANY_ROWS": Kind(
+        ERROR,
+        "Sheet có {detail} dòng, vượt giới hạn; các dòng vượt quá không được đọc. Hãy kiểm tra lại "
+        "dữ liệu.",
+    ),
+    # --- cells ---------------------------------------------------------------------------------
+    "VALUE_REQUIRED": Kind(
+        ERROR,
+        "Thiếu '{detail}'. Hãy điền ô này; dòng này chưa được tính.",
+    ),
+    "VALUE_NOT_ALLOWED": Kind(
+        ERROR,
+        "Giá trị '{value}' không hợp lệ. Giá trị được chấp nhận: {detail}.",
+    ),
+    "NUMBER_INVALID": Kind(
+        ERROR,
+        "'{value}' không phải là số. Hãy nhập một số{detail}.",
+    ),
+    "NUMBER_AS_TEXT": Kind(
+        WARNING,
+        "Số '{value}' được nhập dạng chữ; đã đọc là {detail}.",
+    ),
+    "NUMBER_OUT_OF_RANGE": Kind(
+        ERROR,
+        "Giá trị {value} nằm ngoài khoảng cho phép ({detail}).",
+    ),
+    "DATE_INVALID": Kind(
+        ERROR,
+        "'{value}' không phải ngày hợp lệ. Hãy nhập theo dạng ngày/tháng/năm, ví dụ 05/01/1980.",
+    ),
+    "DATE_YEAR_ONLY": Kind(
+        WARNING,
+        "Chỉ có năm sinh '{value}'; tuổi được tính theo năm. Nếu biết, hãy nhập đủ ngày/tháng/năm.",
+    ),
+    "DATE_AS_TEXT": Kind(
+        WARNING,
+        "Ngày '{value}' được nhập dạng chữ; đã đọc là {detail} (ngày/tháng/năm).",
+    ),
+    "CCCD_LENGTH": Kind(
+        ERROR,
+        "Số CCCD '{value}' có {detail} chữ số; số CCCD phải có đúng 12 chữ số. Hãy kiểm tra lại và "
+        "định dạng ô là Văn bản (Text).",
+    ),
+    "CCCD_LEADING_ZERO": Kind(
+        WARNING,
+        "Số CCCD '{value}' bị mất số 0 ở đầu (ô đang là dạng Số); đã đọc là {detail}. Hãy "
+        "định dạng "
+        "cột Số CCCD là Văn bản (Text).",
+    ),
+    "CITIZEN_DUPLICATE": Kind(
+        ERROR,
+        "Công dân trùng với dòng {detail} (cùng số CCCD hoặc cùng họ tên, ngày sinh và mã hộ). "
+        "Hãy xóa dòng trùng.",
+    ),
+    "CITIZEN_OTHER_UNIT": Kind(
+        WARNING,
+        "Số CCCD {value} cũng được báo cáo ở {detail}. Hãy xác minh công dân này thuộc đơn vị nào.",
+    ),
+    "HOUSEHOLD_UNKNOWN": Kind(
+        ERROR,
+        "Mã hộ '{value}' không có trong sheet Hộ gia đình. Hãy thêm hộ vào sheet Hộ gia đình hoặc "
+        "sửa Mã hộ.",
+    ),
+    "HOUSEHOLD_DUPLICATE": Kind(
+        ERROR,
+        "Mã hộ '{value}' bị lặp (đã có ở dòng {detail}). Mỗi hộ chỉ ghi một dòng.",
+    ),
+    "VOTES_EXCEED": Kind(
+        ERROR,
+        "Số phiếu đồng ý ({value}) lớn hơn số người dự họp ({detail}). Hãy kiểm tra lại biên bản "
+        "họp.",
+    ),
+    "TASK_UNKNOWN": Kind(
+        WARNING,
+        "Mã tiêu chí/phần việc '{value}' không có trong Bộ tiêu chí nên được bỏ qua.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem: where it is, how bad it is, and what to do about it."""
+
+    file: str
+    sheet: str
+    cell: str
+    code: str
+    message: str
+    severity: str
+
+    def as_row(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def make_issue(
+    code: str, file: str, sheet: str = "", cell: str = "", value: object = "", detail: object = ""
+) -> Issue:
+    kind = KINDS[code]
+    message = kind.template.format(value=value, detail=detail)
+    return Issue(file, sheet, cell, code, message, kind.severity)
+
+
+ISSUE_LABELS = {
+    "file": "Tệp",
+    "sheet": "Sheet",
+    "cell": "Ô",
+    "severity": "Mức độ",
+    "code": "Mã lỗi",
+    "message": "Nội dung",
+}

@@ -1,0 +1,390 @@
+"""The summary workbook `tong_hop_YYYY-MM.xlsx` (SPEC §5).
+
+Public by design: it carries birth years, never CCCD numbers or full birth dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from processor import schema as S
+from processor.catalogue import Catalogue, Title
+from processor.consolidate import Consolidated
+from processor.issues import ISSUE_LABELS, Issue
+from processor.output_files import atomic_path
+from processor.periods import Period
+from processor.scoring import Results
+from processor.xlsx import Book, write_cell, write_table
+
+SOURCE_LABELS = {
+    "name": "Tệp",
+    "unit_code": "Mã đơn vị",
+    "period": "Kỳ",
+    "status": "Trạng thái",
+    "rows_read": "Số dòng đọc",
+    "rows_accepted": "Số dòng nhận",
+    "rows_rejected": "Số dòng loại",
+    "issues": "Số lỗi/cảnh báo",
+    "sha256": "SHA-256",
+}
+PROGRESS_LABELS = {
+    "period": "Kỳ",
+    "unit_code": "Mã đơn vị",
+    "unit_name": "Tên đơn vị",
+    "title": "Danh hiệu",
+    "assessed": "Số được đánh giá",
+    "registered_share": "Tỷ lệ đăng ký (%)",
+    "achieved_share": "Tỷ lệ đạt (%)",
+}
+BEHIND_LABELS = {
+    "unit_code": "Mã đơn vị",
+    "criterion": "Mã tiêu chí",
+    "task": "Mã phần việc",
+    "text": "Nội dung",
+    "planned_month": "Tháng hoàn thành dự kiến",
+    "responsible": "Người phụ trách",
+    "effective": "Kết quả hiện tại",
+}
+
+
+def _criterion_labels(catalogue: Catalogue, title: Title) -> dict[str, str]:
+    return {c.code: c.label for c in catalogue.criteria_of(title.code)}
+
+
+def citizen_labels(catalogue: Catalogue) -> dict[str, str]:
+    base = ["unit_code", "household_code", "full_name", "birth_year", "gender", "registered"]
+    tail = ["criteria_passed", "votes", "outcome", "reason"]
+    return {
+        **{k: S.RESULT_LABELS[k] for k in base},
+        **_criterion_labels(catalogue, catalogue.citizen_title),
+        **{k: S.RESULT_LABELS[k] for k in tail},
+    }
+
+
+def household_labels(catalogue: Catalogue) -> dict[str, str]:
+    base = [
+        "unit_code",
+        "household_code",
+        "head_name",
+        "address",
+        "registered",
+        "members",
+        "members_achieved",
+    ]
+    tail = ["criteria_passed", "votes", "outcome", "reason"]
+    return {
+        **{k: S.RESULT_LABELS[k] for k in base},
+        **_criterion_labels(catalogue, catalogue.household_title),
+        **{k: S.RESULT_LABELS[k] for k in tail},
+    }
+
+
+def unit_labels(catalogue: Catalogue) -> dict[str, str]:
+    base = ["unit_code", "unit_name", "households", "households_achieved", "household_rate"]
+    tail = ["criteria_passed", "outcome", "reason"]
+    return {
+        **{k: S.RESULT_LABELS[k] for k in base},
+        **_criterion_labels(catalogue, catalogue.unit_title),
+        **{k: S.RESULT_LABELS[k] for k in tail},
+    }
+
+
+def _outcome_formats(
+    book: Book, ws, frame: pd.DataFrame, labels: dict[str, str], first_row: int
+) -> None:
+    """Colour the outcome column: green Đạt, red Chưa đạt, amber Chưa đủ điều kiện."""
+    columns = [c for c in labels if c in frame.columns]
+    if "outcome" not in columns or frame.empty:
+        return
+    j = columns.index("outcome")
+    last = first_row + len(frame)
+    for text, fmt in (
+        (S.ACHIEVED, book.good),
+        (S.NOT_ACHIEVED, book.bad),
+        (S.NOT_ELIGIBLE, book.warn),
+    ):
+        ws.conditional_format(
+            first_row + 1,
+            j,
+            last,
+            j,
+            {"type": "cell", "criteria": "==", "value": f'"{text}"', "format": fmt},
+        )
+
+
+def totals(results: Results, catalogue: Catalogue) -> pd.DataFrame:
+    rows = []
+    tdp = results.units[results.units["kind"] == S.UNIT_KIND_TDP]
+    for title, frame in (
+        (catalogue.citizen_title, results.citizens),
+        (catalogue.household_title, results.households),
+        (catalogue.unit_title, tdp),
+    ):
+        assessed = len(frame)
+        eligible = int((frame["outcome"] != S.NOT_ELIGIBLE).sum()) if assessed else 0
+        achieved = int((frame["outcome"] == S.ACHIEVED).sum()) if assessed else 0
+        rows.append(
+            {
+                "title": title.name,
+                "assessed": assessed,
+                "eligible": eligible,
+                "achieved": achieved,
+                "rate": round(achieved / eligible * 100, 1) if eligible else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def by_unit(results: Results, units: pd.DataFrame) -> pd.DataFrame:
+    frame = units[["unit_code", "unit_name", "kind", "submitted"]].copy()
+    for key, data in (("citizens", results.citizens), ("households", results.households)):
+        counts = data.groupby("unit_code")["outcome"].value_counts().unstack(fill_value=0)
+        achieved = counts[S.ACHIEVED] if S.ACHIEVED in counts else pd.Series(dtype=int)
+        frame[f"{key}_assessed"] = (
+            frame["unit_code"].map(data.groupby("unit_code").size()).fillna(0).astype(int)
+        )
+        frame[f"{key}_achieved"] = frame["unit_code"].map(achieved).fillna(0).astype(int)
+    frame["unit_outcome"] = (
+        frame["unit_code"]
+        .map(results.units.set_index("unit_code")["outcome"])
+        .where(frame["kind"] == S.UNIT_KIND_TDP, "")
+    )
+    frame["submitted"] = frame["submitted"].map({True: "Đã nộp", False: "Chưa nộp"})
+    return frame
+
+
+BY_UNIT_LABELS = {
+    "unit_code": "Mã đơn vị",
+    "unit_name": "Tên đơn vị",
+    "kind": "Loại",
+    "submitted": "Nộp báo cáo",
+    "citizens_assessed": "Số công dân",
+    "citizens_achieved": "Công dân đạt",
+    "households_assessed": "Số hộ",
+    "households_achieved": "Hộ đạt",
+    "unit_outcome": "Kết quả Tổ dân phố kiểu mẫu",
+}
+
+
+def criterion_rates(results: Results, catalogue: Catalogue) -> pd.DataFrame:
+    """Pass rate (%) of each criterion per unit, among entities assessed on it."""
+    frames = []
+    for title, data in (
+        (catalogue.citizen_title, results.citizens),
+        (catalogue.household_title, results.households),
+        (catalogue.unit_title, results.units),
+    ):
+        for criterion in catalogue.criteria_of(title.code):
+            if criterion.code not in data or data.empty:
+                continue
+            assessed = data[criterion.code].ne("")
+            passed = data[criterion.code].eq(S.PASS)
+            grouped = (
+                pd.DataFrame({"unit_code": data["unit_code"], "a": assessed, "p": passed})
+                .groupby("unit_code")
+                .sum()
+            )
+            rate = (grouped["p"] / grouped["a"].where(grouped["a"] > 0) * 100).round(1)
+            frames.append(rate.rename(criterion.code))
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, axis=1)
+    return table.reset_index().rename(columns={"index": "unit_code"})
+
+
+def write_summary(
+    path: Path,
+    catalogue: Catalogue,
+    period: Period,
+    results: Results,
+    consolidated: Consolidated,
+    issues: list[Issue],
+    progress: pd.DataFrame,
+    run_time: dt.datetime,
+) -> Path:
+    """Write the summary workbook atomically and return its path."""
+    with atomic_path(path) as tmp:
+        book = Book(tmp, created=run_time)
+        _overview(book, catalogue, period, results, consolidated, run_time)
+        ws = book.sheet(S.OUT_BY_UNIT)
+        unit_table = by_unit(results, consolidated.units)
+        write_table(book, ws, unit_table, BY_UNIT_LABELS)
+        _criteria_sheet(book, catalogue, results)
+        for name, frame, labels in (
+            (S.OUT_CITIZENS, results.citizens, citizen_labels(catalogue)),
+            (S.OUT_HOUSEHOLDS, results.households, household_labels(catalogue)),
+            (
+                S.OUT_UNITS,
+                results.units[results.units["kind"] == S.UNIT_KIND_TDP],
+                unit_labels(catalogue),
+            ),
+        ):
+            ws = book.sheet(name)
+            ordered = frame.sort_values(
+                [c for c in ("unit_code", "household_code", "_row") if c in frame.columns],
+                kind="stable",
+            )
+            write_table(book, ws, ordered, labels, widths={"reason": 60})
+            _outcome_formats(book, ws, ordered, labels, 0)
+            ws.freeze_panes(1, 3)
+        _progress_sheet(book, progress, results, period)
+        ws = book.sheet(S.OUT_MISSING)
+        missing = consolidated.units[~consolidated.units["submitted"]]
+        write_table(
+            book,
+            ws,
+            missing,
+            {
+                "unit_code": "Mã đơn vị",
+                "unit_name": "Tên đơn vị",
+                "kind": "Loại",
+                "head": "Trưởng Ban vận động",
+            },
+        )
+        ws = book.sheet(S.OUT_ISSUES)
+        issue_frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
+        write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
+        ws = book.sheet(S.OUT_SOURCES)
+        write_table(book, ws, sources_frame(consolidated), SOURCE_LABELS, widths={"sha256": 20})
+        book.close()
+    return path
+
+
+def sources_frame(consolidated: Consolidated) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "name": s.name,
+                "unit_code": s.unit_code,
+                "period": s.period,
+                "status": s.status,
+                "rows_read": s.rows_read,
+                "rows_accepted": s.rows_accepted,
+                "rows_rejected": s.rows_rejected,
+                "issues": len(s.issues),
+                "sha256": s.sha256,
+            }
+            for s in sorted(consolidated.submissions, key=lambda s: s.name)
+        ],
+        columns=list(SOURCE_LABELS),
+    )
+
+
+def _overview(
+    book: Book,
+    catalogue: Catalogue,
+    period: Period,
+    results: Results,
+    consolidated: Consolidated,
+    run_time: dt.datetime,
+) -> None:
+    ws = book.sheet(S.OUT_OVERVIEW)
+    ws.set_portrait()
+    place = catalogue.setting("ten_xa")
+    ws.write_string(
+        0, 0, f"TỔNG HỢP KẾT QUẢ XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU - {place.upper()}", book.title
+    )
+    ws.write_string(
+        1, 0, f"Kỳ báo cáo: {period.label}. Lập lúc {run_time:%H:%M ngày %d/%m/%Y}.", book.subtitle
+    )
+    submitted = int(consolidated.units["submitted"].sum())
+    ws.write_string(2, 0, f"Số đơn vị đã nộp: {submitted}/{len(consolidated.units)}.", book.base)
+    table = totals(results, catalogue)
+    labels = {
+        "title": "Danh hiệu",
+        "assessed": "Số được đánh giá",
+        "eligible": "Số đủ điều kiện xét",
+        "achieved": "Số đạt",
+        "rate": "Tỷ lệ đạt (%)",
+    }
+    ws.set_row(4, 32)
+    for j, key in enumerate(labels):
+        ws.write_string(4, j, labels[key], book.header)
+        for i, value in enumerate(table[key].tolist(), start=5):
+            write_cell(ws, i, j, value, book.base)
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 4, 16)
+    chart = book.workbook.add_chart({"type": "column"})
+    sheet = S.OUT_OVERVIEW
+    chart.add_series(
+        {
+            "name": "Số đủ điều kiện xét",
+            "categories": [sheet, 5, 0, 7, 0],
+            "values": [sheet, 5, 2, 7, 2],
+            "fill": {"color": "#9DC3E6"},
+        }
+    )
+    chart.add_series(
+        {
+            "name": "Số đạt",
+            "categories": [sheet, 5, 0, 7, 0],
+            "values": [sheet, 5, 3, 7, 3],
+            "fill": {"color": "#70AD47"},
+            "data_labels": {"value": True},
+        }
+    )
+    chart.set_title({"name": f"Kết quả {period.label}", "name_font": {"size": 12}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_y_axis({"log_base": 10, "name": "Số lượng (thang log)"})
+    ws.insert_chart(9, 0, chart, {"x_scale": 1.4, "y_scale": 1.1})
+    unit_rows = by_unit(results, consolidated.units)
+    ws.write_string(26, 0, "Theo đơn vị", book.bold)
+    write_table(book, ws, unit_rows, BY_UNIT_LABELS, first_row=27, table=False)
+    ws.freeze_panes(0, 0)
+    ws.activate()
+
+
+def _criteria_sheet(book: Book, catalogue: Catalogue, results: Results) -> None:
+    ws = book.sheet(S.OUT_BY_CRITERION)
+    rates = criterion_rates(results, catalogue)
+    labels = {
+        "unit_code": "Mã đơn vị",
+        **{c.code: c.label for c in catalogue.criteria if c.code in rates.columns},
+    }
+    ws.write_string(
+        0,
+        0,
+        "Tỷ lệ đạt từng tiêu chí theo đơn vị (%), trong số người/hộ/tổ được đánh giá tiêu chí đó",
+        book.title,
+    )
+    write_table(book, ws, rates, labels, first_row=1, widths={k: 14 for k in labels})
+    if not rates.empty:
+        ws.conditional_format(
+            2,
+            1,
+            1 + len(rates),
+            len(labels) - 1,
+            {
+                "type": "3_color_scale",
+                "min_color": "#F8696B",
+                "mid_color": "#FFEB84",
+                "max_color": "#63BE7B",
+                "min_type": "num",
+                "min_value": 0,
+                "mid_type": "num",
+                "mid_value": 70,
+                "max_type": "num",
+                "max_value": 100,
+            },
+        )
+    ws.freeze_panes(2, 1)
+
+
+def _progress_sheet(book: Book, progress: pd.DataFrame, results: Results, period: Period) -> None:
+    ws = book.sheet(S.OUT_PROGRESS)
+    ws.write_string(
+        0, 0, "Tiến độ theo tháng: tỷ lệ đăng ký và tỷ lệ đang đạt tiêu chí", book.title
+    )
+    row = write_table(
+        book, ws, progress, PROGRESS_LABELS, first_row=1, widths={"unit_name": 24, "title": 22}
+    )
+    tasks = results.tasks
+    behind = tasks[tasks["behind"]] if not tasks.empty else tasks
+    ws.write_string(row + 1, 0, f"Phần việc chậm so với lộ trình (đến {period.label})", book.title)
+    write_table(
+        book, ws, behind, BEHIND_LABELS, first_row=row + 2, table=False, widths={"text": 50}
+    )
+    ws.freeze_panes(2, 0)

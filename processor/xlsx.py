@@ -1,0 +1,153 @@
+"""Writing result tables with xlsxwriter directly (twice as fast as DataFrame.to_excel).
+
+One place for the workbook defaults the house style asks for: strings never become formulas or
+links, Times New Roman, frozen headers, autofilter tables, A4 print setup, widths that fit
+Vietnamese text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from processor.vietnamese import nfc
+
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,  # a name like "=1+1" or "-Ban" stays text (SPEC §5)
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": False,
+}
+
+
+class Book:
+    """An xlsxwriter workbook with the house formats."""
+
+    def __init__(self, path: Path, created: dt.datetime | None = None) -> None:
+        self.workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        if created is not None:
+            self.workbook.set_properties({"created": created, "author": "kieumau"})
+        base = {"font_name": "Times New Roman", "font_size": 11, "valign": "top"}
+        self.base = self.workbook.add_format(base)
+        self.wrap = self.workbook.add_format({**base, "text_wrap": True})
+        self.title = self.workbook.add_format({**base, "bold": True, "font_size": 14})
+        self.subtitle = self.workbook.add_format({**base, "italic": True})
+        self.header = self.workbook.add_format(
+            {
+                **base,
+                "bold": True,
+                "text_wrap": True,
+                "bg_color": "#DDEBF7",
+                "border": 1,
+                "align": "center",
+                "valign": "vcenter",
+            }
+        )
+        self.percent = self.workbook.add_format({**base, "num_format": "0.0"})
+        self.date = self.workbook.add_format({**base, "num_format": "dd/mm/yyyy"})
+        self.bold = self.workbook.add_format({**base, "bold": True})
+        self.good = self.workbook.add_format(
+            {**base, "font_color": "#006100", "bg_color": "#C6EFCE"}
+        )
+        self.bad = self.workbook.add_format(
+            {**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}
+        )
+        self.warn = self.workbook.add_format(
+            {**base, "font_color": "#9C5700", "bg_color": "#FFEB9C"}
+        )
+        self.names: set[str] = set()
+
+    def close(self) -> None:
+        self.workbook.close()
+
+    def sheet(self, name: str) -> Worksheet:
+        self.names.add(name)
+        ws = self.workbook.add_worksheet(name)
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer("&C&P/&N")
+        return ws
+
+
+def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt=None) -> None:
+    """Write one value by its Python type; text always as text (never a formula)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, bool):
+        ws.write_string(row, col, "Có" if value else "Không", fmt)
+    elif isinstance(value, int):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, dt.datetime | dt.date):
+        ws.write_datetime(row, col, value, fmt)
+    else:
+        text = nfc(str(value)) if not isinstance(value, str) else value
+        if len(text) > 32767:
+            text = text[:32760] + "…"
+        ws.write_string(row, col, text, fmt)
+
+
+def _width(label: str, values: Sequence[object]) -> float:
+    sample = [len(str(v)) for v in values[:200] if v is not None and v == v]
+    longest = max([len(label) * 0.9, *sample, 6])
+    return min(60, longest + 2)
+
+
+def write_table(
+    book: Book,
+    ws: Worksheet,
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    first_row: int = 0,
+    widths: dict[str, float] | None = None,
+    formats: dict[str, object] | None = None,
+    table: bool = True,
+) -> int:
+    """Write ``frame`` with a header row as an Excel table (autofilter, banding); return the
+    row after the last one. Columns are the keys of ``labels`` present in the frame."""
+    columns = [c for c in labels if c in frame.columns]
+    formats = formats or {}
+    widths = widths or {}
+    ws.set_row(first_row, 32)
+    for j, key in enumerate(columns):
+        values = frame[key].tolist()
+        fmt = formats.get(key, book.wrap if str(key) in ("reason", "message") else book.base)
+        width = widths.get(key) or _width(labels[key], values)
+        ws.set_column(j, j, width)
+        for i, value in enumerate(values, start=first_row + 1):
+            if isinstance(value, dt.date):
+                write_cell(ws, i, j, value, book.date)
+            else:
+                write_cell(ws, i, j, value, fmt)
+    last = first_row + max(len(frame), 1)
+    if table and columns:
+        ws.add_table(
+            first_row,
+            0,
+            last,
+            len(columns) - 1,
+            {
+                "columns": [{"header": labels[k], "header_format": book.header} for k in columns],
+                "style": "Table Style Light 9",
+                "autofilter": True,
+            },
+        )
+    else:
+        for j, key in enumerate(columns):
+            ws.write_string(first_row, j, labels[key], book.header)
+        if columns:
+            ws.autofilter(first_row, 0, last, len(columns) - 1)
+    ws.freeze_panes(first_row + 1, 0)
+    ws.repeat_rows(first_row)
+    return last + 1

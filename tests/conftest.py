@@ -1,0 +1,105 @@
+"""Shared fixtures: the default catalogue and a builder of small unit workbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from processor.catalogue import Catalogue, load_catalogue
+from processor.forms import Roster, write_form
+from processor.periods import Period
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+ALL_PASS_CD = {f"CD0{i}": "Đạt" for i in range(1, 9)}
+ALL_PASS_GD = {"GD01": 5, **{f"GD0{i}": "Đạt" for i in range(4, 10)}}
+
+
+def citizen(household: str | None, name: str, born: dt.date, **values: object) -> dict:
+    row: dict[str, object] = {
+        "household_code": household,
+        "full_name": name,
+        "birth_date": born,
+        "gender": "Nam",
+        "registered": "Có",
+        **ALL_PASS_CD,
+    }
+    row.update(values)
+    return row
+
+
+def household(code: str, head: str, **values: object) -> dict:
+    row: dict[str, object] = {
+        "household_code": code,
+        "head_name": head,
+        "address": "Phố Lê Lợi",
+        "registered": "Có",
+        **ALL_PASS_GD,
+    }
+    row.update(values)
+    return row
+
+
+def all_tasks_done(catalogue: Catalogue, **overrides: dict) -> pd.DataFrame:
+    """Every task of the unit sheet passed, with passing values for number criteria."""
+    from processor.forms import unit_task_rows
+
+    by_code = {c.code: c for c in catalogue.criteria}
+    rows = []
+    for task in unit_task_rows(catalogue):
+        criterion = by_code[str(task["criterion"])]
+        row = {
+            "criterion": task["criterion"],
+            "task": task["task"],
+            "planned_month": 6,
+            "self_assessment": "Đạt",
+        }
+        if criterion.kind in ("so", "diem"):
+            row["self_assessment"] = None
+            row["value"] = {
+                "≥": criterion.threshold + 1,
+                ">": criterion.threshold + 1,
+                "<": criterion.threshold / 2,
+                "≤": criterion.threshold / 2,
+                None: criterion.points,
+            }.get(criterion.comparator, criterion.threshold)
+        row.update(overrides.get(str(task["task"] or task["criterion"]), {}))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def make_form(
+    catalogue: Catalogue,
+    folder: Path,
+    unit_code: str,
+    period: str,
+    citizens: list[dict],
+    households: list[dict] | None = None,
+    tasks: pd.DataFrame | None = None,
+    info: dict | None = None,
+    name: str | None = None,
+) -> Path:
+    unit = catalogue.unit(unit_code)
+    assert unit is not None
+    roster = Roster(
+        pd.DataFrame(citizens),
+        pd.DataFrame(households or []),
+        tasks if tasks is not None else pd.DataFrame(),
+        info or {},
+    )
+    return write_form(
+        catalogue,
+        unit,
+        Period.parse(period),
+        folder / (name or f"{unit_code}_{period}.xlsx"),
+        roster,
+    )

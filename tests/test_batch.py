@@ -1,0 +1,215 @@
+"""End-to-end runs through the command line on a small town whose outcomes were worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from processor.cli import main
+from tests.conftest import all_tasks_done, citizen, household, make_form
+
+NOV = {
+    "attendees": 50,
+    "meeting_date": dt.date(2021, 11, 12),
+    "chair": "Lê Văn Hùng",
+    "secretary": "Mai Thị Thu",
+}
+
+
+def sheet_rows(path: Path, sheet: str) -> list[dict]:
+    book = CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_name(sheet).to_python()
+    header = rows[0]
+    return [dict(zip(header, row, strict=False)) for row in rows[1:]]
+
+
+@pytest.fixture()
+def small_town(tmp_path: Path, catalogue) -> Path:
+    """TDP01: two households; TDP02: a strong group; CQ01: two staff. Outcomes, by hand:
+
+    - An (H001, 40/50 votes): every criterion Đạt, 80% > 50% -> Đạt.
+    - Bình (H001): fails CD01, mandatory -> Chưa đạt whatever else.
+    - Cúc (H001, born 2011): 10 years old -> Chưa đủ điều kiện (age).
+    - H001: 1 of its 2 adults is CDKM = 50% < 80% (GD02) -> Chưa đạt.
+    - H002 (Dũng, Em: both Đạt) -> Đạt. TDP01: 1/2 households = 50% < 70% -> Chưa đạt.
+    - TDP02: both households and all members pass, every task done -> Đạt.
+    - CQ01 Phúc 30/50 = 60% -> Đạt; Giang 25/50 = 50%, not strictly greater -> Chưa đạt;
+      Hà not registered -> Chưa đủ điều kiện.
+    """
+    inbox = tmp_path / "inbox"
+    tasks = all_tasks_done(catalogue)
+    make_form(
+        catalogue,
+        inbox,
+        "TDP01",
+        "2021-11",
+        [
+            citizen("TDP01-H001", "Nguyễn Văn An", dt.date(1970, 3, 2), votes=40),
+            citizen("TDP01-H001", "Trần Thị Bình", dt.date(1972, 5, 6), votes=45, CD01="Chưa đạt"),
+            citizen("TDP01-H001", "Nguyễn Thị Cúc", dt.date(2011, 1, 1), registered=None),
+            citizen("TDP01-H002", "Lê Văn Dũng", dt.date(1960, 1, 1), votes=41),
+            citizen("TDP01-H002", "Phạm Thị Em", dt.date(1962, 2, 2), votes=42),
+        ],
+        [
+            household("TDP01-H001", "Nguyễn Văn An", votes=44),
+            household("TDP01-H002", "Lê Văn Dũng", votes=45),
+        ],
+        tasks,
+        NOV,
+    )
+    make_form(
+        catalogue,
+        inbox,
+        "TDP02",
+        "2021-11",
+        [
+            citizen("TDP02-H001", "Đỗ Văn Khoa", dt.date(1980, 1, 1), votes=40),
+            citizen("TDP02-H002", "Vũ Thị Lan", dt.date(1985, 1, 1), votes=40),
+        ],
+        [
+            household("TDP02-H001", "Đỗ Văn Khoa", votes=40),
+            household("TDP02-H002", "Vũ Thị Lan", votes=40),
+        ],
+        tasks,
+        NOV,
+    )
+    make_form(
+        catalogue,
+        inbox,
+        "CQ01",
+        "2021-11",
+        [
+            citizen(None, "Hoàng Văn Phúc", dt.date(1990, 1, 1), votes=30),
+            citizen(None, "Bùi Thị Giang", dt.date(1991, 1, 1), votes=25),
+            citizen(None, "Cao Thị Hà", dt.date(1992, 1, 1), registered="Không"),
+        ],
+        info=NOV,
+    )
+    return inbox
+
+
+def test_run_outcomes_match_hand_worked_cases(small_town: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(small_town),
+            "--ky",
+            "2021-11",
+            "--out",
+            str(out),
+            "--kho",
+            str(tmp_path / "kho"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = out / "2021-11" / "tong_hop_2021-11.xlsx"
+    people = {r["Họ và tên"]: r for r in sheet_rows(summary, "Công dân")}
+    assert people["Nguyễn Văn An"]["Kết quả"] == "Đạt"
+    assert people["Trần Thị Bình"]["Kết quả"] == "Chưa đạt"
+    assert "CD01 - Chấp hành pháp luật (bắt buộc)" in people["Trần Thị Bình"]["Lý do"]
+    assert people["Nguyễn Thị Cúc"]["Kết quả"] == "Chưa đủ điều kiện"
+    assert "18 tuổi" in people["Nguyễn Thị Cúc"]["Lý do"]
+    assert people["Hoàng Văn Phúc"]["Kết quả"] == "Đạt"
+    assert people["Bùi Thị Giang"]["Kết quả"] == "Chưa đạt"
+    assert "25/50 (50%)" in people["Bùi Thị Giang"]["Lý do"]
+    assert people["Cao Thị Hà"]["Lý do"] == "Chưa đăng ký thi đua"
+    houses = {r["Mã hộ"]: r for r in sheet_rows(summary, "Hộ gia đình")}
+    assert houses["TDP01-H001"]["Kết quả"] == "Chưa đạt"
+    assert "GD02" in houses["TDP01-H001"]["Lý do"] and "50%" in houses["TDP01-H001"]["Lý do"]
+    assert houses["TDP01-H002"]["Kết quả"] == "Đạt"
+    units = {r["Mã đơn vị"]: r for r in sheet_rows(summary, "Tổ dân phố")}
+    assert units["TDP01"]["Kết quả"] == "Chưa đạt"
+    assert "TDP01 - Hộ đạt GĐKM (bắt buộc): 50%" in units["TDP01"]["Lý do"]
+    assert units["TDP02"]["Kết quả"] == "Đạt"
+    # Public summary: no CCCD, no full birth date.
+    book = CalamineWorkbook.from_path(str(summary))
+    assert {
+        "Tổng quan",
+        "Công dân",
+        "Hộ gia đình",
+        "Tổ dân phố",
+        "Lỗi dữ liệu",
+        "Nguồn",
+        "Tiến độ",
+        "Chưa nộp",
+        "Theo tiêu chí",
+        "Theo đơn vị",
+    } <= set(book.sheet_names)
+    headers = book.get_sheet_by_name("Công dân").to_python()[0]
+    assert "Số CCCD" not in headers and "Ngày sinh" not in headers
+
+
+def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (small_town / "ghi_chu.txt").write_text("không phải bảng tính", encoding="utf-8")
+    before = {p: p.read_bytes() for p in small_town.rglob("*") if p.is_file()}
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(small_town),
+            "--ky",
+            "2021-11",
+            "--out",
+            str(out),
+            "--kho",
+            str(tmp_path / "kho"),
+        ],
+    )
+    assert result.exit_code == 1, result.output  # a file was rejected
+    assert {p: p.read_bytes() for p in small_town.rglob("*") if p.is_file()} == before
+    manifest = json.loads((out / "2021-11" / "nhat_ky.json").read_text(encoding="utf-8"))
+    names = {f["ten"] for f in manifest["tep_dau_vao"]}
+    assert names == {p.name for p in small_town.iterdir()}
+    for entry in manifest["tep_dau_vao"]:
+        assert entry["so_dong_doc"] == entry["so_dong_nhan"] + entry["so_dong_loai"]
+    rejected = next(f for f in manifest["tep_dau_vao"] if f["ten"] == "ghi_chu.txt")
+    assert rejected["trang_thai"] == "bị từ chối"
+    issues = sheet_rows(out / "2021-11" / "tong_hop_2021-11.xlsx", "Lỗi dữ liệu")
+    assert any(i["Mã lỗi"] == "FILE_NOT_SPREADSHEET" and i["Tệp"] == "ghi_chu.txt" for i in issues)
+    assert (out / "2021-11" / "phan_hoi" / "TDP01_2021-11.xlsx").exists()
+    assert (out / "2021-11" / "bieu_mau" / "TDP01_2021-12.xlsx").exists()
+
+
+def test_decisions_name_the_recognised(small_town: Path, tmp_path: Path) -> None:
+    from docx import Document
+
+    out, kho = tmp_path / "out", tmp_path / "kho"
+    runner = CliRunner()
+    runner.invoke(
+        main,
+        ["run", str(small_town), "--ky", "2021-11", "--out", str(out), "--kho", str(kho)],
+        catch_exceptions=False,
+    )
+    result = runner.invoke(
+        main,
+        ["quyet-dinh", "--nam", "2021", "--out", str(out), "--kho", str(kho)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    folder = out / "2021-12" / "quyet_dinh"
+    texts = {}
+    for path in folder.glob("quyet_dinh_*.docx"):
+        doc = Document(str(path))
+        cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        texts[path.name] = "\n".join([p.text for p in doc.paragraphs] + cells)
+    citizens = next(t for n, t in texts.items() if "CD" in n)
+    for name in ("Nguyễn Văn An", "Lê Văn Dũng", "Phạm Thị Em", "Hoàng Văn Phúc"):
+        assert name in citizens
+    for name in ("Trần Thị Bình", "Bùi Thị Giang", "Cao Thị Hà", "Nguyễn Thị Cúc"):
+        assert name not in citizens
+    units = next(t for n, t in texts.items() if "TDP" in n)
+    assert "Tổ dân phố số 2" in units and "Tổ dân phố số 1\n" not in units
+
+
+def test_missing_history_is_a_clear_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["quyet-dinh", "--nam", "2021", "--kho", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "kieumau run" in result.output

@@ -1,0 +1,78 @@
+"""The catalogue loads, and a broken one is rejected with cell-level Vietnamese messages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from processor.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from processor.cli import main
+from processor.errors import CatalogueError
+
+
+def test_default_catalogue_has_three_titles_and_the_town(catalogue) -> None:
+    assert [t.code for t in catalogue.titles] == ["CD", "GD", "TDP"]
+    assert len(catalogue.criteria_of("CD")) == 8
+    assert len(catalogue.criteria_of("GD")) == 9
+    assert len(catalogue.criteria_of("TDP")) == 10
+    assert sum(u.is_tdp for u in catalogue.units) == 25
+    assert sum(not u.is_tdp for u in catalogue.units) == 3
+    kinds = {c.kind for c in catalogue.criteria}
+    assert kinds == {"dat", "diem", "so", "tong_hop"}
+    assert catalogue.tasks and all(t.criterion.startswith("TDP") for t in catalogue.tasks)
+    assert catalogue.setting("nguoi_ky") == "Nguyễn Công Hoan"
+    assert len(catalogue.setting_list("can_cu")) >= 4
+
+
+def _broken(tmp_path: Path, edits: dict[tuple[str, str], object]) -> Path:
+    path = tmp_path / "bo_tieu_chi.xlsx"
+    shutil.copy(DEFAULT_CATALOGUE, path)
+    book = openpyxl.load_workbook(path)
+    for (sheet, cell), value in edits.items():
+        book[sheet][cell] = value
+    book.save(path)
+    return path
+
+
+def test_broken_catalogue_lists_every_problem_by_cell(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        {
+            ("Tiêu chí", "F2"): "abc",  # kind of CD01
+            ("Tiêu chí", "J10"): None,  # threshold of GD01 (a `so` criterion)
+            ("Tiêu chí", "A3"): "XX",  # title code that does not exist
+            ("Đơn vị", "A3"): "TDP01",  # duplicate unit code
+        },
+    )
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path)
+    problems = caught.value.problems
+    assert any(p.startswith("Tiêu chí!F2:") and "dat, diem, so, tong_hop" in p for p in problems)
+    assert any(p.startswith("Tiêu chí!J10:") and "ngưỡng" in p for p in problems)
+    assert any(p.startswith("Tiêu chí!A3:") and "XX" in p for p in problems)
+    assert any(p.startswith("Đơn vị!A3:") and "bị lặp" in p for p in problems)
+
+
+def test_catalogue_check_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["catalogue", "check"])
+    assert ok.exit_code == 0 and "Bộ tiêu chí hợp lệ" in ok.output
+    bad = _broken(tmp_path, {("Danh hiệu", "C2"): "Xã"})
+    result = runner.invoke(main, ["catalogue", "check", "--bo-tieu-chi", str(bad)])
+    assert result.exit_code == 2
+    assert "Danh hiệu!C2" in result.output
+
+
+def test_missing_sheet_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bo_tieu_chi.xlsx"
+    shutil.copy(DEFAULT_CATALOGUE, path)
+    book = openpyxl.load_workbook(path)
+    book["Phần việc"].title = "Cong viec"
+    book.save(path)
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path)
+    assert any("thiếu sheet 'Phần việc'" in p for p in caught.value.problems)
