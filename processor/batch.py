@@ -18,6 +18,7 @@ import pandas as pd
 
 from processor import schema as S
 from processor.catalogue import Catalogue
+from processor.conditions import carry_years, january_registration
 from processor.consolidate import Consolidated, consolidate
 from processor.feedback import write_feedback
 from processor.forms import Roster, write_form
@@ -181,18 +182,20 @@ def run_batch(
     archive(submissions, workspace)
     consolidated = consolidate(submissions, catalogue)
     submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
-    results = score(
-        consolidated.citizens,
-        consolidated.households,
-        submitted,
-        consolidated.tasks,
-        catalogue,
-        period,
-    )
     issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
     issues += consolidated.issues
-    current_progress = progress_rows(results, catalogue, consolidated.units)
     with History(history_path) as history:
+        frames = {
+            "citizens": consolidated.citizens,
+            "households": consolidated.households,
+            "tasks": consolidated.tasks,
+        }
+        frames = january_registration(frames, history, catalogue, period)
+        frames = carry_years(frames, history, catalogue, period)
+        results = score(
+            frames["citizens"], frames["households"], submitted, frames["tasks"], catalogue, period
+        )
+        current_progress = progress_rows(results, catalogue, consolidated.units)
         history.save_period(
             str(period),
             run_time,

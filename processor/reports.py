@@ -373,18 +373,68 @@ def _criteria_sheet(book: Book, catalogue: Catalogue, results: Results) -> None:
     ws.freeze_panes(2, 1)
 
 
+def progress_table(progress: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Month-by-month progress: one row per unit, title and measure; one column per month."""
+    keys = ["unit_code", "unit_name", "title"]
+    if progress.empty:
+        return pd.DataFrame(columns=[*keys, "measure"]), {
+            **{k: PROGRESS_LABELS[k] for k in keys},
+            "measure": "Chỉ số",
+        }
+    measures = {"registered_share": "Đăng ký (%)", "achieved_share": "Đạt (%)"}
+    long = progress.melt(
+        id_vars=[*keys, "period"], value_vars=list(measures), var_name="measure"
+    ).dropna(subset=["value"])
+    long["measure"] = long["measure"].map(measures)
+    wide = long.pivot_table(
+        index=[*keys, "measure"], columns="period", values="value", aggfunc="first", sort=True
+    ).reset_index()
+    wide.columns = [str(c) for c in wide.columns]
+    periods = sorted(c for c in wide.columns if c not in [*keys, "measure"])
+    labels = {**{k: PROGRESS_LABELS[k] for k in keys}, "measure": "Chỉ số"}
+    labels |= {p: f"T{int(p[5:]):02d}/{p[:4]}" for p in periods}
+    return wide, labels
+
+
 def _progress_sheet(book: Book, progress: pd.DataFrame, results: Results, period: Period) -> None:
     ws = book.sheet(S.OUT_PROGRESS)
     ws.write_string(
-        0, 0, "Tiến độ theo tháng: tỷ lệ đăng ký và tỷ lệ đang đạt tiêu chí", book.title
+        0,
+        0,
+        "Tiến độ theo tháng: tỷ lệ đăng ký và tỷ lệ đang đạt tiêu chí (%), theo đơn vị và "
+        "danh hiệu",
+        book.title,
     )
-    row = write_table(
-        book, ws, progress, PROGRESS_LABELS, first_row=1, widths={"unit_name": 24, "title": 22}
-    )
+    table, labels = progress_table(progress)
+    widths = {"unit_name": 22, "title": 22, "measure": 12} | {
+        k: 10 for k in labels if k[:2] == "20"
+    }
+    row = write_table(book, ws, table, labels, first_row=1, widths=widths)
+    if len(table) and len(labels) > 4:
+        ws.conditional_format(
+            2,
+            4,
+            1 + len(table),
+            len(labels) - 1,
+            {
+                "type": "data_bar",
+                "bar_color": "#63BE7B",
+                "min_type": "num",
+                "min_value": 0,
+                "max_type": "num",
+                "max_value": 100,
+            },
+        )
     tasks = results.tasks
     behind = tasks[tasks["behind"]] if not tasks.empty else tasks
-    ws.write_string(row + 1, 0, f"Phần việc chậm so với lộ trình (đến {period.label})", book.title)
+    ws.write_string(
+        row + 1,
+        0,
+        f"Phần việc chậm so với lộ trình (chưa đạt, tháng dự kiến trước {period.label}): "
+        f"{len(behind)}",
+        book.title,
+    )
     write_table(
         book, ws, behind, BEHIND_LABELS, first_row=row + 2, table=False, widths={"text": 50}
     )
-    ws.freeze_panes(2, 0)
+    ws.freeze_panes(2, 4)

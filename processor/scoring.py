@@ -153,6 +153,14 @@ def _decide(
     outcome[missing] = S.NOT_ELIGIBLE
     reason[missing] = "Chưa đánh giá tiêu chí: " + missing_text[missing].str.removeprefix("; ")
 
+    # Achieved with a non-mandatory criterion missed: say which, so the unit can still improve.
+    partial = outcome.eq(S.ACHIEVED) & fail_text.ne("")
+    reason[partial] = (
+        "Đạt "
+        + passed_count[partial].astype(object).map(str)
+        + f"/{n} tiêu chí; chưa đạt: "
+        + fail_text[partial].str.removeprefix("; ")
+    )
     open_ = outcome.eq(S.ACHIEVED)
     if title.vote_threshold is not None and period.month >= VOTING_MONTH and votes is not None:
         vote_numbers = pd.to_numeric(votes, errors="coerce")
@@ -324,12 +332,24 @@ def score_households(
     return pd.concat([frame[keep], result], axis=1)
 
 
-def effective_tasks(tasks: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """The task table with the assessment that counts (the Ban chỉ đạo's inspection overrides the
-    self-assessment, SPEC §3) and whether the task is behind its roadmap month."""
+def effective_tasks(tasks: pd.DataFrame, catalogue: Catalogue, period: Period) -> pd.DataFrame:
+    """The task table with the assessment that counts and whether it is behind its roadmap.
+
+    The Ban chỉ đạo's inspection overrides the self-assessment (SPEC §3); a number criterion
+    (`so`, `diem`) counts as done when its measured value meets the threshold.
+    """
     if tasks.empty:
         return tasks.assign(effective=pd.Series(dtype=object), behind=pd.Series(dtype=bool))
     effective = tasks["inspection"].where(tasks["inspection"].notna(), tasks["self_assessment"])
+    effective = effective.astype(object)
+    for criterion in catalogue.criteria_of(catalogue.unit_title.code):
+        if criterion.kind not in ("so", "diem"):
+            continue
+        rows = tasks["criterion"].eq(criterion.code)
+        if rows.any():
+            effective[rows] = _status(criterion_pass(tasks.loc[rows, "value"], criterion)).replace(
+                "", None
+            )
     planned = pd.to_numeric(tasks["planned_month"], errors="coerce")
     behind = planned.lt(period.month).fillna(False).astype(bool) & effective.ne(S.PASS)
     return tasks.assign(effective=effective, behind=behind)
@@ -450,7 +470,7 @@ def score(
     attendees = units.set_index("unit_code")["attendees"] if "attendees" in units else pd.Series()
     scored_citizens = score_citizens(citizens, catalogue, period, attendees)
     scored_households = score_households(households, scored_citizens, catalogue, period, attendees)
-    task_table = effective_tasks(tasks, period)
+    task_table = effective_tasks(tasks, catalogue, period)
     scored_units = score_units(
         units, task_table, scored_households, scored_citizens, catalogue, period
     )
