@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from processor import schema as S
-from processor.catalogue import Catalogue
+from processor.catalogue import Catalogue, Unit
 from processor.conditions import carry_years, january_registration
 from processor.consolidate import Consolidated, consolidate
 from processor.feedback import write_feedback
@@ -232,48 +232,21 @@ def run_batch(
     staging.mkdir(parents=True)
     report = RunReport(period, out_dir, submissions, issues, results)
     try:
-        produced = [
-            write_summary(
-                staging / f"tong_hop_{period}.xlsx",
-                catalogue,
-                period,
-                results,
-                consolidated,
-                issues,
-                trend,
-                run_time,
-            )
-        ]
-        if feedback:
-            units = [u for u in catalogue.units if any(s.unit_code == u.code for s in submissions)]
-            for i, unit in enumerate(units, start=1):
-                produced.append(
-                    write_feedback(
-                        staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
-                        catalogue,
-                        unit,
-                        period,
-                        submissions,
-                        issues,
-                        results,
-                    )
-                )
-                if progress:
-                    progress("Phản hồi", i, len(units))
-        if next_forms:
-            following = period.next()
-            for i, unit in enumerate(catalogue.units, start=1):
-                produced.append(
-                    write_form(
-                        catalogue,
-                        unit,
-                        following,
-                        staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
-                        _next_roster(consolidated, unit.code),
-                    )
-                )
-                if progress:
-                    progress("Biểu mẫu kỳ sau", i, len(catalogue.units))
+        produced = _write_outputs(
+            staging,
+            catalogue,
+            period,
+            submissions,
+            consolidated,
+            results,
+            issues,
+            trend,
+            run_time,
+            workers=workers,
+            feedback=feedback,
+            next_forms=next_forms,
+            progress=progress,
+        )
         manifest = staging / "nhat_ky.json"
         write_json(manifest, _manifest(report, inbox, run_time, produced, staging, out_dir))
         produced.append(manifest)
@@ -283,6 +256,124 @@ def run_batch(
         if staging.exists():
             shutil.rmtree(staging)
     return report
+
+
+def _unit_slice(results: Results, unit_code: str) -> Results:
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["unit_code"] == unit_code] if "unit_code" in frame else frame
+
+    return Results(
+        mine(results.citizens), mine(results.households), mine(results.units), mine(results.tasks)
+    )
+
+
+def _unit_outputs(
+    staging: Path,
+    catalogue: Catalogue,
+    unit: Unit,
+    period: Period,
+    submissions: list[Submission],
+    issues: list[Issue],
+    results: Results,
+    roster: Roster | None,
+) -> list[Path]:
+    """Everything written for one unit: its feedback, and next month's form."""
+    written = []
+    if submissions:
+        written.append(
+            write_feedback(
+                staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
+                catalogue,
+                unit,
+                period,
+                submissions,
+                issues,
+                results,
+            )
+        )
+    if roster is not None:
+        following = period.next()
+        written.append(
+            write_form(
+                catalogue,
+                unit,
+                following,
+                staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
+                roster,
+            )
+        )
+    return written
+
+
+def _write_outputs(
+    staging: Path,
+    catalogue: Catalogue,
+    period: Period,
+    submissions: list[Submission],
+    consolidated: Consolidated,
+    results: Results,
+    issues: list[Issue],
+    trend: pd.DataFrame,
+    run_time: dt.datetime,
+    *,
+    workers: int | None,
+    feedback: bool,
+    next_forms: bool,
+    progress: Callable[[str, int, int], None] | None,
+) -> list[Path]:
+    """Write the summary and every unit's files; in parallel processes when there are cores.
+
+    Writing workbooks is CPU-bound in xlsxwriter, and units are independent, so the work is
+    split into one job for the summary and one per unit.
+    """
+    summary_args = (
+        staging / f"tong_hop_{period}.xlsx",
+        catalogue,
+        period,
+        results,
+        consolidated,
+        issues,
+        trend,
+        run_time,
+    )
+    unit_jobs = []
+    for unit in catalogue.units:
+        own = [s for s in submissions if s.unit_code == unit.code] if feedback else []
+        names = {s.name for s in own}
+        roster = _next_roster(consolidated, unit.code) if next_forms else None
+        if own or roster is not None:
+            unit_jobs.append(
+                (
+                    staging,
+                    catalogue,
+                    unit,
+                    period,
+                    own,
+                    [i for i in issues if i.file in names],
+                    _unit_slice(results, unit.code),
+                    roster,
+                )
+            )
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    produced: list[Path] = []
+    total = len(unit_jobs) + 1
+    if workers <= 1:
+        produced.append(write_summary(*summary_args))
+        for i, job in enumerate(unit_jobs, start=2):
+            produced += _unit_outputs(*job)
+            if progress:
+                progress("Ghi kết quả", i, total)
+        return produced
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # The summary is the longest job: start it first so the units fill the other cores.
+        futures = [pool.submit(write_summary, *summary_args)]
+        futures += [pool.submit(_unit_outputs, *job) for job in unit_jobs]
+        for i, future in enumerate(futures, start=1):
+            result = future.result()
+            produced += result if isinstance(result, list) else [result]
+            if progress:
+                progress("Ghi kết quả", i, total)
+    return produced
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:

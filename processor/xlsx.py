@@ -16,6 +16,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from processor.fastrows import Block, Column, inject, register_formats
 from processor.vietnamese import nfc
 
 WORKBOOK_OPTIONS = {
@@ -30,6 +31,8 @@ class Book:
     """An xlsxwriter workbook with the house formats."""
 
     def __init__(self, path: Path, created: dt.datetime | None = None) -> None:
+        self.path = path
+        self.pending: dict[int, list[Block]] = {}
         self.workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
         if created is not None:
             self.workbook.set_properties({"created": created, "author": "kieumau"})
@@ -65,6 +68,12 @@ class Book:
 
     def close(self) -> None:
         self.workbook.close()
+        inject(self.path, self.pending)
+
+    def add_rows(self, ws: Worksheet, block: Block) -> None:
+        """Queue a block of cells for the fast writer (see processor.fastrows)."""
+        register_formats(block)
+        self.pending.setdefault(ws.index, []).append(block)
 
     def sheet(self, name: str) -> Worksheet:
         self.names.add(name)
@@ -100,7 +109,9 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt=None) -> No
 
 def _width(label: str, values: Sequence[object]) -> float:
     sample = [len(str(v)) for v in values[:200] if v is not None and v == v]
-    longest = max([len(label) * 0.9, *sample, 6])
+    # Headers wrap onto two lines (the header row is 32 points high), so half a long label fits.
+    header = len(label) * 0.9 if len(label) <= 14 else max(12, len(label) * 0.55)
+    longest = max([header, *sample, 6])
     return min(60, longest + 2)
 
 
@@ -120,16 +131,15 @@ def write_table(
     formats = formats or {}
     widths = widths or {}
     ws.set_row(first_row, 32)
+    block_columns = []
     for j, key in enumerate(columns):
         values = frame[key].tolist()
         fmt = formats.get(key, book.wrap if str(key) in ("reason", "message") else book.base)
         width = widths.get(key) or _width(labels[key], values)
         ws.set_column(j, j, width)
-        for i, value in enumerate(values, start=first_row + 1):
-            if isinstance(value, dt.date):
-                write_cell(ws, i, j, value, book.date)
-            else:
-                write_cell(ws, i, j, value, fmt)
+        block_columns.append(Column(values, fmt, book.date))
+    if columns and len(frame):
+        book.add_rows(ws, Block(first_row + 1, 0, block_columns, len(frame)))
     last = first_row + max(len(frame), 1)
     if table and columns:
         ws.add_table(
