@@ -9,6 +9,7 @@ them back, so a 25,000-row column of Đạt/Chưa đạt costs a handful of Pyth
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,8 @@ _ALIASES: dict[str, set[str]] = {
     S.MALE: {"nam", "m", "male"},
     S.FEMALE: {"nu", "f", "female"},
 }
+# The words LibreOffice's Vietnamese locale reads as booleans when typed (SPEC §9).
+_BOOLEAN_WORDS = {True: "Đúng", False: "Sai"}
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _DATE_TEXT = re.compile(r"^(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
@@ -76,8 +79,11 @@ def parse_choice(series: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series
         if is_blank(raw):
             return None, None, None
         if isinstance(raw, bool):
-            # LibreOffice's Vietnamese locale turns some typed words into booleans (SPEC §9).
-            return choices[0 if raw else 1], None, None
+            # LibreOffice's Vietnamese locale turns some typed words into booleans (SPEC §9):
+            # they mean yes/no only in a yes/no column, not as Nam/Nữ.
+            if choices in (S.PASS_FAIL, S.YES_NO):
+                return choices[0 if raw else 1], None, None
+            return None, "VALUE_NOT_ALLOWED", ", ".join(choices)
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
         key = fold(str(raw))
@@ -122,7 +128,7 @@ def parse_number(
         if is_blank(raw):
             return None, None, None
         number, was_text = _to_number(raw)
-        if number is None or number != number:
+        if number is None or not math.isfinite(number):  # NaN, or 'inf' / 1e999 typed
             return None, "NUMBER_INVALID", f" {detail_range}" if detail_range else ""
         if integer and not float(number).is_integer():
             return None, "NUMBER_INVALID", " nguyên"
@@ -140,6 +146,9 @@ def parse_text(series: pd.Series) -> pd.Series:
     def one(raw: object) -> object:
         if is_blank(raw):
             return None
+        if isinstance(raw, bool):
+            # A typed `Đúng` / `Sai` that LibreOffice's Vietnamese locale made TRUE / FALSE.
+            return _BOOLEAN_WORDS[raw]
         if isinstance(raw, float) and raw.is_integer():
             return str(int(raw))
         if isinstance(raw, dt.datetime | dt.date):
@@ -200,7 +209,9 @@ def parse_dates(
             if 1 <= number < 2958466:
                 day = (_EXCEL_EPOCH + dt.timedelta(days=int(number))).date()
                 if earliest <= day.year <= latest:
-                    return (day, day.year), None, None
+                    # A date cell reads back as a date; a bare serial means the cell lost its
+                    # date format, so say how it was read (SPEC §7).
+                    return (day, day.year), "DATE_SERIAL", day.strftime("%d/%m/%Y")
             return (None, None), "DATE_INVALID", None
         text = nfc(str(raw))
         day, year = _date_from_text(text)
@@ -225,7 +236,7 @@ def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
             return None, None, None
         was_number = isinstance(raw, int | float) and not isinstance(raw, bool)
         if was_number:
-            if float(raw) != int(raw):
+            if not math.isfinite(raw) or float(raw) != int(raw):
                 return None, "CCCD_LENGTH", "không phải số nguyên"
             digits = str(int(raw))
         else:

@@ -128,36 +128,47 @@ def _body(value: object, style: str, date_style: str, blank: str, as_text: bool)
 
 
 def _block_rows(block: Block) -> dict[int, str]:
+    """Cells of each row of ``block`` (without the enclosing <row> element)."""
     bodies = [_cell_bodies(c) for c in block.columns]
     letters = [column_letter(block.first_col + j) for j in range(len(block.columns))]
     rows: dict[int, str] = {}
     for i, number in enumerate(block.row_numbers()):
         r = str(number)
-        cells = "".join(
+        rows[number] = "".join(
             f'<c r="{letter}{r}"{body[i]}'
             for letter, body in zip(letters, bodies, strict=True)
             if body[i]
         )
-        rows[number] = f'<row r="{r}">{cells}</row>' if cells else ""
     return rows
+
+
+_SPANS = re.compile(rb' spans="[^"]*"')
 
 
 def _merge_sheet(xml: bytes, blocks: list[Block]) -> bytes:
     generated: dict[int, str] = {}
     for block in blocks:
-        generated.update(_block_rows(block))
+        for number, cells in _block_rows(block).items():
+            generated[number] = generated.get(number, "") + cells
     match = _SHEET_DATA.search(xml)
     if match is None:
         raise ValueError("worksheet XML has no sheetData")
     existing = match.group(1) or b""
     rows: dict[int, bytes] = {}
+    opening: dict[int, bytes] = {}
     for row in _ROW.finditer(existing):
         number = int(row.group(1))
-        if number not in generated:
+        if number in generated:
+            # Keep what xlsxwriter set on the row (height, hidden); its cells are ours.
+            tag = row.group(0)
+            tag = tag[: tag.index(b">") + 1].replace(b"/>", b">")
+            opening[number] = _SPANS.sub(b"", tag)
+        else:
             rows[number] = row.group(0)
-    for number, text in generated.items():
-        if text:
-            rows[number] = text.encode("utf-8")
+    for number, cells in generated.items():
+        tag = opening.get(number, f'<row r="{number}">'.encode())
+        if cells or number in opening:
+            rows[number] = tag + cells.encode("utf-8") + b"</row>"
     body = b"".join(rows[n] for n in sorted(rows))
     xml = xml[: match.start()] + b"<sheetData>" + body + b"</sheetData>" + xml[match.end() :]
     return _widen_dimension(

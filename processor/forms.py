@@ -7,6 +7,7 @@ town's filled forms: a roster is just the values to put in the input cells.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from processor import schema as S
 from processor.catalogue import Catalogue, Criterion, Unit
+from processor.fastrows import Block, inject, register_formats
+from processor.fastrows import Column as FastColumn
 from processor.output_files import atomic_path
 from processor.periods import Period
 
@@ -24,6 +27,12 @@ EXTRA_ROWS = 100
 HEADER_ROW = 2  # 0-based: a title line, a hint line, then the header
 MAX_DATE = dt.date(2100, 12, 31)
 MIN_DATE = dt.date(1900, 1, 1)
+MONTHS = (1, 12)  # `Tháng hoàn thành dự kiến` of the roadmap (seed III.1)
+# LibreOffice does not grow a row to fit wrapped text when it opens an xlsx (xlsxwriter leaves
+# row heights to the reader), so wrapped lines printed over the next row: heights are set here.
+LINE_HEIGHT = 16  # points, one line of 12 pt Times New Roman
+# 12 pt Times New Roman characters per unit of column width, measured on a LibreOffice PDF.
+CHARS_PER_WIDTH, CHARS_PER_WIDTH_BOLD = 1.35, 1.15
 
 
 @dataclass
@@ -80,8 +89,12 @@ def _cell_format(column: S.Column, fmt: _Formats, locked: bool = False):
     return fmt.input
 
 
-def _validation(column: S.Column) -> dict | None:
-    """Excel data validation for a column, with Vietnamese messages (SPEC §3)."""
+def _validation(column: S.Column, limits: tuple[float, float] | None = None) -> dict | None:
+    """Excel data validation for a column, with Vietnamese messages (SPEC §3).
+
+    ``limits`` bounds a number column (the points of a `diem` criterion, a month). Validation
+    is a help, not a guard: a pasted value skips it, so the reader checks again (SPEC §9).
+    """
     if column.choices:
         return {
             "validate": "list",
@@ -103,15 +116,20 @@ def _validation(column: S.Column) -> dict | None:
             "error_message": "Hãy nhập ngày dạng ngày/tháng/năm, ví dụ 05/01/1980.",
         }
     if column.kind in ("int", "number"):
-        return {
+        rule: dict = {
             "validate": "integer" if column.kind == "int" else "decimal",
-            "criteria": ">=",
-            "value": 0,
             "input_title": column.label[:32],
-            "input_message": "Nhập một số không âm.",
-            "error_title": "Không phải số",
-            "error_message": "Hãy nhập một số không âm.",
+            "error_title": "Số không hợp lệ",
         }
+        if limits is None:
+            rule.update(criteria=">=", value=0)
+            wanted = "một số không âm"
+        else:
+            rule.update(criteria="between", minimum=limits[0], maximum=limits[1])
+            wanted = f"một số từ {limits[0]:g} đến {limits[1]:g}"
+        rule["input_message"] = f"Nhập {wanted}."
+        rule["error_message"] = f"Hãy nhập {wanted}."
+        return rule
     return None
 
 
@@ -154,6 +172,21 @@ def unit_task_rows(catalogue: Catalogue) -> list[dict[str, object]]:
     return rows
 
 
+def _line_count(text: object, width: float, bold: bool = False) -> int:
+    """Lines a wrapped cell of ``width`` needs for ``text`` (an estimate, erring on more)."""
+    if not isinstance(text, str):
+        return 1
+    per_line = max(1, int(width * (CHARS_PER_WIDTH_BOLD if bold else CHARS_PER_WIDTH)) - 1)
+    if len(text) <= per_line and "\n" not in text:
+        return 1
+    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+
+
+def _wraps(column: S.Column, locked: bool) -> bool:
+    """Text columns that wrap (see `_cell_format`): their rows need a height."""
+    return column.kind == "text" and (locked or column.width >= 24)
+
+
 def _write_value(ws: Worksheet, row: int, col: int, value: object, column: S.Column, fmt) -> None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         ws.write_blank(row, col, None, fmt)
@@ -177,30 +210,42 @@ def _table_sheet(
     columns: list[S.Column],
     data: pd.DataFrame,
     locked_keys: set[str],
+    pending: dict[int, list[Block]],
     extra_rows: int = EXTRA_ROWS,
+    limits: dict[str, tuple[float, float]] | None = None,
 ) -> None:
+    """A list sheet; its cells go to ``pending`` for the fast row writer (processor.fastrows)."""
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, title, fmt.title)
     ws.write_string(1, 0, hint, fmt.hint)
-    ws.set_row(HEADER_ROW, 48)
+    header_lines = max(_line_count(c.label, c.width, bold=True) for c in columns)
+    ws.set_row(HEADER_ROW, LINE_HEIGHT * max(3, header_lines))
     for j, column in enumerate(columns):
         ws.write_string(HEADER_ROW, j, column.label, fmt.header)
         ws.set_column(j, j, column.width)
     n = len(data)
     first, last = HEADER_ROW + 1, HEADER_ROW + n + extra_rows
+    filled, blank = [], []
     for j, column in enumerate(columns):
         locked = column.key in locked_keys
-        cell_fmt = _cell_format(column, fmt, locked)
         values = data[column.key].tolist() if column.key in data.columns else [None] * n
         if column.key == "row_no":
             values = list(range(1, n + 1))
-        for i, value in enumerate(values):
-            _write_value(ws, first + i, j, value, column, cell_fmt)
-        for i in range(n, n + extra_rows):
-            ws.write_blank(first + i, j, None, _cell_format(column, fmt, False))
-        rule = _validation(column)
+        # Codes and IDs are written as text so a CCCD keeps its leading zero.
+        as_text = column.kind == "code"
+        filled.append(FastColumn(values, _cell_format(column, fmt, locked), text=as_text))
+        # The blank rows below the roster are input cells, for new residents.
+        blank.append(FastColumn([None] * extra_rows, _cell_format(column, fmt, False)))
+        rule = _validation(column, (limits or {}).get(column.key))
         if rule and not locked:
             ws.data_validation(first, j, last, j, rule)
+    if n:
+        pending.setdefault(ws.index, []).append(Block(first, 0, filled, n))
+    if extra_rows:
+        pending.setdefault(ws.index, []).append(Block(first + n, 0, blank, extra_rows))
+    for block in pending.get(ws.index, []):
+        register_formats(block)
+    _fit_rows(ws, first, columns, data, locked_keys)
     ws.freeze_panes(HEADER_ROW + 1, 3)
     ws.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     ws.protect(
@@ -215,12 +260,27 @@ def _table_sheet(
         },
     )
     _print_setup(ws, len(columns))
+    ws.repeat_rows(HEADER_ROW)
+
+
+def _fit_rows(
+    ws: Worksheet, first: int, columns: list[S.Column], data: pd.DataFrame, locked_keys: set[str]
+) -> None:
+    """Give rows with wrapped text the height of their lines (see LINE_HEIGHT)."""
+    wrapped = [c for c in columns if _wraps(c, c.key in locked_keys) and c.key in data.columns]
+    if not wrapped or data.empty:
+        return
+    lines = pd.concat(
+        [data[c.key].map(lambda v, w=c.width: _line_count(v, w)) for c in wrapped], axis=1
+    ).max(axis=1)
+    for i, count in enumerate(lines.tolist()):
+        if count > 1:
+            ws.set_row(first + i, LINE_HEIGHT * count)
 
 
 def _print_setup(ws: Worksheet, n_columns: int) -> None:
     ws.set_paper(9)  # A4
     ws.set_landscape()
-    ws.repeat_rows(HEADER_ROW)
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
     ws.set_footer("&CTrang &P/&N")
@@ -228,8 +288,9 @@ def _print_setup(ws: Worksheet, n_columns: int) -> None:
 
 def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, unit: Unit, period: Period) -> None:
     ws = book.add_worksheet(S.FORM_GUIDE)
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 110)
+    label_width, text_width = 18, 110
+    ws.set_column(0, 0, label_width)
+    ws.set_column(1, 1, text_width)
     deadline = catalogue.setting("han_nop", "25")
     email = catalogue.setting("email_nhan")
     receiver = catalogue.setting("can_bo_tiep_nhan", "cán bộ Văn hóa - Xã hội")
@@ -319,6 +380,9 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, unit: Unit, period: 
     for i, (label, text) in enumerate(lines):
         ws.write_string(i, 0, label, fmt.bold)
         ws.write_string(i, 1, text, fmt.title if i == 0 else fmt.plain)
+        count = max(_line_count(label, label_width, bold=True), _line_count(text, text_width))
+        if i and count > 1:
+            ws.set_row(i, LINE_HEIGHT * count)
     ws.protect("")
     _print_setup(ws, 2)
     ws.set_portrait()
@@ -385,6 +449,11 @@ def write_form(
             }
         )
         fmt = _Formats(book)
+        pending: dict[int, list[Block]] = {}
+        limits = {
+            c.code: (0, c.points) for c in catalogue.criteria if c.kind == "diem" and c.points
+        }
+        limits["planned_month"] = MONTHS
         _guide_sheet(book, fmt, catalogue, unit, period)
         _info_sheet(book, fmt, unit, period, roster.info)
         caption = f"{unit.name} - tháng {period.month:02d}/{period.year}"
@@ -397,6 +466,8 @@ def write_form(
             citizen_columns(catalogue),
             roster.citizens,
             {"row_no"},
+            pending,
+            limits=limits,
         )
         if unit.is_tdp:
             _table_sheet(
@@ -408,11 +479,15 @@ def write_form(
                 household_columns(catalogue),
                 roster.households,
                 {"row_no"},
+                pending,
+                limits=limits,
             )
             tasks = pd.DataFrame(unit_task_rows(catalogue))
             if not roster.tasks.empty:
                 keep = [c for c in roster.tasks.columns if c not in ("text",)]
-                tasks = tasks.merge(roster.tasks[keep], on=["criterion", "task"], how="left")
+                # A criterion without tasks has no task code: read back as None, written as "".
+                last = roster.tasks[keep].assign(task=roster.tasks["task"].fillna(""))
+                tasks = tasks.merge(last, on=["criterion", "task"], how="left")
             _table_sheet(
                 book,
                 fmt,
@@ -423,8 +498,11 @@ def write_form(
                 list(S.FORM_UNIT.columns),
                 tasks,
                 {"criterion", "task", "text"},
+                pending,
                 extra_rows=0,
+                limits=limits,
             )
         _meta_sheet(book, catalogue, unit, period)
         book.close()
+        inject(tmp, pending)
     return path

@@ -1,0 +1,370 @@
+"""The unit forms (SPEC §3): their guards, read with openpyxl, and how edited forms read back.
+
+Guards are a help to the unit, never a guarantee (SPEC §9): every test that edits a form does
+what a unit's office suite can do (add rows, move columns, rename a sheet) and reads it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl.worksheet.worksheet import Worksheet
+from python_calamine import CalamineWorkbook
+
+from processor import schema as S
+from processor.cli import main
+from processor.forms import EXTRA_ROWS, HEADER_ROW, citizen_columns, household_columns
+from processor.intake import read_submission
+from processor.issues import ERROR
+from tests.conftest import all_tasks_done, citizen, household, make_form
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
+HEADER = HEADER_ROW + 1  # Excel row of the header
+FIRST = HEADER + 1  # Excel row of the first data row
+
+CITIZENS = [
+    citizen("TDP01-H001", "Nguyễn Văn An", dt.date(1970, 3, 2), cccd="038070001234", votes=40),
+    citizen("TDP01-H001", "Trần Thị Bình", dt.date(1972, 5, 6), cccd="001172005678", CD03=None),
+    citizen("TDP01-H002", "Lê Văn Dũng", dt.date(1960, 1, 1), CD01="Chưa đạt", gender="Nam"),
+]
+HOUSEHOLDS = [household("TDP01-H001", "Nguyễn Văn An"), household("TDP01-H002", "Lê Văn Dũng")]
+
+
+@pytest.fixture(scope="module")
+def tdp_form(tmp_path_factory, catalogue) -> Path:
+    folder = tmp_path_factory.mktemp("forms")
+    tasks = all_tasks_done(catalogue)
+    return make_form(catalogue, folder, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+
+
+@pytest.fixture(scope="module")
+def book(tdp_form: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(tdp_form)
+
+
+def _table_sheets(catalogue) -> list[tuple[str, list[S.Column], int]]:
+    """(sheet, columns, data rows incl. the blank ones) of the TDP01 fixture form."""
+    return [
+        (S.FORM_CITIZENS.name, citizen_columns(catalogue), len(CITIZENS) + EXTRA_ROWS),
+        (S.FORM_HOUSEHOLDS.name, household_columns(catalogue), len(HOUSEHOLDS) + EXTRA_ROWS),
+        (S.FORM_UNIT.name, list(S.FORM_UNIT.columns), len(all_tasks_done(catalogue))),
+    ]
+
+
+def _letters(ws: Worksheet) -> dict[str, str]:
+    """Header label -> column letter."""
+    return {c.value: c.column_letter for c in ws[HEADER] if c.value}
+
+
+def _rules(ws: Worksheet, cell: str) -> list:
+    return [dv for dv in ws.data_validations.dataValidation if cell in dv.sqref]
+
+
+def _copy(path: Path, folder: Path, name: str) -> Path:
+    target = folder / name
+    shutil.copyfile(path, target)
+    return target
+
+
+# --- the guards -----------------------------------------------------------------------------
+
+
+def test_every_enumerated_column_has_a_dropdown_with_vietnamese_messages(book, catalogue) -> None:
+    for sheet, columns, rows in _table_sheets(catalogue):
+        ws = book[sheet]
+        letters = _letters(ws)
+        enumerated = [c for c in columns if c.choices]
+        assert enumerated, sheet
+        for column in enumerated:
+            # SPEC §9: Sai/Đúng would turn into booleans in a Vietnamese LibreOffice.
+            assert not {"Sai", "Đúng"} & set(column.choices)
+            letter = letters[column.label]
+            for row in (FIRST, FIRST + rows - 1):  # first and last input row
+                (rule,) = _rules(ws, f"{letter}{row}")
+                assert rule.type == "list"
+                assert rule.formula1 == '"' + ",".join(column.choices) + '"'
+                assert rule.showErrorMessage and rule.errorStyle in (None, "stop")
+                assert rule.errorTitle == "Giá trị không hợp lệ"
+                assert rule.error == f"Chỉ chọn một trong các giá trị: {', '.join(column.choices)}."
+                assert rule.prompt.startswith("Chọn: ")
+
+
+def test_dates_and_numbers_are_validated(book, catalogue) -> None:
+    for sheet, columns, _ in _table_sheets(catalogue):
+        ws = book[sheet]
+        letters = _letters(ws)
+        for column in columns:
+            if column.kind not in ("date", "int", "number") or column.key == "row_no":
+                continue
+            (rule,) = _rules(ws, f"{letters[column.label]}{FIRST}")
+            expected = {"date": "date", "int": "whole", "number": "decimal"}[column.kind]
+            assert rule.type == expected, (sheet, column.label)
+            assert rule.error.startswith("Hãy nhập") and rule.showErrorMessage
+            if column.key == "planned_month":
+                assert rule.operator in (None, "between")  # `between` is the OOXML default
+                assert (rule.formula1, rule.formula2) == ("1", "12")
+                assert rule.error == "Hãy nhập một số từ 1 đến 12."
+    info = book[S.FORM_INFO.name]
+    kinds = {dv.type for dv in info.data_validations.dataValidation}
+    assert kinds == {"date", "whole"}  # report and meeting dates, attendees
+
+
+def test_points_are_bounded_in_the_form_and_again_by_the_reader(tmp_path, catalogue) -> None:
+    """A `diem` criterion takes 0..points; a pasted 6 skips the validation, the reader stops it."""
+    criteria = tuple(
+        dataclasses.replace(c, kind="diem", points=5.0) if c.code == "GD01" else c
+        for c in catalogue.criteria
+    )
+    scored = dataclasses.replace(catalogue, criteria=criteria)
+    homes = [household("TDP01-H001", "Nguyễn Văn An", GD01=4.5), *HOUSEHOLDS[1:]]
+    homes[1] = {**homes[1], "GD01": 6}
+    path = make_form(scored, tmp_path, "TDP01", "2021-11", CITIZENS, homes)
+    ws = openpyxl.load_workbook(path)[S.FORM_HOUSEHOLDS.name]
+    letter = next(c.column_letter for c in ws[HEADER] if str(c.value).startswith("GD01"))
+    (rule,) = _rules(ws, f"{letter}{FIRST}")
+    assert (rule.type, rule.operator, rule.formula1) == ("decimal", None, "0")
+    assert float(rule.formula2) == 5
+    assert rule.error == "Hãy nhập một số từ 0 đến 5."
+    sub = read_submission(path, scored)
+    issues = [(i.code, i.cell) for i in sub.issues]
+    assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST + 1}") in issues
+    assert sub.households["GD01"].tolist() == [4.5]
+
+
+def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
+    locked_keys = {"row_no", "criterion", "task", "text"}
+    for sheet, columns, rows in _table_sheets(catalogue):
+        ws = book[sheet]
+        letters = _letters(ws)
+        for column in columns:
+            letter = letters[column.label]
+            assert ws[f"{letter}{HEADER}"].protection.locked, (sheet, column.label)
+            first = ws[f"{letter}{FIRST}"].protection.locked
+            assert first == (column.key in locked_keys), (sheet, column.label)
+            # The blank rows for new residents are input cells, STT included.
+            if sheet != S.FORM_UNIT.name:
+                assert not ws[f"{letter}{FIRST + rows - 1}"].protection.locked
+    info = book[S.FORM_INFO.name]
+    labels = {info.cell(row, 1).value: row for row in range(2, info.max_row + 1)}
+    for column in S.FORM_INFO.columns:
+        cell = info.cell(labels[column.label], 2)
+        expected = column.key in ("unit_code", "unit_name", "period")
+        assert cell.protection.locked == expected, column.label
+
+
+def test_code_columns_are_text_over_the_whole_input_range(book, catalogue) -> None:
+    """SPEC §9: an ID typed into a General cell loses its leading zero."""
+    for sheet, columns, rows in _table_sheets(catalogue):
+        ws = book[sheet]
+        letters = _letters(ws)
+        for column in (c for c in columns if c.kind == "code"):
+            for row in (FIRST, FIRST + rows - 1):
+                assert ws[f"{letters[column.label]}{row}"].number_format == "@", (sheet, row)
+    assert (
+        book[S.FORM_CITIZENS.name][
+            f"{_letters(book[S.FORM_CITIZENS.name])['Số CCCD']}{FIRST + 1}"
+        ].value
+        == "001172005678"
+    )
+
+
+def test_sheets_are_protected_without_password_frozen_and_print_ready(book) -> None:
+    tables = (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name, S.FORM_UNIT.name)
+    assert book.sheetnames == [S.FORM_GUIDE, S.FORM_INFO.name, *tables, S.FORM_META]
+    for ws in book.worksheets[:-1]:
+        assert ws.protection.sheet and not ws.protection.password, ws.title
+        assert int(ws.page_setup.paperSize) == 9, ws.title  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+    for name in tables:
+        ws = book[name]
+        assert ws.freeze_panes == "D4", name
+        assert ws.page_setup.orientation == "landscape", name
+        assert ws.print_title_rows == f"${HEADER}:${HEADER}", name
+        # Units may filter and sort their own list on a protected sheet.
+        assert not ws.protection.autoFilter and not ws.protection.sort
+    assert book[S.FORM_GUIDE].page_setup.orientation == "portrait"
+    assert book[S.FORM_GUIDE].print_title_rows is None  # row 3 of the guide is no header
+
+
+def test_guide_gives_the_deadline_and_email_of_the_catalogue(tmp_path: Path, catalogue) -> None:
+    settings = {**catalogue.settings, "han_nop": ["20"], "email_nhan": ["bcd@phongson.vn"]}
+    other = dataclasses.replace(catalogue, settings=settings)
+    path = make_form(other, tmp_path, "CQ01", "2021-12", [])
+    ws = openpyxl.load_workbook(path)[S.FORM_GUIDE]
+    lines = {row[0].value: row[1].value for row in ws.iter_rows(max_col=2)}
+    assert lines["Hạn nộp"] == "Trước ngày 20 tháng 12/2021."
+    assert "bcd@phongson.vn" in lines["Nơi nhận"]
+
+
+def test_meta_sheet_is_hidden_and_names_the_form(book, catalogue) -> None:
+    ws = book[S.FORM_META]
+    assert ws.sheet_state == "hidden"
+    values = {row[0].value: row[1].value for row in ws.iter_rows(max_col=2)}
+    assert values == {
+        "form_code": S.FORM_CODE,
+        "form_version": str(S.FORM_VERSION),
+        "catalogue_fingerprint": catalogue.fingerprint,
+        "unit_code": "TDP01",
+        "period": "2021-11",
+    }
+
+
+# --- edited forms read back -----------------------------------------------------------------
+
+
+def test_prefilled_form_after_a_run_has_the_last_roster(tmp_path: Path, catalogue) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for unit in ("TDP01", "CQ01"):
+        shutil.copy(SAMPLES / f"{unit}_2021-11.xlsx", inbox)
+    runner = CliRunner()
+    kho, out = str(tmp_path / "kho"), str(tmp_path / "out")
+    run = ["run", str(inbox), "--ky", "2021-11", "--out", out, "--kho", kho, "--workers", "1"]
+    ran = runner.invoke(main, run)
+    assert ran.exit_code == 0, ran.output
+    made = runner.invoke(
+        main, ["forms", "--ky", "2021-12", "--out", str(tmp_path / "f"), "--kho", kho]
+    )
+    assert made.exit_code == 0, made.output
+    assert "2 điền sẵn từ lịch sử" in made.output
+    for unit in ("TDP01", "CQ01"):
+        last = read_submission(inbox / f"{unit}_2021-11.xlsx", catalogue)
+        sub = read_submission(tmp_path / "f" / f"{unit}_2021-12.xlsx", catalogue)
+        assert (sub.unit_code, sub.period, sub.rows_rejected, sub.issues) == (
+            unit,
+            "2021-12",
+            0,
+            [],
+        )
+        for level in ("citizens", "households", "tasks"):
+            before, after = getattr(last, level), getattr(sub, level)
+            assert len(after) == len(before), (unit, level)
+            for key in before.columns:
+                if key in ("votes", "inspection", "note"):  # one meeting's values: not carried
+                    assert after[key].isna().all()
+                else:
+                    pd.testing.assert_series_equal(after[key], before[key], check_dtype=False)
+
+
+def test_rows_added_at_the_bottom_are_read(tmp_path: Path, tdp_form: Path, catalogue) -> None:
+    path = _copy(tdp_form, tmp_path, "them_dong.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book[S.FORM_CITIZENS.name]
+    col = {label: i + 1 for i, label in enumerate(c.label for c in citizen_columns(catalogue))}
+    added = {
+        FIRST + len(CITIZENS): (
+            "TDP01-H002",
+            "Lê Thị Mới",
+            dt.datetime(1999, 9, 9),
+            "038199000111",
+        ),
+        FIRST + len(CITIZENS) + EXTRA_ROWS - 1: (
+            "TDP01-H001",
+            "Cuối Cùng",
+            dt.datetime(2001, 1, 2),
+            None,
+        ),
+    }
+    for row, (code, name, born, cccd) in added.items():
+        ws.cell(row, col["Mã hộ"], code)
+        ws.cell(row, col["Họ và tên"], name)
+        ws.cell(row, col["Ngày sinh"], born)
+        ws.cell(row, col["Số CCCD"], cccd)
+        ws.cell(row, col[catalogue.criteria[0].label], "Đạt")
+    book.save(path)
+    sub = read_submission(path, catalogue)
+    assert sub.rows_rejected == 0 and not sub.issues
+    assert len(sub.citizens) == len(CITIZENS) + 2
+    new = sub.citizens.set_index("_row").loc[list(added)]
+    assert new["full_name"].tolist() == ["Lê Thị Mới", "Cuối Cùng"]
+    assert new["birth_date"].tolist() == [dt.date(1999, 9, 9), dt.date(2001, 1, 2)]
+    assert new["cccd"].tolist()[0] == "038199000111"
+    assert new[catalogue.criteria[0].code].tolist() == ["Đạt", "Đạt"]
+
+
+def test_a_moved_criterion_column_is_read_by_its_header(
+    tmp_path: Path, tdp_form, catalogue
+) -> None:
+    path = _copy(tdp_form, tmp_path, "doi_cot.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book[S.FORM_CITIZENS.name]
+    moved = next(c for c in ws[HEADER] if str(c.value).startswith("CD03"))
+    end = ws.max_column + 1
+    for row in range(1, ws.max_row + 1):
+        ws.cell(row, end, ws.cell(row, moved.column).value)
+    ws.delete_cols(moved.column)
+    book.save(path)
+    before = read_submission(tdp_form, catalogue)
+    sub = read_submission(path, catalogue)
+    assert sub.rows_rejected == 0 and not sub.issues
+    assert sub.positions[S.FORM_CITIZENS.name]["CD03"] == end - 2  # 0-based, one column removed
+    pd.testing.assert_frame_equal(sub.citizens, before.citizens)
+
+
+def test_sheet_names_in_decomposed_unicode_are_read(tmp_path: Path, tdp_form, catalogue) -> None:
+    path = _copy(tdp_form, tmp_path, "nfd.xlsx")
+    book = openpyxl.load_workbook(path)
+    for ws in book.worksheets:
+        ws.title = unicodedata.normalize("NFD", ws.title)
+    book.save(path)
+    stored = CalamineWorkbook.from_path(str(path)).sheet_names
+    assert S.FORM_CITIZENS.name not in stored  # really decomposed on disk
+    assert unicodedata.normalize("NFD", S.FORM_CITIZENS.name) in stored
+    before = read_submission(tdp_form, catalogue)
+    sub = read_submission(path, catalogue)
+    assert sub.rows_rejected == 0 and not sub.issues
+    for level in ("citizens", "households", "tasks"):
+        pd.testing.assert_frame_equal(getattr(sub, level), getattr(before, level))
+
+
+def test_booleans_from_a_vietnamese_libreoffice_are_read_back(tmp_path, tdp_form, catalogue):
+    """A typed Đúng/Sai becomes TRUE/FALSE in LibreOffice's Vietnamese locale (SPEC §9)."""
+    path = _copy(tdp_form, tmp_path, "bool.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book[S.FORM_CITIZENS.name]
+    col = {c.value: c.column for c in ws[HEADER]}
+    first_criterion = catalogue.criteria[0]
+    ws.cell(FIRST, col[first_criterion.label], True)
+    ws.cell(FIRST + 1, col[first_criterion.label], False)
+    ws.cell(FIRST, col["Ghi chú"], False)
+    ws.cell(FIRST + 2, col["Giới tính"], True)  # no yes/no meaning for Nam/Nữ
+    book.save(path)
+    sub = read_submission(path, catalogue)
+    assert [(i.code, i.cell) for i in sub.issues] == [
+        ("VALUE_NOT_ALLOWED", f"{openpyxl.utils.get_column_letter(col['Giới tính'])}{FIRST + 2}")
+    ]
+    assert sub.citizens[first_criterion.code].tolist()[:2] == ["Đạt", "Chưa đạt"]
+    assert sub.citizens["note"].tolist()[0] == "Sai"
+    assert sub.rows_rejected == 1
+
+
+def test_form_of_an_older_catalogue_is_read_with_a_warning(tmp_path: Path, catalogue) -> None:
+    older = dataclasses.replace(catalogue, tasks=catalogue.tasks[:-1])
+    assert older.fingerprint != catalogue.fingerprint
+    path = make_form(older, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS)
+    sub = read_submission(path, catalogue)
+    assert [i.code for i in sub.issues] == ["FILE_OLD_VERSION"]
+    assert sub.issues[0].severity != ERROR
+    assert sub.rows_rejected == 0 and len(sub.citizens) == len(CITIZENS)
+
+
+def test_form_version_99_is_incompatible(tmp_path: Path, tdp_form: Path, catalogue) -> None:
+    path = _copy(tdp_form, tmp_path, "v99.xlsx")
+    book = openpyxl.load_workbook(path)
+    meta = book[S.FORM_META]
+    row = next(r for r in meta.iter_rows(max_col=2) if r[0].value == "form_version")
+    row[1].value = "99"
+    book.save(path)
+    sub = read_submission(path, catalogue)
+    codes = [(i.code, i.severity) for i in sub.issues]
+    assert ("FILE_INCOMPATIBLE_VERSION", ERROR) in codes
+    assert sub.rows_accepted == 0
+    assert sub.rows_rejected == len(CITIZENS) + len(HOUSEHOLDS)

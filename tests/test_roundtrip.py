@@ -1,0 +1,309 @@
+"""Forms survive a real office suite (SPEC §3, §9).
+
+Every unit of the sample town gets a form from `write_form`, pre-filled with the first rows of its
+committed sample (and, for TDP01, values chosen to trip an office suite). LibreOffice re-saves all
+of them as .xlsx, .xls and .ods, running with a Vietnamese locale as the units' computers do: one
+soffice call per format for all files, the three formats in parallel, so the module stays well
+under a minute. The re-saved files must read exactly as the originals do.
+
+What LibreOffice 7.4 keeps of the guards on a headless re-save (checked below, except freeze panes):
+validations and their Vietnamese messages, sheet protection without password, the hidden `_meta`
+sheet, A4 landscape and the repeated header row survive in all three formats; frozen panes are
+dropped in all three, because a headless conversion has no view to save them from (a save from the
+Calc window should keep them; this machine has no GUI to check). Nothing in the reader needs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import struct
+import subprocess
+import zipfile
+from pathlib import Path
+
+import olefile
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from processor import schema as S
+from processor.cli import main
+from processor.forms import (
+    EXTRA_ROWS,
+    HEADER_ROW,
+    Roster,
+    citizen_columns,
+    household_columns,
+    write_form,
+)
+from processor.intake import Submission, read_submission
+from processor.periods import Period
+
+pytestmark = [
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(
+        shutil.which("soffice") is None,
+        reason="needs LibreOffice: `soffice` is not on PATH (libreoffice-calc-nogui)",
+    ),
+]
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
+FORMATS = ("xlsx", "xls", "ods")
+HOUSEHOLDS_PER_UNIT = 6  # and their members; a cơ quan keeps its first STAFF_PER_UNIT staff
+STAFF_PER_UNIT = 12
+TABLES = (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name, S.FORM_UNIT.name)
+# LibreOffice's locale setting, as a unit's Vietnamese computer has it (SPEC §9).
+VIETNAMESE_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Setup/L10N"><prop oor:name="ooSetupSystemLocale" oor:op="fuse">
+<value>vi-VN</value></prop></item>
+</oor:items>
+"""
+
+
+def _tricky_rows(citizens: pd.DataFrame, households: pd.DataFrame) -> tuple[list, list]:
+    """Values an office suite may turn into something else: formulas, booleans, IDs, dates."""
+    code = households["household_code"].iloc[0]
+    base = {"household_code": code, "gender": "Nam", "registered": "Có"}
+    tricky = [
+        {**base, "full_name": "=Nguyễn Văn Bằng", "birth_date": dt.date(1989, 1, 5),
+         "cccd": "001089012345", "note": "Sai", "CD01": "Đạt"},
+        {**base, "full_name": "+Trần Thị Ơn", "birth_date": dt.date(2000, 2, 29),
+         "cccd": "000000000001", "note": "Đúng", "gender": "Nữ", "registered": "Không"},
+        {**base, "full_name": "-Lê Văn Ưng", "birth_date": dt.date(1901, 3, 1), "note": "TRUE",
+         "CD02": "Chưa đạt", "votes": 0},
+        {**base, "full_name": "@Phạm Thị Ể & <Nga>", "birth_date": dt.date(2003, 12, 31),
+         "note": "05/01/1980", "registered": None},
+    ]  # fmt: skip
+    house = {**households.iloc[-1].to_dict(), "household_code": "TDP01-H999", "GD01": 2.5}
+    house.update(head_name="=1+1", address="0012 Phố Lê Lợi", note="3,5")
+    return tricky, [house]
+
+
+def _sample_table(
+    book: CalamineWorkbook, sheet: str, columns: list[S.Column], rows: int | None = None
+) -> pd.DataFrame:
+    """The first ``rows`` rows of a sample sheet, raw, keyed like a roster (fast: no parsing)."""
+    if sheet not in book.sheet_names:
+        return pd.DataFrame()
+    handle = book.get_sheet_by_name(sheet)
+    cells = handle.to_python(nrows=HEADER_ROW + 1 + rows) if rows else handle.to_python()
+    keys = {c.label: c.key for c in columns if c.key != "row_no"}
+    header = [keys.get(label) for label in cells[HEADER_ROW]]
+    records = [
+        {key: None if v == "" else v for key, v in zip(header, row, strict=True) if key}
+        for row in cells[HEADER_ROW + 1 :]
+    ]
+    return pd.DataFrame([r for r in records if any(v is not None for v in r.values())])
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
+    """One form per unit of the sample town, pre-filled with the first rows of its sample."""
+    folder = tmp_path_factory.mktemp("goc")
+    written = {}
+    for sample in sorted(SAMPLES.glob("*.xlsx")):
+        book = CalamineWorkbook.from_path(str(sample))
+        meta = dict(row[:2] for row in book.get_sheet_by_name(S.FORM_META).to_python())
+        unit = catalogue.unit(meta["unit_code"])
+        assert unit is not None, sample
+        info_keys = {c.label: c.key for c in S.FORM_INFO.columns}
+        info = {
+            info_keys[row[0]]: row[1]
+            for row in book.get_sheet_by_name(S.FORM_INFO.name).to_python()
+            if row[0] in info_keys and row[1] != ""
+        }
+        households = _sample_table(
+            book, S.FORM_HOUSEHOLDS.name, household_columns(catalogue), HOUSEHOLDS_PER_UNIT
+        )
+        citizens = _sample_table(book, S.FORM_CITIZENS.name, citizen_columns(catalogue), 80)
+        if households.empty:
+            citizens = citizens.head(STAFF_PER_UNIT)
+        else:
+            citizens = citizens[citizens["household_code"].isin(households["household_code"])]
+        if unit.code == "TDP01":
+            more_citizens, more_households = _tricky_rows(citizens, households)
+            citizens = pd.concat([citizens, pd.DataFrame(more_citizens)], ignore_index=True)
+            households = pd.concat([households, pd.DataFrame(more_households)], ignore_index=True)
+        tasks = _sample_table(book, S.FORM_UNIT.name, list(S.FORM_UNIT.columns))
+        roster = Roster(citizens, households, tasks, info)
+        written[unit.code] = write_form(
+            catalogue, unit, Period.parse(meta["period"]), folder / sample.name, roster
+        )
+    return written
+
+
+@pytest.fixture(scope="module")
+def resaved(originals, tmp_path_factory) -> dict[str, dict[str, Path]]:
+    """format -> unit -> the form as LibreOffice saved it."""
+    root = tmp_path_factory.mktemp("libreoffice")
+    files = [str(p) for p in originals.values()]
+    runs = {}
+    for fmt in FORMATS:
+        profile = root / f"profile_{fmt}"  # one profile each: the three run side by side
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(VIETNAMESE_PROFILE)
+        command = ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless"]
+        command += ["--norestore", "--convert-to", fmt, "--outdir", str(root / fmt), *files]
+        runs[fmt] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out: dict[str, dict[str, Path]] = {}
+    for fmt, run in runs.items():
+        try:
+            log = run.communicate(timeout=300)[0].decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            for started in runs.values():
+                started.kill()
+            pytest.fail(f"soffice --convert-to {fmt} took more than 300 s")
+        assert run.returncode == 0, log
+        out[fmt] = {unit: root / fmt / f"{p.stem}.{fmt}" for unit, p in originals.items()}
+        missing = [p.name for p in out[fmt].values() if not p.exists()]
+        assert not missing, f"soffice made no {missing}: {log}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def read_back(originals, catalogue) -> dict[str, Submission]:
+    return {unit: read_submission(path, catalogue) for unit, path in originals.items()}
+
+
+def _cell_values(series: pd.Series) -> list[tuple[type, object]]:
+    """(type, value) of each cell, any missing value as None: `7` and `7.0` differ here."""
+    return [(type(None), None) if pd.isna(v) else (type(v), v) for v in series.tolist()]
+
+
+def test_every_unit_of_the_town_goes_round(originals, read_back, catalogue) -> None:
+    assert sorted(originals) == sorted(u.code for u in catalogue.units)
+    for unit, sub in read_back.items():
+        assert (sub.unit_code, sub.issues, sub.rows_rejected) == (unit, [], 0)
+        assert len(sub.citizens) >= HOUSEHOLDS_PER_UNIT, unit
+        assert sub.info.get("reporter") and sub.info.get("report_date"), unit
+    tdp01 = read_back["TDP01"]
+    assert len(tdp01.households) == HOUSEHOLDS_PER_UNIT + 1 and len(tdp01.tasks) > 10
+    tricky = tdp01.citizens.set_index("full_name")
+    assert tricky.at["=Nguyễn Văn Bằng", "cccd"] == "001089012345"
+    assert tricky.at["+Trần Thị Ơn", "note"] == "Đúng"
+    assert tricky.at["-Lê Văn Ưng", "birth_date"] == dt.date(1901, 3, 1)
+    assert tdp01.households.set_index("household_code").at["TDP01-H999", "GD01"] == 2.5
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_resaved_forms_read_the_same(fmt, resaved, read_back, catalogue) -> None:
+    for unit, before in read_back.items():
+        after = read_submission(resaved[fmt][unit], catalogue)
+        where = f"{unit}.{fmt}"
+        assert [i.message for i in after.issues] == [], where
+        assert (after.unit_code, after.period, after.form_version, after.fingerprint) == (
+            before.unit_code,
+            before.period,
+            before.form_version,
+            before.fingerprint,
+        ), where
+        assert (after.rows_read, after.rows_rejected) == (before.rows_read, 0), where
+        assert after.info == before.info, where
+        for level in ("citizens", "households", "tasks"):
+            old, new = getattr(before, level), getattr(after, level)
+            assert list(new.columns) == list(old.columns), (where, level)
+            for column in old.columns:
+                assert _cell_values(new[column]) == _cell_values(old[column]), (where, column)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_check_is_clean_on_resaved_forms(fmt, resaved, catalogue) -> None:
+    files = [str(p) for p in resaved[fmt].values()]
+    result = CliRunner().invoke(main, ["check", "--bo-tieu-chi", str(catalogue.path), *files])
+    assert result.exit_code == 0, result.output
+    assert f"{len(files)}/{len(files)} tệp sạch." in result.output
+
+
+def test_dropdowns_survive_resave_to_xlsx(resaved, read_back, catalogue) -> None:
+    """Every enumerated column keeps its list, on the first and the last input row."""
+    tables = {
+        S.FORM_CITIZENS.name: (citizen_columns(catalogue), EXTRA_ROWS),
+        S.FORM_HOUSEHOLDS.name: (household_columns(catalogue), EXTRA_ROWS),
+        S.FORM_UNIT.name: (list(S.FORM_UNIT.columns), 0),
+    }
+    first = HEADER_ROW + 2  # Excel row of the first input row
+    for unit, path in resaved["xlsx"].items():
+        book = openpyxl.load_workbook(path)
+        for name, (columns, blank_rows) in tables.items():
+            if name not in book.sheetnames:
+                continue
+            ws = book[name]
+            letters = {c.value: c.column_letter for c in ws[HEADER_ROW + 1] if c.value}
+            last = first + read_back[unit].counts[name].read + blank_rows - 1
+            for column in (c for c in columns if c.choices):
+                for cell in (f"{letters[column.label]}{first}", f"{letters[column.label]}{last}"):
+                    rules = [
+                        (dv.formula1, dv.error)
+                        for dv in ws.data_validations.dataValidation
+                        if dv.type == "list" and cell in dv.sqref
+                    ]
+                    assert rules == [
+                        (
+                            '"' + ",".join(column.choices) + '"',
+                            f"Chỉ chọn một trong các giá trị: {', '.join(column.choices)}.",
+                        )
+                    ], (unit, name, cell)
+
+
+def test_guards_libreoffice_keeps_in_xlsx(resaved) -> None:
+    book = openpyxl.load_workbook(resaved["xlsx"]["TDP01"])
+    assert book[S.FORM_META].sheet_state == "hidden"
+    for name in TABLES:
+        ws = book[name]
+        assert ws.protection.sheet and not ws.protection.password, name
+        assert ws.print_title_rows == "$3:$3", name
+        assert (int(ws.page_setup.paperSize), ws.page_setup.orientation) == (9, "landscape")
+        kinds = {dv.type for dv in ws.data_validations.dataValidation}
+        assert {"list", "whole"} <= kinds, name
+        assert all(dv.showErrorMessage for dv in ws.data_validations.dataValidation)
+
+
+def test_guards_libreoffice_keeps_in_ods(resaved) -> None:
+    with zipfile.ZipFile(resaved["ods"]["TDP01"]) as ods:
+        content = ods.read("content.xml").decode()
+    assert 'of:cell-content-is-in-list("Đạt";"Chưa đạt")' in content.replace("&quot;", '"')
+    assert "<table:error-message" in content and "Giá trị không hợp lệ" in content
+    for name in TABLES:
+        assert f'<table:table table:name="{name}" ' in content
+        start = content.index(f'<table:table table:name="{name}" ')
+        assert 'table:protected="true"' in content[start : content.index(">", start)], name
+    assert content.count("<table:table-header-rows>") >= len(TABLES)
+    meta_style = re.search(r'table:name="_meta" table:style-name="([^"]+)"', content)
+    assert meta_style is not None
+    style = re.search(rf'style:name="{meta_style[1]}".*?</style:style>', content)
+    assert style is not None and 'table:display="false"' in style[0]
+
+
+def _biff_records(path: Path):
+    data = olefile.OleFileIO(str(path)).openstream("Workbook").read()
+    at = 0
+    while at + 4 <= len(data):
+        kind, size = struct.unpack_from("<HH", data, at)
+        yield kind, data[at + 4 : at + 4 + size]
+        at += 4 + size
+
+
+def test_guards_libreoffice_keeps_in_xls(resaved) -> None:
+    """Read from the BIFF records: BOUNDSHEET, built-in NAME, BOF, DV, PROTECT."""
+    hidden, print_titles, sheets = [], set(), []
+    for kind, body in _biff_records(resaved["xls"]["TDP01"]):
+        if kind == 0x0085:  # BOUNDSHEET: visibility
+            hidden.append(body[4] != 0)
+        elif kind == 0x0018 and body[0] & 0x20 and body[15] == 0x07:  # NAME Print_Titles
+            print_titles.add(struct.unpack_from("<H", body, 8)[0] - 1)
+        elif kind == 0x0809 and struct.unpack_from("<H", body, 2)[0] == 0x10:  # BOF worksheet
+            sheets.append({"rules": 0, "protected": False})
+        elif kind == 0x01BE and sheets:  # DV
+            sheets[-1]["rules"] += 1
+        elif kind == 0x0012 and sheets:  # PROTECT
+            sheets[-1]["protected"] = bool(struct.unpack_from("<H", body)[0])
+    assert hidden == [False] * 5 + [True]  # _meta, the last sheet
+    tables = range(2, 5)
+    assert set(tables) <= print_titles
+    assert all(sheets[i]["rules"] > 0 and sheets[i]["protected"] for i in tables)
