@@ -24,7 +24,10 @@ from processor.feedback import write_feedback
 from processor.forms import Roster, write_form
 from processor.history import History
 from processor.intake import (
+    DUPLICATE,
+    IGNORED,
     SPREADSHEET_SUFFIXES,
+    SUPERSEDED,
     Submission,
     list_inbox,
     read_submission,
@@ -35,6 +38,7 @@ from processor.periods import Period
 from processor.reports import PROGRESS_LABELS, write_summary
 from processor.scoring import Results, score
 
+NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
 PARALLEL_THRESHOLD = 4
 
@@ -50,8 +54,12 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 everything read; 1 ran but rejected files or rows (SPEC §4)."""
-        rejected = any(s.rows_rejected for s in self.submissions)
+        """0 everything read; 1 ran but rejected files or rows (SPEC §4).
+
+        A copy sent twice, an earlier version replaced by a later one, or an editor's lock file
+        is not a rejection: the unit's data arrived.
+        """
+        rejected = any(s.rows_rejected for s in self.submissions if s.status not in NOT_REJECTIONS)
         errors = any(i.severity == ERROR for i in self.issues)
         return 1 if rejected or errors else 0
 
@@ -90,6 +98,8 @@ def archive(submissions: list[Submission], workspace: Path) -> None:
     """Keep a copy of every input by SHA-256: the inbox itself is never touched."""
     store = workspace / "luu_tru"
     for sub in submissions:
+        if not sub.sha256:
+            continue  # the file could not even be read; its issue says so
         suffix = (
             sub.path.suffix.lower() if sub.path.suffix.lower() in SPREADSHEET_SUFFIXES else ".bin"
         )

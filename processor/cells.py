@@ -242,12 +242,12 @@ def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
         else:
             digits = re.sub(r"[\s.\-]", "", nfc(str(raw)))
         if not digits.isdigit():
-            return None, "CCCD_LENGTH", f"{sum(ch.isdigit() for ch in digits)} (có ký tự khác số)"
+            return None, "CCCD_LENGTH", "có ký tự không phải chữ số"
         if was_number and len(digits) in (10, 11):
             fixed = digits.zfill(12)
             return fixed, "CCCD_LEADING_ZERO", fixed
         if len(digits) != 12:
-            return None, "CCCD_LENGTH", str(len(digits))
+            return None, "CCCD_LENGTH", f"có {len(digits)} chữ số"
         return digits, None, None
 
     return _map_unique(series, parse)

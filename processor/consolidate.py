@@ -44,9 +44,12 @@ def resolve_duplicates(submissions: list[Submission]) -> None:
     by_hash: dict[str, Submission] = {}
     for sub in sorted(submissions, key=lambda s: (s.mtime, s.name)):
         first = by_hash.get(sub.sha256)
-        if first is None:
+        if first is None or not sub.sha256:
             by_hash[sub.sha256] = sub
             continue
+        # Same bytes: one submission. The copy's own problems are the first one's; listing them
+        # twice would only double the unit's feedback.
+        sub.issues.clear()
         sub.issue("FILE_DUPLICATE", detail=first.name)
         sub.status = DUPLICATE
         sub.reject_all()
@@ -130,9 +133,11 @@ def _citizens_in_two_units(citizens: pd.DataFrame, by_name: dict[str, Submission
         places = sorted(set(group["unit_code"]))
         for _, row in group.iterrows():
             others = ", ".join(u for u in places if u != row["unit_code"])
+            sub = by_name[row["source_file"]]
             sheet = S.FORM_CITIZENS.name
-            cell = by_name[row["source_file"]].cell(sheet, "cccd", row["_row"])
+            cell = sub.cell(sheet, "cccd", row["_row"])
+            shown = sub.sheet_titles.get(sheet, sheet)
             issues.append(
-                make_issue("CITIZEN_OTHER_UNIT", row["source_file"], sheet, cell, cccd, others)
+                make_issue("CITIZEN_OTHER_UNIT", row["source_file"], shown, cell, cccd, others)
             )
     return issues

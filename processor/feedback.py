@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -32,6 +33,15 @@ RESULTS_SHEETS = {
     "units": "Kết quả tổ dân phố",
 }
 _CELL = re.compile(r"^[A-Z]{1,3}\d+$")
+# Files refused before or while parsing: never handed to openpyxl.
+_UNREADABLE = {
+    "FILE_NOT_SPREADSHEET",
+    "FILE_CORRUPT",
+    "FILE_PASSWORD",
+    "FILE_TOO_LARGE",
+    "FILE_UNSAFE_XML",
+    "FILE_FORMAT_UNSUPPORTED",
+}
 _ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 _WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 
@@ -58,13 +68,21 @@ def write_feedback(
     marked = [i for i in mine if _CELL.match(i.cell) and i.sheet]
     # The file the unit will edit and send back: the one that counted, else its latest.
     target = next((s for s in own if s.status.startswith("đã nhận")), own[-1] if own else None)
-    editable = target is not None and target.path.suffix.lower() in (".xlsx", ".xlsm")
+    # Only a workbook the safety checks passed whole is opened again (openpyxl loads it all).
+    editable = (
+        target is not None
+        and target.path.suffix.lower() in (".xlsx", ".xlsm")
+        and target.sha256 != ""
+        and not target.oversized
+        and not any(i.code in _UNREADABLE for i in target.issues)
+    )
+    note = ""
     if marked and editable and target is not None:
         try:
             return _mark_own_workbook(path, target, catalogue, unit, period, mine, results)
-        except Exception:
-            pass
-    return _plain_feedback(path, catalogue, unit, period, mine, results)
+        except Exception as exc:  # the unit still gets the list of problems, and why
+            note = f"(Không đánh dấu được trên tệp của đơn vị: {type(exc).__name__}: {exc})"[:300]
+    return _plain_feedback(path, catalogue, unit, period, mine, results, note)
 
 
 def _summary_lines(unit: Unit, period: Period, issues: list[Issue]) -> list[str]:
@@ -89,11 +107,20 @@ def _plain_feedback(
     period: Period,
     issues: list[Issue],
     results: Results,
+    note: str = "",
 ) -> Path:
     with atomic_path(path) as tmp:
         book = Book(tmp)
         ws = book.sheet(FEEDBACK_SHEET)
-        for i, line in enumerate(_summary_lines(unit, period, issues)):
+        lines = _summary_lines(unit, period, issues)
+        if issues:
+            # The cells cannot be coloured here: the list below says where each problem is.
+            lines[-1] = (
+                f"Có {sum(1 for i in issues if i.severity == ERROR)} lỗi (dòng chưa được tính) "
+                f"và {sum(1 for i in issues if i.severity != ERROR)} cảnh báo, liệt kê dưới "
+                "đây theo sheet và ô. Hãy sửa trong tệp của đơn vị rồi gửi lại. " + note
+            ).strip()
+        for i, line in enumerate(lines):
             ws.write_string(i, 0, line, book.title if i == 0 else book.base)
         frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
         write_table(book, ws, frame, ISSUE_LABELS, first_row=3, widths={"message": 90})
@@ -131,6 +158,9 @@ def _mark_own_workbook(
             continue
         ws = book[sheets[issue.sheet]]
         cell = ws[issue.cell]
+        if isinstance(cell, MergedCell):  # inside a merged range: mark its top-left cell
+            merged = next(r for r in ws.merged_cells.ranges if issue.cell in r)
+            cell = ws.cell(merged.min_row, merged.min_col)
         cell.fill = _ERROR_FILL if issue.severity == ERROR else _WARNING_FILL
         note = f"[{issue.severity}] {issue.message}"
         if cell.comment is not None:

@@ -1,7 +1,9 @@
 """One file in, typed frames and issues out (SPEC §4 steps 1-2).
 
 `read_submission` never raises for bad input: whatever is wrong with a file becomes an Issue and
-the rows it could not take are counted as rejected, so the batch always goes on.
+the rows it could not take are counted as rejected, so the batch always goes on. Every file of
+the inbox gets a Submission, even the ones skipped (lock files) or refused before parsing
+(processor.safety), so the run's accounting lists them all (SPEC §7).
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ import pandas as pd
 from processor import cells
 from processor import schema as S
 from processor.catalogue import Catalogue
+from processor.errors import KieumauError
 from processor.forms import HEADER_ROW, citizen_columns, household_columns
 from processor.issues import ERROR, Issue, make_issue
 from processor.periods import Period
-from processor.safety import inspect_file
-from processor.sheets import cell_name, column_letter, open_workbook, read_rows, sheet_map
+from processor.safety import MAX_ROWS, SheetScan, Verdict, inspect_file
+from processor.sheets import cell_name, column_letter, open_workbook, sheet_map
 from processor.vietnamese import fold, nfc
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-MAX_ROWS = 200_000  # per sheet; a district's largest unit has a few thousand residents
+# Files every inbox collects: editor lock files, OS thumbnails. Listed as skipped, never read.
+_IGNORED_PREFIXES = (".", "~$")
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
+MAX_FORMULA_ISSUES = 20  # per sheet; the rest are counted in one more issue
 _CODE_IN_HEADER = re.compile(r"^\s*([A-Za-zĐđ]+\d+(?:\.\d+)?)\b")
 
 # Statuses of a file in the run's accounting (`Nguồn`, nhat_ky.json).
@@ -34,6 +40,8 @@ REJECTED = "bị từ chối"
 DUPLICATE = "trùng lặp"
 SUPERSEDED = "bị thay thế"
 OTHER_PERIOD = "khác kỳ"
+OTHER_UNIT = "đơn vị khác"
+IGNORED = "bỏ qua"
 
 
 @dataclass
@@ -63,6 +71,10 @@ class Submission:
     superseded_by: str | None = None
     # Where each column was found, per sheet: messages name the cell the unit actually typed in.
     positions: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Form sheet name -> the name in the unit's file, when the unit renamed the sheet.
+    sheet_titles: dict[str, str] = field(default_factory=dict)
+    # A sheet was too large to load: nothing may open the whole file later (feedback).
+    oversized: bool = False
 
     def cell(self, sheet: str, key: str, row: int) -> str:
         """Excel name of column ``key`` on Excel row ``row`` of ``sheet`` ('H12')."""
@@ -82,8 +94,13 @@ class Submission:
 
     def issue(
         self, code: str, sheet: str = "", cell: str = "", value: object = "", detail: object = ""
-    ) -> None:
-        self.issues.append(make_issue(code, self.name, sheet, cell, value, detail))
+    ) -> Issue:
+        """Record a problem; ``sheet`` is the form's name, shown as the unit's file names it."""
+        issue = make_issue(
+            code, self.name, self.sheet_titles.get(sheet, sheet), cell, value, detail
+        )
+        self.issues.append(issue)
+        return issue
 
     def reject_all(self) -> None:
         """The file cannot be used: every row it holds is counted as rejected."""
@@ -104,30 +121,46 @@ def sha256_of(path: Path) -> str:
 
 
 def list_inbox(inbox: Path) -> list[Path]:
-    """Every file under the inbox, recursively, in a stable order; hidden and lock files skipped."""
-    files = []
-    for path in sorted(inbox.rglob("*")):
-        if not path.is_file():
-            continue
-        if path.name.startswith((".", "~$", ".~lock")):
-            continue
-        files.append(path)
-    return files
+    """Every file under the inbox, recursively, in a stable order. Lock and hidden files are
+    listed too: read_submission marks them skipped, so the accounting shows every file."""
+    return sorted(path for path in inbox.rglob("*") if path.is_file())
+
+
+def is_ignored(name: str) -> bool:
+    """Lock files (`~$x.xlsx`, `.~lock.x.ods#`), hidden files and folders, OS thumbnails."""
+    parts = Path(name).parts
+    return any(part.startswith(_IGNORED_PREFIXES) for part in parts) or (
+        bool(parts) and parts[-1].lower() in _IGNORED_NAMES
+    )
 
 
 def read_submission(
     path: Path, catalogue: Catalogue, name: str | None = None, expected_period: Period | None = None
 ) -> Submission:
     """Read one unit workbook. Never raises for bad input."""
-    stat = path.stat()
-    sub = Submission(path, name or path.name, sha256_of(path), stat.st_mtime)
+    name = name or path.name
+    try:
+        mtime = path.stat().st_mtime
+        digest = sha256_of(path)
+    except OSError as exc:
+        sub = Submission(path, name, "", 0.0)
+        sub.issue("FILE_CORRUPT", detail=f"không đọc được tệp: {exc.strerror or exc}")
+        return sub
+    sub = Submission(path, name, digest, mtime)
+    if is_ignored(name):
+        sub.status = IGNORED
+        sub.issue("FILE_IGNORED", detail=path.name)
+        return sub
     verdict = inspect_file(path)
     if verdict.code:
-        sub.issue(verdict.code, detail=verdict.detail)
+        sub.issue(verdict.code, verdict.sheet, verdict.cell, verdict.value, verdict.detail)
+        _count_refused(sub, verdict)
         return sub
     try:
-        _read_book(sub, catalogue, expected_period)
-    except Exception as exc:
+        _read_book(sub, catalogue, expected_period, verdict)
+    except BaseException as exc:  # bad bytes that got past safety: recorded, never fatal
+        if not (isinstance(exc, Exception) or _is_panic(exc)):
+            raise
         message = str(exc)
         code = (
             "FILE_PASSWORD"
@@ -140,6 +173,15 @@ def read_submission(
     return sub
 
 
+def _count_refused(sub: Submission, verdict: Verdict) -> None:
+    """A file refused for its size (.xls, .ods): its form sheets' rows, all rejected."""
+    for sheet in (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name):
+        scan = verdict.sheets.get(sheet)
+        if scan is not None and verdict.code in ("TOO_MANY_ROWS", "SHEET_TOO_LARGE"):
+            n = max(scan.value_rows - (HEADER_ROW + 1), 0)
+            sub.counts[sheet] = SheetCount(n, 0, n)
+
+
 def _key_values(rows: list[list]) -> dict[str, tuple[object, str]]:
     """Label/value rows (Thông tin, _meta): folded label -> (value, cell name)."""
     found: dict[str, tuple[object, str]] = {}
@@ -149,29 +191,179 @@ def _key_values(rows: list[list]) -> dict[str, tuple[object, str]]:
     return found
 
 
-def _read_book(sub: Submission, catalogue: Catalogue, expected: Period | None) -> None:
-    book = open_workbook(sub.path)
+# The form's sheets, and for the table sheets the column that tells them apart when a unit
+# renamed the sheet (Công dân and Hộ gia đình share STT, Mã hộ, Đăng ký).
+_FORM_SHEETS = (
+    S.FORM_META,
+    S.FORM_INFO.name,
+    S.FORM_CITIZENS.name,
+    S.FORM_HOUSEHOLDS.name,
+    S.FORM_UNIT.name,
+)
+_SIGNATURES = {
+    S.FORM_CITIZENS.name: (S.FORM_CITIZENS, "full_name"),
+    S.FORM_HOUSEHOLDS.name: (S.FORM_HOUSEHOLDS, "head_name"),
+    S.FORM_UNIT.name: (S.FORM_UNIT, "self_assessment"),
+}
+
+
+class _Workbook:
+    """The unit's workbook through calamine, under the form's sheet names (even when the unit
+    renamed a sheet), loading a sheet only when its scan (processor.safety) shows it is small
+    enough: calamine allocates a dense grid up to the farthest cell, whatever is filled in."""
+
+    def __init__(self, sub: Submission, scans: dict[str, SheetScan]) -> None:
+        self.sub = sub
+        self.book = open_workbook(sub.path)
+        self.stored = sheet_map(self.book)  # NFC name in the file -> name as stored
+        self.scans = scans
+        self.resolved: dict[str, str] = {}  # form sheet name -> NFC name in the file
+        self._loaded: dict[str, object] = {}
+        self._refused: dict[str, bool] = {}
+
+    def close(self) -> None:
+        self.book.close()
+
+    def has(self, sheet: str) -> bool:
+        return sheet in self.resolved
+
+    def scan(self, sheet: str) -> SheetScan | None:
+        return self.scans.get(self.resolved.get(sheet, sheet))
+
+    def refuse(self, sheet: str) -> bool:
+        """True when ``sheet`` is too large to load; the issue is recorded once."""
+        if sheet in self._refused:
+            return self._refused[sheet]
+        scan = self.scan(sheet)
+        refused = scan is not None and (scan.too_many_rows or scan.too_many_cells)
+        if scan is not None and scan.too_many_rows:
+            last = max(scan.rows, scan.last_row)
+            self.sub.issue(
+                "TOO_MANY_ROWS", sheet, f"A{last}", _thousands(last), _thousands(MAX_ROWS)
+            )
+        elif scan is not None and scan.too_many_cells:
+            self.sub.issue("SHEET_TOO_LARGE", sheet, scan.corner, detail=scan.corner)
+        self._refused[sheet] = refused
+        self.sub.oversized |= refused
+        return refused
+
+    def sheet(self, sheet: str):
+        name = self.resolved.get(sheet, sheet)
+        if name not in self._loaded:
+            self._loaded[name] = self.book.get_sheet_by_name(self.stored[name])
+        return self._loaded[name]
+
+    def rows(self, sheet: str, limit: int) -> list[list]:
+        """The first ``limit`` rows of a form sheet, or none when it is missing or refused."""
+        name = self.resolved.get(sheet, sheet)
+        if name not in self.stored or self.refuse(sheet):
+            return []
+        handle = self.sheet(sheet)
+        try:
+            return handle.to_python(skip_empty_area=False, nrows=limit)
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+        # calamine panics on some cells (a large negative number in a date-formatted cell):
+        # row by row, only the rows it cannot convert are lost, and they are counted.
+        rows: list[list] = []
+        start_column = (handle.start or (0, 0))[1]
+        iterator = handle.iter_rows()
+        while len(rows) < limit:
+            try:
+                rows.append([""] * start_column + next(iterator))
+            except StopIteration:
+                break
+            except BaseException as exc:
+                if not _is_panic(exc):
+                    raise
+                rows.append(_UnreadableRow())
+        return rows
+
+    def is_empty(self) -> bool:
+        for name in self.stored:
+            scan = self.scans.get(name)
+            if scan is not None and scan.rows == 0:
+                continue
+            if scan is not None and (scan.too_many_rows or scan.too_many_cells):
+                return False
+            rows = self.rows(name, 50)
+            if any(not cells.is_blank(v) for row in rows for v in row):
+                return False
+        return True
+
+
+class _UnreadableRow(list):
+    """A row calamine could not convert: read, and rejected with ROW_UNREADABLE."""
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """pyo3 turns a Rust panic into PanicException, a BaseException: not caught by `except
+    Exception`, yet only bad bytes in one file."""
+    return type(exc).__name__ == "PanicException"
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _resolve_sheets(sub: Submission, wb: _Workbook) -> None:
+    """Find each form sheet: by its name, by its name without accents or case, or (table
+    sheets, Thông tin) by its header among the sheets the form does not know."""
+    claimed = {S.FORM_GUIDE} & set(wb.stored)
+    for sheet in _FORM_SHEETS:
+        if sheet in wb.stored:
+            wb.resolved[sheet] = sheet
+            claimed.add(sheet)
+    for sheet in _FORM_SHEETS:
+        if sheet in wb.resolved:
+            continue
+        others = [n for n in wb.stored if n not in claimed]
+        match = next((n for n in others if fold(n) == fold(sheet)), None)
+        if match is None:
+            match = next((n for n in others if _looks_like(wb, n, sheet)), None)
+        if match is not None:
+            wb.resolved[sheet] = match
+            claimed.add(match)
+            sub.sheet_titles[sheet] = match
+            sub.issue("SHEET_RENAMED", sheet, value=match, detail=sheet)
+
+
+def _looks_like(wb: _Workbook, name: str, sheet: str) -> bool:
+    if sheet == S.FORM_META:
+        return False  # hidden, so never renamed by hand
+    rows = wb.rows(name, 15)
+    if sheet == S.FORM_INFO.name:
+        labels = _key_values(rows)
+        return all(fold(S.FORM_INFO.label(k)) in labels for k in ("unit_code", "period"))
+    form, key = _SIGNATURES[sheet]
+    header = _find_header(rows, list(form.columns))
+    return header is not None and fold(form.label(key)) in {
+        fold(str(v)) for v in rows[header] if isinstance(v, str)
+    }
+
+
+def _read_book(
+    sub: Submission, catalogue: Catalogue, expected: Period | None, verdict: Verdict
+) -> None:
+    wb = _Workbook(sub, verdict.sheets)
     try:
-        sheets = sheet_map(book)
-        if not sheets:
+        if wb.is_empty():
             sub.issue("FILE_EMPTY")
             return
-        meta = (
-            _key_values(read_rows(book, sheets[S.FORM_META], 20)) if S.FORM_META in sheets else {}
-        )
-        info_rows = (
-            read_rows(book, sheets[S.FORM_INFO.name], 40) if S.FORM_INFO.name in sheets else []
-        )
-        if not _identify(sub, catalogue, meta, info_rows, expected):
+        _resolve_sheets(sub, wb)
+        meta = _key_values(wb.rows(S.FORM_META, 20))
+        info_rows = wb.rows(S.FORM_INFO.name, 40)
+        if not _identify(sub, catalogue, wb, meta, info_rows, expected):
             # Still count what the file holds, so the accounting covers it.
-            _count_only(sub, book, sheets)
+            _count_only(sub, wb, catalogue)
             return
+        _formula_issues(sub, wb, S.FORM_INFO.name)
         unit = catalogue.unit(sub.unit_code or "")
         assert unit is not None
         _read_table(
             sub,
-            book,
-            sheets,
+            wb,
             S.FORM_CITIZENS,
             citizen_columns(catalogue),
             catalogue,
@@ -180,74 +372,109 @@ def _read_book(sub: Submission, catalogue: Catalogue, expected: Period | None) -
         )
         if unit.is_tdp:
             _read_table(
-                sub,
-                book,
-                sheets,
-                S.FORM_HOUSEHOLDS,
-                household_columns(catalogue),
-                catalogue,
-                "households",
+                sub, wb, S.FORM_HOUSEHOLDS, household_columns(catalogue), catalogue, "households"
             )
-            _read_tasks(sub, book, sheets, catalogue)
+            _read_tasks(sub, wb, catalogue)
         _cross_checks(sub, unit.is_tdp)
     finally:
-        book.close()
+        wb.close()
     if sub.rows_read == 0 and not any(i.severity == ERROR for i in sub.issues):
+        # A form sent back without a single row does not count as the unit's submission:
+        # it must not supersede an earlier one that had data.
         sub.issue("FILE_EMPTY")
+        sub.status = REJECTED
+        return
     has_errors = sub.rows_rejected > 0 or any(i.severity == ERROR for i in sub.issues)
     sub.status = ACCEPTED_WITH_ERRORS if has_errors else ACCEPTED
+
+
+_TITLE_PERIOD = re.compile(r"thang (\d{1,2})/(\d{4})")
+
+
+def _identify_by_title(wb: _Workbook, catalogue: Catalogue) -> tuple[str, str] | None:
+    """(unit code, period) from a table sheet's title line, which the form writes as
+    'DANH SÁCH CÔNG DÂN - <unit name> - tháng MM/YYYY' (SPEC §4: failing _meta, headers and
+    unit name identify the file)."""
+    for sheet in (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name, S.FORM_UNIT.name):
+        if not wb.has(sheet):
+            continue
+        text = " ".join(str(v) for row in wb.rows(sheet, 2) for v in row if isinstance(v, str))
+        folded = f" {fold(text)} "
+        units = [u for u in catalogue.units if f"- {fold(u.name)} -" in folded]
+        period = _TITLE_PERIOD.search(folded)
+        if units and period:
+            unit = max(units, key=lambda u: len(u.name))
+            return unit.code, f"{period[2]}-{int(period[1]):02d}"
+    return None
 
 
 def _identify(
     sub: Submission,
     catalogue: Catalogue,
+    wb: _Workbook,
     meta: dict,
     info_rows: list[list],
     expected: Period | None,
 ) -> bool:
     info = _key_values(info_rows)
-    info_unit = cells.parse_code(
-        pd.Series([info.get(fold(S.FORM_INFO.label("unit_code")), (None, ""))[0]])
-    )[0]
-    meta_unit = meta.get("unit_code", (None, ""))[0]
-    unit_code = nfc(str(meta_unit)).upper() if meta_unit else info_unit
+    info_raw, info_cell = info.get(fold(S.FORM_INFO.label("unit_code")), (None, ""))
+    info_unit = cells.parse_code(pd.Series([info_raw]))[0]
+    meta_raw, meta_cell = meta.get("unit_code", (None, ""))
+    meta_unit = None if cells.is_blank(meta_raw) else nfc(str(meta_raw)).upper()
+    unit_code = meta_unit or info_unit
+    period_raw, period_cell = meta.get("period", (None, ""))
+    period_sheet = S.FORM_META
+    if cells.is_blank(period_raw):
+        period_raw, period_cell = info.get(fold(S.FORM_INFO.label("period")), (None, ""))
+        period_sheet = S.FORM_INFO.name
     if not unit_code:
-        sub.issue("FILE_UNIDENTIFIED", S.FORM_INFO.name)
+        found = _identify_by_title(wb, catalogue)
+        if found is None:
+            sub.issue("FILE_UNIDENTIFIED", S.FORM_INFO.name)
+            return False
+        unit_code, period_raw = found
+        period_sheet, period_cell = "", ""
+        sub.issue("FILE_NO_META", detail=f"{unit_code}, kỳ {period_raw}")
+    if meta_unit and info_unit and meta_unit != info_unit:
+        sub.issue(
+            "FILE_UNIT_MISMATCH",
+            S.FORM_INFO.name,
+            info_cell,
+            detail=f"{info_unit} ≠ {meta_unit}",
+        )
         return False
-    if meta_unit and info_unit and nfc(str(meta_unit)).upper() != info_unit:
-        cell = info.get(fold(S.FORM_INFO.label("unit_code")), (None, "B2"))[1]
-        sub.issue("FILE_UNIT_MISMATCH", S.FORM_INFO.name, cell, detail=f"{info_unit} ≠ {meta_unit}")
-        return False
+    unit_sheet, unit_cell = (S.FORM_META, meta_cell) if meta_unit else (S.FORM_INFO.name, info_cell)
     if catalogue.unit(unit_code) is None:
-        sub.issue("FILE_UNKNOWN_UNIT", S.FORM_INFO.name, detail=unit_code)
+        sub.issue("FILE_UNKNOWN_UNIT", unit_sheet, unit_cell, detail=unit_code)
+        sub.status = OTHER_UNIT
         return False
     sub.unit_code = unit_code
-    period_raw = (
-        meta.get("period", (None, ""))[0]
-        or info.get(fold(S.FORM_INFO.label("period")), (None, ""))[0]
-    )
     try:
         period = Period.parse(period_raw)
-    except Exception:
-        sub.issue("FILE_UNIDENTIFIED", S.FORM_INFO.name)
+    except KieumauError:
+        sub.issue("FILE_PERIOD_INVALID", period_sheet, period_cell, value=period_raw or "")
         return False
     sub.period = str(period)
     if expected is not None and period != expected:
-        sub.issue("FILE_OTHER_PERIOD", S.FORM_INFO.name, detail=str(period))
+        sub.issue("FILE_OTHER_PERIOD", period_sheet, period_cell, str(expected), str(period))
         sub.status = OTHER_PERIOD
         return False
     if meta:
-        sub.form_version = str(meta.get("form_version", ("", ""))[0] or "")
-        sub.fingerprint = str(meta.get("catalogue_fingerprint", ("", ""))[0] or "")
+        version_raw, version_cell = meta.get("form_version", ("", ""))
+        sub.form_version = "" if cells.is_blank(version_raw) else str(version_raw)
+        fingerprint_raw, fingerprint_cell = meta.get("catalogue_fingerprint", ("", ""))
+        sub.fingerprint = "" if cells.is_blank(fingerprint_raw) else str(fingerprint_raw)
         try:
             version = int(float(sub.form_version))
         except ValueError:
             version = -1
         if version < 1 or version > S.FORM_VERSION:
-            sub.issue("FILE_INCOMPATIBLE_VERSION", S.FORM_META, detail=sub.form_version)
+            sub.issue(
+                "FILE_INCOMPATIBLE_VERSION", S.FORM_META, version_cell, detail=sub.form_version
+            )
             return False
         if sub.fingerprint != catalogue.fingerprint:
-            sub.issue("FILE_OLD_VERSION", S.FORM_META, detail=sub.fingerprint)
+            sub.issue("FILE_OLD_VERSION", S.FORM_META, fingerprint_cell, detail=sub.fingerprint)
     sub.info = _info_values(sub, info)
     return True
 
@@ -274,16 +501,51 @@ def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[s
     return values
 
 
-def _count_only(sub: Submission, book, sheets: dict[str, str]) -> None:
-    for sheet in (S.FORM_CITIZENS, S.FORM_HOUSEHOLDS):
-        if sheet.name in sheets:
-            rows = read_rows(book, sheets[sheet.name], MAX_ROWS)
-            n = sum(1 for row in rows[HEADER_ROW + 1 :] if _row_has_data(row, skip=1))
-            sub.counts[sheet.name] = SheetCount(n, 0, n)
+def _count_only(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
+    """Rows of a file that is not taken (other period, unknown unit): all read, all rejected.
+
+    The Tổ dân phố sheet is left out: its rows are the form's own list of tasks."""
+    tables = (
+        (S.FORM_CITIZENS, citizen_columns(catalogue)),
+        (S.FORM_HOUSEHOLDS, household_columns(catalogue)),
+    )
+    for sheet, columns in tables:
+        if not wb.has(sheet.name):
+            continue
+        if wb.refuse(sheet.name):
+            n = _refused_rows(wb, sheet.name)
+        else:
+            rows = wb.rows(sheet.name, MAX_ROWS + HEADER_ROW + 1)
+            header_row = _find_header(rows, columns)
+            if header_row is None:
+                n = len(_filled_rows(rows, HEADER_ROW + 1, {0}))
+            else:
+                labels = [fold(str(v)) if isinstance(v, str) else "" for v in rows[header_row]]
+                skip = {j for j, label in enumerate(labels) if label in _NOT_DATA_LABELS}
+                n = len(_filled_rows(rows, header_row + 1, skip))
+        sub.counts[sheet.name] = SheetCount(n, 0, n)
 
 
-def _row_has_data(row: list, skip: int = 0) -> bool:
-    return any(not cells.is_blank(v) for v in row[skip:])
+# A row holding only these is not a data row: STT is pre-filled, and the form's guide tells
+# units to note a resident who moved away in Ghi chú and clear the rest of the row.
+_NOT_DATA_KEYS = ("row_no", "note")
+_NOT_DATA_LABELS = {fold(S.FORM_CITIZENS.label("row_no")), fold(S.NOTE.label)}
+
+
+def _filled_rows(rows: list[list], first: int, skip: set[int]) -> list[tuple[int, list]]:
+    """(0-based row index, row) of every row from ``first`` on with a value outside ``skip``."""
+    return [
+        (first + i, row)
+        for i, row in enumerate(rows[first:])
+        if isinstance(row, _UnreadableRow)
+        or any(not cells.is_blank(v) for j, v in enumerate(row) if j not in skip)
+    ]
+
+
+def _refused_rows(wb: _Workbook, sheet: str) -> int:
+    """Data rows of a sheet too large to load, counted from the scan: all of them rejected."""
+    scan = wb.scan(sheet)
+    return max((scan.value_rows if scan else 0) - (HEADER_ROW + 1), 0)
 
 
 def _find_header(rows: list[list], columns: list[S.Column]) -> int | None:
@@ -324,8 +586,7 @@ def _map_columns(
 
 def _read_table(
     sub: Submission,
-    book,
-    sheets: dict[str, str],
+    wb: _Workbook,
     sheet: S.Sheet,
     columns: list[S.Column],
     catalogue: Catalogue,
@@ -333,26 +594,24 @@ def _read_table(
     household_optional: bool = False,
 ) -> None:
     count = sub.counts.setdefault(sheet.name, SheetCount())
-    if sheet.name not in sheets:
+    if not wb.has(sheet.name):
         sub.issue("SHEET_MISSING", sheet.name, detail=sheet.name)
         return
-    stored = sheets[sheet.name]
-    handle = book.get_sheet_by_name(stored)
-    total = handle.total_height
-    rows = read_rows(book, stored, MAX_ROWS + HEADER_ROW + 1)
-    if total > MAX_ROWS + HEADER_ROW + 1:
-        sub.issue("TOO_MANY_ROWS", sheet.name, detail=f"{total:,}".replace(",", "."))
+    if wb.refuse(sheet.name):
+        count.read = count.rejected = _refused_rows(wb, sheet.name)
+        return
+    rows = wb.rows(sheet.name, MAX_ROWS + HEADER_ROW + 1)
     header_row = _find_header(rows, columns)
-    data_rows = rows[(header_row if header_row is not None else HEADER_ROW) + 1 :]
-    filled = [(i, row) for i, row in enumerate(data_rows) if _row_has_data(row, skip=1)]
-    count.read = len(filled)
     if header_row is None:
+        count.read = count.rejected = len(_filled_rows(rows, HEADER_ROW + 1, {0}))
         required = next(c.label for c in columns if c.required)
         sub.issue("HEADER_MISSING", sheet.name, detail=required)
-        count.rejected = count.read
         return
     positions = _map_columns(sub, sheet.name, rows[header_row], header_row, columns, catalogue)
     sub.positions[sheet.name] = positions
+    skip = {positions[k] for k in _NOT_DATA_KEYS if k in positions}
+    filled = _filled_rows(rows, header_row + 1, skip)
+    count.read = len(filled)
     missing = [
         c
         for c in columns
@@ -371,17 +630,21 @@ def _read_table(
                 cell_name(header_row, 0),
                 detail=column.label,
             )
-    _merged_cells(sub, book, stored, sheet.name, header_row)
+    _merged_cells(sub, wb, sheet.name, header_row)
+    _formula_issues(sub, wb, sheet.name)
+    for i, row in filled:
+        if isinstance(row, _UnreadableRow):
+            sub.issue("ROW_UNREADABLE", sheet.name, cell_name(i, 0))
+    filled = [(i, row) for i, row in filled if not isinstance(row, _UnreadableRow)]
     if missing:
         count.rejected = count.read
         return
-    first_data = header_row + 1
     frame = pd.DataFrame(
         {
             key: [row[pos] if pos < len(row) else None for _, row in filled]
             for key, pos in positions.items()
         },
-        index=[first_data + i for i, _ in filled],
+        index=[i for i, _ in filled],
         dtype=object,
     )
     optional = {"household_code"} if household_optional else set()
@@ -393,10 +656,10 @@ def _read_table(
     setattr(sub, target, typed.reset_index(drop=True))
 
 
-def _merged_cells(sub: Submission, book, stored: str, sheet: str, header_row: int) -> None:
+def _merged_cells(sub: Submission, wb: _Workbook, sheet: str, header_row: int) -> None:
     try:
-        ranges = book.get_sheet_by_name(stored).merged_cell_ranges or []
-    except Exception:
+        ranges = wb.sheet(sheet).merged_cell_ranges or []
+    except Exception:  # .xls and .ods may not report merges; nothing to warn about then
         return
     in_data = []
     for (r0, c0), (r1, c1) in ranges:
@@ -404,6 +667,39 @@ def _merged_cells(sub: Submission, book, stored: str, sheet: str, header_row: in
             in_data.append(f"{cell_name(r0, c0)}:{cell_name(r1, c1)}")
     if in_data:
         sub.issue("MERGED_CELLS", sheet, in_data[0].split(":")[0], detail=", ".join(in_data[:5]))
+
+
+def _formula_issues(sub: Submission, wb: _Workbook, sheet: str) -> None:
+    """A warning on each cell holding a formula (found by the safety scan, SPEC §9: a re-saved
+    formula may read back as 0, so the value cannot be trusted)."""
+    scan = wb.scan(sheet)
+    if scan is None or not scan.formula_count:
+        return
+    for ref in scan.formulas[:MAX_FORMULA_ISSUES]:
+        sub.issue("FORMULA", sheet, ref)
+    if scan.formula_count > MAX_FORMULA_ISSUES:
+        more = scan.formula_count - MAX_FORMULA_ISSUES
+        sub.issue("FORMULA", sheet, detail=f" (và {more} ô khác trong sheet này)")
+
+
+def _normalized_text(
+    sub: Submission, sheet: str, key: str, raw: pd.Series, positions: dict[str, int]
+) -> None:
+    """One warning per column for text typed in NFD or with stray spaces (it is fixed, but the
+    unit should know: a name that looks the same must also compare the same)."""
+    strings = raw[raw.map(lambda v: isinstance(v, str))]
+    changed = {v for v in strings.unique() if v != nfc(v)}
+    if not changed:
+        return
+    hits = strings[strings.isin(changed)]
+    first = hits.index[0]
+    sub.issue(
+        "TEXT_NORMALIZED",
+        sheet,
+        cell_name(first, positions[key]),
+        nfc(hits.iloc[0]),
+        f"{len(hits)} ô",
+    )
 
 
 def _type_columns(
@@ -422,8 +718,7 @@ def _type_columns(
 
     def record(key: str, problems: list) -> None:
         for label, code, raw, detail in problems:
-            issue = make_issue(code, sub.name, sheet, cell_name(label, positions[key]), raw, detail)
-            sub.issues.append(issue)
+            issue = sub.issue(code, sheet, cell_name(label, positions[key]), raw, detail)
             if issue.severity == ERROR:
                 bad.add(label)
 
@@ -433,11 +728,15 @@ def _type_columns(
             continue
         raw = frame[column.key]
         criterion = by_code.get(column.key)
+        if column.kind in ("text", "code"):
+            _normalized_text(sub, sheet, column.key, raw, positions)
         if column.key == "cccd":
             values, problems = cells.parse_cccd(raw)
         elif column.kind == "date":
             values, years, problems = cells.parse_dates(raw)
             out["birth_year"] = years
+            # A bare year is enough to know the age (with a warning): not a missing date.
+            values = values.where(values.notna() | years.isna(), "year-only")
         elif column.kind == "choice":
             values, problems = cells.parse_choice(raw, column.choices)
         elif column.kind in ("int", "number"):
@@ -455,22 +754,22 @@ def _type_columns(
         if column.required and column.key not in optional:
             missing = values.map(cells.is_blank)
             for label in values.index[missing]:
-                issue = make_issue(
+                sub.issue(
                     "VALUE_REQUIRED",
-                    sub.name,
                     sheet,
                     cell_name(label, positions[column.key]),
                     detail=column.label,
                 )
-                sub.issues.append(issue)
                 bad.add(label)
+        if column.kind == "date":
+            values = values.replace("year-only", None)
         out[column.key] = values
     return out, bad
 
 
-def _read_tasks(sub: Submission, book, sheets: dict[str, str], catalogue: Catalogue) -> None:
+def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
     columns = list(S.FORM_UNIT.columns)
-    _read_table(sub, book, sheets, S.FORM_UNIT, columns, catalogue, "tasks")
+    _read_table(sub, wb, S.FORM_UNIT, columns, catalogue, "tasks")
     if sub.tasks.empty:
         return
     known = {(t.criterion, t.code) for t in catalogue.tasks}

@@ -36,8 +36,18 @@ KINDS: dict[str, Kind] = {
     ),
     "FILE_TOO_LARGE": Kind(
         ERROR,
-        "Tệp quá lớn khi giải nén ({detail}); đã từ chối để bảo vệ máy. Hãy gửi lại đúng biểu "
-        "mẫu của đơn vị.",
+        "Tệp quá lớn hoặc có dấu hiệu bom nén ({detail}); đã từ chối mà không mở để bảo vệ máy. "
+        "Hãy gửi lại đúng biểu mẫu của đơn vị (thường chỉ vài trăm KB).",
+    ),
+    "FILE_FORMAT_UNSUPPORTED": Kind(
+        ERROR,
+        "Định dạng {detail} chưa được hỗ trợ. Hãy mở tệp rồi chọn Lưu thành (Save As) kiểu "
+        "Excel Workbook (.xlsx) và gửi lại.",
+    ),
+    "FILE_IGNORED": Kind(
+        WARNING,
+        "Tệp tạm hoặc tệp ẩn ({detail}) nên được bỏ qua. Nếu đây là biểu mẫu, hãy đổi tên tệp "
+        "(không bắt đầu bằng dấu chấm hoặc ~$) rồi chạy lại.",
     ),
     "FILE_UNSAFE_XML": Kind(
         ERROR,
@@ -46,7 +56,8 @@ KINDS: dict[str, Kind] = {
     ),
     "FILE_EMPTY": Kind(
         ERROR,
-        "Tệp không có dữ liệu. Hãy điền biểu mẫu rồi gửi lại.",
+        "Tệp không có dữ liệu (trống hoặc chưa có dòng nào được điền); không được tính. Hãy "
+        "điền biểu mẫu rồi gửi lại.",
     ),
     "FILE_DUPLICATE": Kind(
         WARNING,
@@ -61,6 +72,11 @@ KINDS: dict[str, Kind] = {
         "Không xác định được đơn vị của tệp (thiếu sheet _meta và ô Mã đơn vị). Hãy dùng biểu "
         "mẫu do UBND gửi, hoặc ghi Mã đơn vị tại sheet Thông tin.",
     ),
+    "FILE_NO_META": Kind(
+        WARNING,
+        "Tệp thiếu sheet _meta hoặc ô Mã đơn vị/Kỳ báo cáo; đã nhận diện là {detail} theo tiêu "
+        "đề trong tệp. Kỳ sau hãy dùng đúng biểu mẫu do UBND gửi.",
+    ),
     "FILE_UNKNOWN_UNIT": Kind(
         ERROR,
         "Mã đơn vị '{detail}' không có trong danh sách đơn vị của Bộ tiêu chí. Hãy kiểm tra lại "
@@ -68,8 +84,13 @@ KINDS: dict[str, Kind] = {
     ),
     "FILE_OTHER_PERIOD": Kind(
         ERROR,
-        "Biểu mẫu là của kỳ {detail}, không phải kỳ đang tổng hợp; không được tính vào kỳ này. "
-        "Hãy gửi biểu mẫu đúng kỳ.",
+        "Biểu mẫu là của kỳ {detail}, không phải kỳ đang tổng hợp ({value}); không được tính "
+        "vào kỳ này. Hãy gửi biểu mẫu đúng kỳ.",
+    ),
+    "FILE_PERIOD_INVALID": Kind(
+        ERROR,
+        "Kỳ báo cáo '{value}' không hợp lệ. Hãy dùng biểu mẫu do UBND gửi, hoặc ghi kỳ dạng "
+        "NĂM-THÁNG (ví dụ 2021-11) tại sheet Thông tin.",
     ),
     "FILE_UNIT_MISMATCH": Kind(
         ERROR,
@@ -88,8 +109,19 @@ KINDS: dict[str, Kind] = {
     # --- sheets and columns ------------------------------------------------------------------
     "SHEET_MISSING": Kind(
         ERROR,
-        "Không tìm thấy sheet '{detail}' (có thể đã bị đổi tên hoặc xóa). Hãy khôi phục đúng tên "
-        "sheet như biểu mẫu gốc.",
+        "Không tìm thấy sheet '{detail}' (có thể đã bị đổi tên hoặc xóa); dữ liệu của sheet này "
+        "chưa được tính. Hãy khôi phục sheet với đúng tên như biểu mẫu gốc rồi gửi lại.",
+    ),
+    "SHEET_RENAMED": Kind(
+        WARNING,
+        "Sheet '{value}' đã bị đổi tên (tên đúng: '{detail}'); vẫn đọc được theo dòng tiêu đề. "
+        "Hãy đặt lại tên sheet là '{detail}'.",
+    ),
+    "SHEET_TOO_LARGE": Kind(
+        ERROR,
+        "Sheet có dữ liệu tận ô {detail}, quá xa vùng biểu mẫu nên không đọc được (sẽ tốn rất "
+        "nhiều bộ nhớ); cả sheet bị loại (tệp .xls/.ods: cả tệp). Hãy xóa các ô thừa ở xa rồi "
+        "gửi lại.",
     ),
     "HEADER_MISSING": Kind(
         ERROR,
@@ -106,7 +138,8 @@ KINDS: dict[str, Kind] = {
     ),
     "COLUMN_EXTRA": Kind(
         WARNING,
-        "Cột '{detail}' không có trong biểu mẫu nên được bỏ qua.",
+        "Cột '{detail}' không có trong biểu mẫu nên được bỏ qua. Nếu đây là cột của biểu mẫu, "
+        "hãy ghi lại đúng tiêu đề gốc.",
     ),
     "MERGED_CELLS": Kind(
         WARNING,
@@ -114,15 +147,21 @@ KINDS: dict[str, Kind] = {
     ),
     "FORMULA": Kind(
         WARNING,
-        "Ô chứa công thức ({detail}); đã dùng giá trị đã tính. Hãy nhập giá trị thay cho "
-        "công thức.",
+        "Ô chứa công thức{detail}; chỉ đọc được kết quả đã lưu trong tệp (nếu tệp không lưu kết "
+        "quả thì coi như ô trống). Hãy nhập trực tiếp giá trị thay cho công thức.",
     ),
     "TOO_MANY_ROWS": Kind(
         ERROR,
-        "Sheet có {detail} dòng, vượt giới hạn; các dòng vượt quá không được đọc. Hãy kiểm tra lại "
-        "dữ liệu.",
+        "Sheet có {value} dòng, vượt giới hạn {detail} dòng của một đơn vị; cả sheet (tệp "
+        ".xls/.ods: cả tệp) không được đọc và mọi dòng bị loại. Hãy kiểm tra lại (có thể đã dán "
+        "nhầm dữ liệu) rồi gửi lại.",
     ),
     # --- cells ---------------------------------------------------------------------------------
+    "ROW_UNREADABLE": Kind(
+        ERROR,
+        "Dòng này có ô không đọc được (thường là một số âm hoặc quá lớn trong ô định dạng Ngày); "
+        "cả dòng chưa được tính. Hãy kiểm tra và nhập lại các ô của dòng này.",
+    ),
     "VALUE_REQUIRED": Kind(
         ERROR,
         "Thiếu '{detail}'. Hãy điền ô này; dòng này chưa được tính.",
@@ -151,20 +190,31 @@ KINDS: dict[str, Kind] = {
         WARNING,
         "Chỉ có năm sinh '{value}'; tuổi được tính theo năm. Nếu biết, hãy nhập đủ ngày/tháng/năm.",
     ),
+    "DATE_SERIAL": Kind(
+        WARNING,
+        "Ngày '{value}' đang ở dạng số; đã đọc là {detail}. Hãy định dạng ô là Ngày "
+        "(ngày/tháng/năm) để tránh nhầm.",
+    ),
     "DATE_AS_TEXT": Kind(
         WARNING,
         "Ngày '{value}' được nhập dạng chữ; đã đọc là {detail} (ngày/tháng/năm).",
     ),
     "CCCD_LENGTH": Kind(
         ERROR,
-        "Số CCCD '{value}' có {detail} chữ số; số CCCD phải có đúng 12 chữ số. Hãy kiểm tra lại và "
-        "định dạng ô là Văn bản (Text).",
+        "Số CCCD '{value}' không hợp lệ ({detail}); số CCCD phải gồm đúng 12 chữ số. Hãy kiểm "
+        "tra lại và định dạng ô là Văn bản (Text).",
     ),
     "CCCD_LEADING_ZERO": Kind(
         WARNING,
         "Số CCCD '{value}' bị mất số 0 ở đầu (ô đang là dạng Số); đã đọc là {detail}. Hãy "
         "định dạng "
         "cột Số CCCD là Văn bản (Text).",
+    ),
+    "TEXT_NORMALIZED": Kind(
+        WARNING,
+        "Chữ tiếng Việt ở dạng Unicode tổ hợp (NFD) hoặc có khoảng trắng thừa ({detail}); đã "
+        "chuẩn hóa, ví dụ '{value}'. Nên gõ bằng bảng mã Unicode dựng sẵn và xóa khoảng trắng "
+        "thừa.",
     ),
     "CITIZEN_DUPLICATE": Kind(
         ERROR,
