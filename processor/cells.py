@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from processor import schema as S
@@ -51,6 +52,8 @@ def _map_unique(
     series: pd.Series, parse: Callable[[object], tuple[object, str | None, object]]
 ) -> tuple[pd.Series, list[Problem]]:
     """Apply ``parse`` once per distinct value and report problems per row."""
+    if len(series) and pd.api.types.infer_dtype(series, skipna=True) in _HOMOGENEOUS:
+        return _map_factorized(series, parse)
     cache: dict[tuple[type, object], tuple[object, str | None, object]] = {}
     values = []
     problems: list[Problem] = []
@@ -68,6 +71,29 @@ def _map_unique(
         values.append(value)
         if code:
             problems.append((label, code, raw, detail))
+    return pd.Series(values, index=series.index, dtype=object), problems
+
+
+# Columns whose values are all of one type can be factorized in C: equal values then really
+# are the same value (in a mixed column True, 1 and 1.0 would collide).
+_HOMOGENEOUS = {"string", "floating", "integer", "empty"}
+
+
+def _map_factorized(
+    series: pd.Series, parse: Callable[[object], tuple[object, str | None, object]]
+) -> tuple[pd.Series, list[Problem]]:
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    parsed = [parse(u) for u in uniques] + [parse(None)]  # the last one answers NA (-1)
+    lookup = np.empty(len(parsed), dtype=object)
+    lookup[:] = [p[0] for p in parsed]
+    values = lookup[codes]
+    problems: list[Problem] = []
+    bad = [i for i, p in enumerate(parsed[:-1]) if p[1]]
+    if bad:
+        raw = series.to_numpy(dtype=object)
+        for position in np.flatnonzero(np.isin(codes, bad)):
+            _, code, detail = parsed[codes[position]]
+            problems.append((series.index[position], code, raw[position], detail))
     return pd.Series(values, index=series.index, dtype=object), problems
 
 
@@ -143,19 +169,23 @@ def parse_number(
 
 
 def parse_text(series: pd.Series) -> pd.Series:
-    def one(raw: object) -> object:
-        if is_blank(raw):
-            return None
-        if isinstance(raw, bool):
-            # A typed `Đúng` / `Sai` that LibreOffice's Vietnamese locale made TRUE / FALSE.
-            return _BOOLEAN_WORDS[raw]
-        if isinstance(raw, float) and raw.is_integer():
-            return str(int(raw))
-        if isinstance(raw, dt.datetime | dt.date):
-            return raw.strftime("%d/%m/%Y")
-        return nfc(str(raw))
+    def one(raw: object) -> tuple[object, None, None]:
+        return _text(raw), None, None
 
-    return series.map(one).astype(object)
+    return _map_unique(series, one)[0]
+
+
+def _text(raw: object) -> object:
+    if is_blank(raw):
+        return None
+    if isinstance(raw, bool):
+        # A typed `Đúng` / `Sai` that LibreOffice's Vietnamese locale made TRUE / FALSE.
+        return _BOOLEAN_WORDS[raw]
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime | dt.date):
+        return raw.strftime("%d/%m/%Y")
+    return nfc(str(raw))
 
 
 def parse_code(series: pd.Series) -> pd.Series:

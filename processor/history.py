@@ -42,7 +42,14 @@ CREATE INDEX IF NOT EXISTS progress_period ON progress(period);
 
 
 def _encode(frame: pd.DataFrame) -> str:
-    return frame.to_json(orient="split", date_format="iso", force_ascii=False, index=False)
+    # json.dumps over plain lists is faster here than DataFrame.to_json on object columns;
+    # dates become ISO text, missing values null.
+    plain = frame.astype(object).where(frame.notna(), None)
+    return json.dumps(
+        {"columns": [str(c) for c in frame.columns], "data": plain.to_numpy().tolist()},
+        ensure_ascii=False,
+        default=str,
+    )
 
 
 def _decode(payload: str) -> pd.DataFrame:

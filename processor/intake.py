@@ -797,11 +797,11 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
     drop: set[int] = set()
     if not citizens.empty:
         # Without a CCCD, a citizen is the same person when name, birth date and household match.
-        fallback = (
-            citizens[["full_name", "birth_date", "household_code"]]
-            .map(lambda v: "" if cells.is_blank(v) else str(v))
-            .agg("|".join, axis=1)
-        )
+        parts = [
+            citizens[column].map(lambda v: "" if cells.is_blank(v) else str(v)).astype(object)
+            for column in ("full_name", "birth_date", "household_code")
+        ]
+        fallback = parts[0] + "|" + parts[1] + "|" + parts[2]
         key = citizens["cccd"].where(citizens["cccd"].notna(), "~" + fallback)
         duplicated = key.duplicated(keep="first")
         first_row = citizens.groupby(key)["_row"].transform("first")

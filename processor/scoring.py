@@ -307,9 +307,10 @@ def score_households(
             share = _rollup(members, members, "_key", key, criterion, catalogue)
             assessment.values[criterion.code] = share
             assessment.passes[criterion.code] = _compare(share, criterion)
-    counts = members.groupby("_key").agg(
-        members=("full_name", "size"),
-        members_achieved=("outcome", lambda s: (s == S.ACHIEVED).sum()),
+    counts = (
+        members.assign(_achieved=members["outcome"].eq(S.ACHIEVED))
+        .groupby("_key")
+        .agg(members=("full_name", "size"), members_achieved=("_achieved", "sum"))
     )
     frame["members"] = key.map(counts["members"]).fillna(0).astype(int)
     frame["members_achieved"] = key.map(counts["members_achieved"]).fillna(0).astype(int)
