@@ -6,6 +6,22 @@ recognised entity). The clerk may reword them in Word as long as the Jinja tags 
 Vietnamese without diacritics, like the catalogue's setting keys. `processor.documents` fills them
 and checks, before each batch, that every tag a template uses is provided.
 
+Tags (filled by `processor.document_context`):
+- every template: ``ten_xa``, ``ten_xa_thuong`` (thị trấn Phong Sơn), ``dia_danh``, ``nam``,
+  ``co_quan_ban_hanh``, ``co_quan_ban_hanh_ngan`` (UBND), ``ky_hieu`` (QĐ-UBND),
+  ``nguoi_ban_hanh``, ``nguoi_ban_hanh_ngan`` (Chủ tịch UBND), ``ky_thay`` (KT.),
+  ``thu_truong``, ``chuc_vu_ky``, ``nguoi_ky``, ``ten_ban_chi_dao``, ``kinh_gui``, ``can_cu``,
+  ``quyen_loi``, ``noi_nhan``, ``ke_hoach``, ``ten_cd`` / ``ten_gd`` / ``ten_tdp``;
+- quyet_dinh / giay_khen: ``cap`` (cong_dan, ho_gia_dinh, don_vi), ``doi_tuong``,
+  ``ten_danh_hieu``, ``so_luong`` (123 (một trăm hai mươi ba)), ``danh_sach`` (rows: ``stt``,
+  ``ho_ten``, ``nam_sinh``, ``chu_ho``, ``dia_chi``, ``don_vi``, ``ten``, ``so_ho``, ``ty_le``,
+  ``ghi_chu``; certificates: ``nguoi_nhan``, ``noi_o``), ``nhom`` (per unit: ``ten``,
+  ``so_luong``, ``danh_sach``);
+- to_trinh / bien_ban: ``ten_don_vi``, ``la_to_dan_pho``, ``ky_hieu_to_trinh``, ``truong_ban``,
+  ``cong_dan`` / ``gia_dinh`` (rows with ``so_phieu``, ``ty_le_phieu``), ``so_cong_dan``,
+  ``so_gia_dinh``, ``de_nghi_to_dan_pho``, ``ngay_hop``, ``thoi_gian``, ``dia_diem``,
+  ``chu_tri``, ``thu_ky``, ``so_nguoi_du_hop``, ``nguong_phieu``.
+
 The page follows Nghị định 30/2020/NĐ-CP, Phụ lục I: A4, margins 20/20/30/15 mm, Times New Roman
 in every style (East Asian and complex-script slots too, or Word falls back for Vietnamese),
 header and signature blocks as borderless two-column tables, lines drawn as paragraph borders.
@@ -13,6 +29,7 @@ header and signature blocks as borderless two-column tables, lines drawn as para
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,14 +41,13 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Mm, Pt
+from docx.shared import Cm, Mm, Pt, Twips
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from processor.output_files import atomic_path
 
 FONT = "Times New Roman"
-TEMPLATE_NAMES = ("quyet_dinh", "to_trinh", "bien_ban", "giay_khen")
 
 # Nghị định 30/2020, Phụ lục I, mục II: margins (mm) within the allowed ranges.
 MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = 20, 20, 30, 15
@@ -49,6 +65,7 @@ Container = DocumentObject | _Cell
 
 # --- page, styles, fonts -------------------------------------------------------------------------
 
+
 def _rfonts(rpr) -> None:
     """Times New Roman in all four font slots, replacing theme fonts (Calibri, Cambria…)."""
     rfonts = rpr.find(qn("w:rFonts"))
@@ -62,8 +79,18 @@ def _rfonts(rpr) -> None:
         rfonts.set(qn(f"w:{slot}"), FONT)
 
 
+def _mm(mm: float) -> Twips:
+    """Millimetres rounded up to Word's twips, so 15 mm is stored as 15.01 mm, never 14.99."""
+    return Twips(math.ceil(mm * 1440 / 25.4))
+
+
 def _new_document(*, landscape: bool = False, page_numbers: bool = True) -> DocumentObject:
     doc = Document()
+    # Word 2010's copy of the styles (still on Calibri) and python-docx's sample thumbnail.
+    for rels in (doc.part.rels, doc.part.package.rels):
+        for rid, rel in list(rels.items()):
+            if rel.reltype.endswith(("/stylesWithEffects", "/thumbnail")):
+                rels.pop(rid)
     defaults = doc.styles.element.find(qn("w:docDefaults"))
     rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
     _rfonts(rpr)
@@ -75,6 +102,8 @@ def _new_document(*, landscape: bool = False, page_numbers: bool = True) -> Docu
             _rfonts(style.element.get_or_add_rPr())
             if style.type != WD_STYLE_TYPE.TABLE:
                 style.font.color.rgb = None  # automatic = black
+    for rfonts in doc.styles.element.iter(qn("w:rFonts")):  # table styles' conditional parts
+        _rfonts(rfonts.getparent())
     normal = doc.styles["Normal"]
     normal.font.size = Pt(14)
     normal.paragraph_format.space_after = Pt(0)
@@ -85,7 +114,7 @@ def _new_document(*, landscape: bool = False, page_numbers: bool = True) -> Docu
     body.paragraph_format.first_line_indent = Cm(1.27)
     body.paragraph_format.space_before = Pt(0)
     body.paragraph_format.space_after = Pt(6)
-    body.paragraph_format.line_spacing = 1.15
+    body.paragraph_format.line_spacing = 1.0
     table_text = doc.styles.add_style("Table Text", WD_STYLE_TYPE.PARAGRAPH)
     table_text.base_style = normal
     table_text.font.size = Pt(13)
@@ -98,9 +127,11 @@ def _new_document(*, landscape: bool = False, page_numbers: bool = True) -> Docu
     doc.core_properties.title = ""
     section = doc.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
-    section.top_margin, section.bottom_margin = Mm(MARGIN_TOP), Mm(MARGIN_BOTTOM)
-    section.left_margin, section.right_margin = Mm(MARGIN_LEFT), Mm(MARGIN_RIGHT)
+    section.page_width, section.page_height = (
+        (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
+    )
+    section.top_margin, section.bottom_margin = _mm(MARGIN_TOP), _mm(MARGIN_BOTTOM)
+    section.left_margin, section.right_margin = _mm(MARGIN_LEFT), _mm(MARGIN_RIGHT)
     section.header_distance = section.footer_distance = Mm(10)
     if page_numbers:
         _page_numbers(section)
@@ -114,8 +145,13 @@ def _page_numbers(section) -> None:
     section.header.is_linked_to_previous = False
     paragraph = section.header.paragraphs[0]
     paragraph.alignment = C
-    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"),
-                       ("end", None)):
+    for kind, text in (
+        ("begin", None),
+        (None, " PAGE "),
+        ("separate", None),
+        (None, "2"),
+        ("end", None),
+    ):
         run = paragraph.add_run()
         run.font.size = Pt(13)
         if kind:
@@ -136,9 +172,17 @@ def _page_numbers(section) -> None:
 Segment = tuple[str, str]  # (text, flags): "b" bold, "i" italic
 
 
-def _para(box: Container, *segments: Segment | str, size: float = 14, align=C,
-          style: str | None = None, before: float = 0, after: float = 0, indent: float | None = None,
-          keep_next: bool = False) -> Paragraph:
+def _para(
+    box: Container,
+    *segments: Segment | str,
+    size: float = 14,
+    align=C,
+    style: str | None = None,
+    before: float = 0,
+    after: float = 0,
+    indent: float | None = None,
+    keep_next: bool = False,
+) -> Paragraph:
     """One paragraph of runs; a plain string is an upright, regular run."""
     paragraph = box.add_paragraph(style=style)
     fmt = paragraph.paragraph_format
@@ -180,8 +224,18 @@ def _rule(box: Container, length: float, width: float, before: float = 0) -> Par
     for key, value in (("val", "single"), ("sz", "6"), ("space", "1"), ("color", "000000")):
         bottom.set(qn(f"w:{key}"), value)
     borders.append(bottom)
-    ppr.insert_element_before(borders, "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:spacing",
-                              "w:ind", "w:jc", "w:rPr", "w:sectPr", "w:pPrChange")
+    ppr.insert_element_before(
+        borders,
+        "w:shd",
+        "w:tabs",
+        "w:suppressAutoHyphens",
+        "w:spacing",
+        "w:ind",
+        "w:jc",
+        "w:rPr",
+        "w:sectPr",
+        "w:pPrChange",
+    )
     mark = OxmlElement("w:rPr")
     size = OxmlElement("w:sz")
     size.set(qn("w:val"), "2")
@@ -197,15 +251,16 @@ def _page_break_before(paragraph: Paragraph) -> Paragraph:
 
 # --- tables -------------------------------------------------------------------------------------
 
+
 def _table(doc: DocumentObject, rows: int, widths: list[float], *, grid: bool) -> Table:
     table = doc.add_table(rows=rows, cols=len(widths))
     if grid:
         table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
+    table.autofit = False  # <w:tblLayout w:type="fixed"/>: the widths below hold in Word and LO
+    total = table._tbl.tblPr.find(qn("w:tblW"))
+    total.set(qn("w:type"), "dxa")
+    total.set(qn("w:w"), str(round(Cm(sum(widths)).twips)))
     for col, width in zip(table.columns, widths, strict=True):
         col.width = Cm(width)
         for cell in col.cells:
@@ -223,8 +278,13 @@ def _row_flag(row, flag: str) -> None:
     row._tr.get_or_add_trPr().append(element)
 
 
-def _list_table(doc: DocumentObject, headers: list[str], cells: list[tuple[str, object]],
-                widths: list[float], loop: str) -> Table:
+def _list_table(
+    doc: DocumentObject,
+    headers: list[str],
+    cells: list[tuple[str, object]],
+    widths: list[float],
+    loop: str,
+) -> Table:
     """A bordered list: a bold header row repeated on every page, then one row per item.
 
     `cells` are (Jinja expression, alignment) for the data row between `{%tr for %}` rows.
@@ -246,8 +306,15 @@ def _list_table(doc: DocumentObject, headers: list[str], cells: list[tuple[str, 
     return table
 
 
-def _header(doc: DocumentObject, width: float, left: list[Segment], number: str | None,
-            date: str, *, left_width: float = 7.0) -> None:
+def _header(
+    doc: DocumentObject,
+    width: float,
+    left: list[Segment],
+    number: str | None,
+    date: str,
+    *,
+    left_width: float = 7.0,
+) -> None:
     """The national header (Phụ lục I, mục II.1-5): agency left, motto right, number and date."""
     widths = [left_width, width - left_width]
     with_number = number is not None or bool(date)
@@ -265,17 +332,32 @@ def _header(doc: DocumentObject, width: float, left: list[Segment], number: str 
         _para(bottom.cells[1], (date, "i"), size=14, before=6)
 
 
-def _title(doc: DocumentObject, width: float, title: str, summary: str, *, before: float = 18,
-           rule: float = 5.0) -> None:
+def _title(
+    doc: DocumentObject,
+    width: float,
+    title: str,
+    summary: str,
+    *,
+    before: float = 18,
+    rule: float = 5.0,
+) -> None:
     _para(doc, (title, "b"), before=before, keep_next=True)
     _para(doc, (summary, "b"), keep_next=True)
     _rule(doc, rule, width, before=2)
 
 
-def _signature(doc: DocumentObject, width: float, left: Callable[[_Cell], None],
-               authority: list[tuple[str, str]], signer: str, *, left_width: float = 7.0) -> None:
+def _signature(
+    doc: DocumentObject,
+    width: float,
+    left: Callable[[_Cell], None],
+    authority: list[tuple[str, str]],
+    signer: str,
+    *,
+    left_width: float = 7.0,
+) -> None:
     """Recipients left, signing authority right; four blank lines for signature and seal."""
     table = _table(doc, 1, [left_width, width - left_width], grid=False)
+    _row_flag(table.rows[0], "cantSplit")  # a signature block is never cut by a page break
     left_cell, right_cell = table.rows[0].cells
     left(left_cell)
     for line in authority:
@@ -296,14 +378,19 @@ def _recipients(lines: list[str]) -> Callable[[_Cell], None]:
                 _tag(cell, line)
             else:
                 _para(cell, line, size=11, align=L)
+
     return fill
 
 
 def _ward_authority() -> list[tuple[str, str]]:
     """`TM. ỦY BAN NHÂN DÂN` / (`KT. CHỦ TỊCH`) / `PHÓ CHỦ TỊCH`, from the settings."""
-    return [("TM. {{ co_quan_ban_hanh|upper }}", "b"), ("{%p if ky_thay %}", "tag"),
-            ("KT. {{ thu_truong|upper }}", "b"), ("{%p endif %}", "tag"),
-            ("{{ chuc_vu_ky|upper }}", "b")]
+    return [
+        ("TM. {{ co_quan_ban_hanh|upper }}", "b"),
+        ("{%p if ky_thay %}", "tag"),
+        ("KT. {{ thu_truong|upper }}", "b"),
+        ("{%p endif %}", "tag"),
+        ("{{ chuc_vu_ky|upper }}", "b"),
+    ]
 
 
 def _body(doc: DocumentObject, *segments: Segment | str, keep_next: bool = False) -> Paragraph:
@@ -312,57 +399,119 @@ def _body(doc: DocumentObject, *segments: Segment | str, keep_next: bool = False
 
 # --- the four templates --------------------------------------------------------------------------
 
+
 def build_decision() -> DocumentObject:
     """Quyết định công nhận danh hiệu + Danh sách kèm theo (one template for the three titles)."""
     doc = _new_document()
     w = PORTRAIT_WIDTH
-    _header(doc, w, [("{{ co_quan_ban_hanh|upper }}", "b"), ("{{ ten_xa|upper }}", "b")],
-            f"Số:{BLANK}/{{{{ ky_hieu }}}}", f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}")
+    _header(
+        doc,
+        w,
+        [("{{ co_quan_ban_hanh|upper }}", "b"), ("{{ ten_xa|upper }}", "b")],
+        f"Số:{BLANK}/{{{{ ky_hieu }}}}",
+        f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
+    )
     _title(doc, w, "QUYẾT ĐỊNH", 'Về việc công nhận danh hiệu "{{ ten_danh_hieu }}" năm {{ nam }}')
     _para(doc, ("{{ nguoi_ban_hanh|upper }} {{ ten_xa|upper }}", "b"), before=18, after=12)
     _tag(doc, "{%p for c in can_cu %}")
     _body(doc, ("{{ c }}", "i"))
     _tag(doc, "{%p endfor %}")
     _para(doc, ("QUYẾT ĐỊNH:", "b"), before=6, after=12)
-    _body(doc, ("Điều 1. ", "b"), 'Công nhận danh hiệu "{{ ten_danh_hieu }}" năm {{ nam }} cho '
-          "{{ so_luong }} {{ doi_tuong }} (có danh sách kèm theo).")
+    _body(
+        doc,
+        ("Điều 1. ", "b"),
+        'Công nhận danh hiệu "{{ ten_danh_hieu }}" năm {{ nam }} cho '
+        "{{ so_luong }} {{ doi_tuong }} (có danh sách kèm theo).",
+    )
     _body(doc, ("Điều 2. ", "b"), "{{ quyen_loi }}")
-    _body(doc, ("Điều 3. ", "b"), "Văn phòng HĐND và UBND {{ ten_xa_thuong }}, {{ ten_ban_chi_dao }}, "
-          "tổ trưởng các tổ dân phố, thủ trưởng các cơ quan, đơn vị liên quan và các {{ doi_tuong }} "
-          "có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này./.")
-    _signature(doc, w, _recipients(["{%p for n in noi_nhan %}", "- {{ n }}", "{%p endfor %}"]),
-               _ward_authority(), "{{ nguoi_ky }}")
+    _body(
+        doc,
+        ("Điều 3. ", "b"),
+        "Văn phòng HĐND và UBND {{ ten_xa_thuong }}, {{ ten_ban_chi_dao }}, "
+        "tổ trưởng các tổ dân phố, thủ trưởng các cơ quan, đơn vị liên quan và các {{ doi_tuong }} "
+        "có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này./.",
+        keep_next=True,  # the last article travels with the signature
+    )
+    _signature(
+        doc,
+        w,
+        _recipients(["{%p for n in noi_nhan %}", "- {{ n }}", "{%p endfor %}"]),
+        _ward_authority(),
+        "{{ nguoi_ky }}",
+    )
 
     _page_break_before(_para(doc, ("DANH SÁCH", "b")))
     _para(doc, ("{{ doi_tuong|upper }} ĐƯỢC CÔNG NHẬN DANH HIỆU", "b"))
     _para(doc, ('"{{ ten_danh_hieu|upper }}" NĂM {{ nam }}', "b"))
-    _para(doc, (f"(Kèm theo Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}"
-                "năm {{ nam }} của {{ nguoi_ban_hanh_ngan }} {{ ten_xa_thuong }})", "i"), after=4)
+    _para(
+        doc,
+        (
+            f"(Kèm theo Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}"
+            "năm {{ nam }} của {{ nguoi_ban_hanh_ngan }} {{ ten_xa_thuong }})",
+            "i",
+        ),
+        after=4,
+    )
     _rule(doc, 5.0, w, before=0)
     _para(doc, size=6)
+    # People and families: one heading and one table per unit (see document_context._groups).
     _tag(doc, '{%p if cap == "cong_dan" %}')
-    _list_table(doc, ["STT", "Họ và tên", "Năm sinh", "Tổ dân phố / Đơn vị", "Ghi chú"],
-                [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), ("r.don_vi", L),
-                 ("r.ghi_chu", L)], [1.5, 5.0, 2.2, 5.4, 2.4], "danh_sach")
+    _tag(doc, "{%p for g in nhom %}")
+    _group_heading(doc)
+    _list_table(
+        doc,
+        ["STT", "Họ và tên", "Năm sinh", "Tổ dân phố / Đơn vị", "Ghi chú"],
+        [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), ("r.don_vi", L), ("r.ghi_chu", L)],
+        [1.5, 4.8, 2.2, 5.8, 2.2],
+        "g.danh_sach",
+    )
+    _tag(doc, "{%p endfor %}")
     _tag(doc, "{%p endif %}")
     _tag(doc, '{%p if cap == "ho_gia_dinh" %}')
-    _list_table(doc, ["STT", "Họ và tên chủ hộ", "Địa chỉ", "Tổ dân phố", "Ghi chú"],
-                [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), ("r.don_vi", L),
-                 ("r.ghi_chu", L)], [1.5, 4.6, 3.9, 4.1, 2.4], "danh_sach")
+    _tag(doc, "{%p for g in nhom %}")
+    _group_heading(doc)
+    _list_table(
+        doc,
+        ["STT", "Họ và tên chủ hộ", "Địa chỉ", "Tổ dân phố", "Ghi chú"],
+        [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), ("r.don_vi", L), ("r.ghi_chu", L)],
+        [1.5, 4.1, 4.8, 4.0, 2.1],
+        "g.danh_sach",
+    )
+    _tag(doc, "{%p endfor %}")
     _tag(doc, "{%p endif %}")
     _tag(doc, '{%p if cap == "don_vi" %}')
-    _list_table(doc, ["STT", "Tên tổ dân phố", "Số hộ", "Tỷ lệ hộ đạt Gia đình kiểu mẫu",
-                      "Ghi chú"],
-                [("r.stt", C), ("r.ten", L), ("r.so_ho", C), ("r.ty_le", C), ("r.ghi_chu", L)],
-                [1.5, 5.0, 2.2, 4.6, 3.2], "danh_sach")
+    _list_table(
+        doc,
+        ["STT", "Tên tổ dân phố", "Số hộ", "Tỷ lệ hộ đạt Gia đình kiểu mẫu", "Ghi chú"],
+        [("r.stt", C), ("r.ten", L), ("r.so_ho", C), ("r.ty_le", C), ("r.ghi_chu", L)],
+        [1.5, 5.0, 2.2, 4.6, 3.2],
+        "danh_sach",
+    )
     _tag(doc, "{%p endif %}")
     _para(doc, size=6)
     return doc
 
 
+def _group_heading(doc: DocumentObject) -> Paragraph:
+    return _para(
+        doc,
+        ("{{ g.ten }} ({{ g.so_luong }} {{ doi_tuong }})", "b"),
+        size=13,
+        align=L,
+        before=6,
+        after=3,
+        keep_next=True,
+    )
+
+
 def _unit_header(doc: DocumentObject, w: float, number: str | None, date: str) -> None:
-    _header(doc, w, [("{{ co_quan_ban_hanh_ngan }} {{ ten_xa|upper }}", ""),
-                     ("{{ ten_don_vi|upper }}", "b")], number, date)
+    _header(
+        doc,
+        w,
+        [("{{ co_quan_ban_hanh_ngan }} {{ ten_xa|upper }}", ""), ("{{ ten_don_vi|upper }}", "b")],
+        number,
+        date,
+    )
 
 
 _VOTE_HEADERS = ["Số phiếu đồng ý", "Tỷ lệ (%)"]
@@ -372,27 +521,42 @@ _VOTE_CELLS = [("r.so_phieu", C), ("r.ty_le_phieu", C)]
 def _candidates(doc: DocumentObject, loop: str, level: str) -> None:
     """The unit's candidates with their votes (Tờ trình and Biên bản)."""
     if level == "cong_dan":
-        _list_table(doc, ["STT", "Họ và tên", "Năm sinh", *_VOTE_HEADERS],
-                    [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), *_VOTE_CELLS],
-                    [1.5, 6.2, 2.4, 3.2, 3.2], loop)
+        _list_table(
+            doc,
+            ["STT", "Họ và tên", "Năm sinh", *_VOTE_HEADERS],
+            [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), *_VOTE_CELLS],
+            [1.5, 6.2, 2.4, 3.2, 3.2],
+            loop,
+        )
     else:
-        _list_table(doc, ["STT", "Chủ hộ", "Địa chỉ", *_VOTE_HEADERS],
-                    [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), *_VOTE_CELLS],
-                    [1.5, 4.9, 3.8, 3.2, 3.1], loop)
+        _list_table(
+            doc,
+            ["STT", "Chủ hộ", "Địa chỉ", *_VOTE_HEADERS],
+            [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), *_VOTE_CELLS],
+            [1.5, 4.9, 3.8, 3.2, 3.1],
+            loop,
+        )
 
 
 def build_proposal() -> DocumentObject:
     """Tờ trình: the unit's Ban vận động proposes its candidates to the Ban chỉ đạo."""
     doc = _new_document()
     w = PORTRAIT_WIDTH
-    _unit_header(doc, w, f"Số:{BLANK}/{{{{ ky_hieu_to_trinh }}}}",
-                 f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}")
+    _unit_header(
+        doc,
+        w,
+        f"Số:{BLANK}/{{{{ ky_hieu_to_trinh }}}}",
+        f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
+    )
     _title(doc, w, "TỜ TRÌNH", "Về việc đề nghị công nhận các danh hiệu kiểu mẫu năm {{ nam }}")
     _para(doc, "Kính gửi: {{ kinh_gui }}.", before=12, after=12)
     _body(doc, "Căn cứ {{ ke_hoach }};")
     _body(doc, "Căn cứ kết quả họp bình xét {{ ngay_hop }} của {{ ten_don_vi }},")
-    _body(doc, "Ban vận động xây dựng các danh hiệu kiểu mẫu {{ ten_don_vi }} kính đề nghị "
-          "Ban chỉ đạo xem xét, trình {{ nguoi_ban_hanh }} {{ ten_xa_thuong }} công nhận:")
+    _body(
+        doc,
+        "Ban vận động xây dựng các danh hiệu kiểu mẫu {{ ten_don_vi }} kính đề nghị "
+        "Ban chỉ đạo xem xét, trình {{ nguoi_ban_hanh }} {{ ten_xa_thuong }} công nhận:",
+    )
     _body(doc, ('1. Danh hiệu "{{ ten_cd }}": {{ so_cong_dan }} công dân.', "b"), keep_next=True)
     _tag(doc, "{%p if cong_dan %}")
     _candidates(doc, "cong_dan", "cong_dan")
@@ -406,9 +570,14 @@ def build_proposal() -> DocumentObject:
     _tag(doc, "{%p endif %}")
     _body(doc, ('3. Danh hiệu "{{ ten_tdp }}": ', "b"), "{{ de_nghi_to_dan_pho }}")
     _tag(doc, "{%p endif %}")
-    _body(doc, "Kính đề nghị Ban chỉ đạo xem xét./.")
-    _signature(doc, w, _recipients(["- Như trên;", "- Lưu: BVĐ."]),
-               [("TM. BAN VẬN ĐỘNG", "b"), ("TRƯỞNG BAN", "b")], "{{ truong_ban }}")
+    _body(doc, "Kính đề nghị Ban chỉ đạo xem xét./.", keep_next=True)
+    _signature(
+        doc,
+        w,
+        _recipients(["- Như trên;", "- Lưu: BVĐ."]),
+        [("TM. BAN VẬN ĐỘNG", "b"), ("TRƯỞNG BAN", "b")],
+        "{{ truong_ban }}",
+    )
     return doc
 
 
@@ -424,28 +593,43 @@ def build_minutes() -> DocumentObject:
     _body(doc, ("Thư ký: ", "b"), "{{ thu_ky }}.")
     _body(doc, ("Số người dự họp: ", "b"), "{{ so_nguoi_du_hop }}.")
     _para(doc, ("NỘI DUNG CUỘC HỌP", "b"), before=6, after=6, keep_next=True)
-    _body(doc, "Cuộc họp nghe Ban vận động báo cáo kết quả thực hiện các tiêu chí của từng công dân, "
-          "gia đình; thảo luận và bình xét bằng hình thức biểu quyết giơ tay. Danh hiệu được đề "
-          "nghị khi số phiếu đồng ý trên {{ nguong_phieu }}% số người dự họp. Kết quả như sau:")
-    _body(doc, ('1. Danh hiệu "{{ ten_cd }}": {{ so_cong_dan }} công dân được bình xét.', "b"),
-          keep_next=True)
+    _body(
+        doc,
+        "Cuộc họp nghe Ban vận động báo cáo kết quả thực hiện các tiêu chí của từng công dân, "
+        "gia đình; thảo luận và bình xét bằng hình thức biểu quyết giơ tay. Danh hiệu được đề "
+        "nghị khi số phiếu đồng ý trên {{ nguong_phieu }} số người dự họp. Kết quả như sau:",
+    )
+    _body(
+        doc,
+        ('1. Danh hiệu "{{ ten_cd }}": {{ so_cong_dan }} công dân được bình xét.', "b"),
+        keep_next=True,
+    )
     _tag(doc, "{%p if cong_dan %}")
     _candidates(doc, "cong_dan", "cong_dan")
     _para(doc, size=6)
     _tag(doc, "{%p endif %}")
     _tag(doc, "{%p if la_to_dan_pho %}")
-    _body(doc, ('2. Danh hiệu "{{ ten_gd }}": {{ so_gia_dinh }} gia đình được bình xét.', "b"),
-          keep_next=True)
+    _body(
+        doc,
+        ('2. Danh hiệu "{{ ten_gd }}": {{ so_gia_dinh }} gia đình được bình xét.', "b"),
+        keep_next=True,
+    )
     _tag(doc, "{%p if gia_dinh %}")
     _candidates(doc, "gia_dinh", "ho_gia_dinh")
     _para(doc, size=6)
     _tag(doc, "{%p endif %}")
     _tag(doc, "{%p endif %}")
-    _body(doc, "Cuộc họp kết thúc cùng ngày. Biên bản đã được đọc lại trước cuộc họp và được "
-          "nhất trí thông qua./.")
+    _body(
+        doc,
+        "Cuộc họp kết thúc cùng ngày. Biên bản đã được đọc lại trước cuộc họp và được "
+        "nhất trí thông qua./.",
+        keep_next=True,
+    )
     table = _table(doc, 1, [w / 2, w / 2], grid=False)
-    for cell, role, name in zip(table.rows[0].cells, ("THƯ KÝ", "CHỦ TRÌ"),
-                                ("{{ thu_ky }}", "{{ chu_tri }}"), strict=True):
+    _row_flag(table.rows[0], "cantSplit")
+    for cell, role, name in zip(
+        table.rows[0].cells, ("THƯ KÝ", "CHỦ TRÌ"), ("{{ thu_ky }}", "{{ chu_tri }}"), strict=True
+    ):
         _para(cell, (role, "b"), before=12)
         for _ in range(4):
             _para(cell)
@@ -461,8 +645,14 @@ def build_certificate() -> DocumentObject:
     _tag(doc, "{%p if not loop.first %}")
     _page_break_before(_para(doc, size=1))
     _tag(doc, "{%p endif %}")
-    _header(doc, w, [("{{ co_quan_ban_hanh|upper }}", "b"), ("{{ ten_xa|upper }}", "b")], None,
-            "", left_width=8.0)
+    _header(
+        doc,
+        w,
+        [("{{ co_quan_ban_hanh|upper }}", "b"), ("{{ ten_xa|upper }}", "b")],
+        None,
+        "",
+        left_width=8.0,
+    )
     _para(doc, ("{{ nguoi_ban_hanh|upper }} {{ ten_xa|upper }}", "b"), size=16, before=30)
     _para(doc, ("TẶNG", "b"), size=16, before=12)
     _para(doc, ("GIẤY KHEN", "b"), size=40, before=12, after=18)
@@ -472,8 +662,11 @@ def build_certificate() -> DocumentObject:
     table = _table(doc, 1, [w / 2, w / 2], grid=False)
     left, right = table.rows[0].cells
     left.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
-    _para(left, f"Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
-          size=13)
+    _para(
+        left,
+        f"Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
+        size=13,
+    )
     _para(left, "Số vào sổ: {{ e.stt }}", size=13, after=6)
     _para(right, (f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}", "i"), after=4)
     for text, flags in _ward_authority():
@@ -498,10 +691,13 @@ BUILDERS: dict[str, Callable[[], DocumentObject]] = {
 
 
 def _preserve_spaces(doc: DocumentObject) -> None:
-    """Keep the blanks of `Số:      /QĐ-UBND` when Word or docxtpl rewrites the runs."""
-    parts = [doc.element.body, *(s.header._element for s in doc.sections)]
-    for part in parts:
-        for text in part.iter(qn("w:t")):
+    """Keep the blanks of `Số:      /QĐ-UBND`: mark runs of spaces `xml:space="preserve"`.
+
+    Only where needed: every such attribute makes lxml slower to move a rendered body.
+    """
+    for text in doc.element.body.iter(qn("w:t")):
+        value = text.text or ""
+        if "  " in value or value != value.strip():
             text.set(qn("xml:space"), "preserve")
 
 
