@@ -19,6 +19,7 @@ from pathlib import Path
 
 from xlsxwriter.format import Format
 
+from processor.sheets import column_letter
 from processor.vietnamese import nfc
 
 _EPOCH = dt.datetime(1899, 12, 30)
@@ -28,15 +29,6 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 # XML 1.0 forbids most control characters; Excel would refuse the file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_TEXT = 32767  # Excel's limit for one cell
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _escape(text: str) -> str:
