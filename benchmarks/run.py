@@ -1,0 +1,776 @@
+"""Time `kieumau run` against a raw-read floor measured in the same run (SPEC §8).
+
+    /work/venv/bin/python benchmarks/run.py --scale town
+    /work/venv/bin/python benchmarks/run.py --scale district --skip-openpyxl
+    /work/venv/bin/python benchmarks/run.py --inbox DIR --catalogue bo_tieu_chi.xlsx
+
+Stages, each in a fresh child process so its peak RSS is its own (os.wait4):
+
+    floor             unzip every worksheet and sharedStrings part, expat over the bytes, no
+                      handlers: the least any reader must do. Every ratio is to this line.
+    floor, N procs    the same split over N processes (what the batch's parallel read could get)
+    inflate only      the zip part of the floor
+    iterparse         the same parts through xml.etree iterparse, elements built and cleared
+    calamine          python-calamine directly: CalamineWorkbook.from_path(..).to_python()
+    pandas+calamine   pandas.read_excel(sheet_name=None, engine="calamine")
+    pandas+openpyxl   pandas.read_excel(sheet_name=None, engine="openpyxl")
+    intake, serial    processor.intake.read_submission on each file, one process
+    kieumau run       the whole `kieumau run INBOX --ky 2021-11`, fresh --out/--kho
+    kieumau quyet-dinh   `kieumau quyet-dinh --nam 2021` on that run's history (Word drafts)
+    breakdown         run_batch in one process with its stage functions timed
+                      (with --breakdown-decisions: decisions_for_year too)
+
+The machine is shared and noisy: compare ratios within one run, not seconds across runs.
+Results go to ``benchmarks/results/<scale>-<date>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+DATA_DIR = BENCH / "_data"  # where generate.py writes
+PAGE = os.sysconf("SC_PAGE_SIZE")
+DATA_SHEETS = ("Công dân", "Hộ gia đình", "Tổ dân phố")  # processor.schema FORM_* sheet names
+HEADER_ROWS = 3  # title, hint, header (processor.forms.HEADER_ROW + 1)
+
+
+# --- what a child process runs -----------------------------------------------------------------
+
+
+def _xml_parts(book: zipfile.ZipFile) -> list[str]:
+    """Every worksheet and the shared strings: the parts that hold cell values."""
+    return [
+        n
+        for n in book.namelist()
+        if n == "xl/sharedStrings.xml" or (n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    ]
+
+
+def _floor(files: list[str]) -> dict:
+    from xml.parsers import expat
+
+    inflated = 0
+    for path in files:
+        with zipfile.ZipFile(path) as book:
+            for name in _xml_parts(book):
+                data = book.read(name)
+                inflated += len(data)
+                expat.ParserCreate().Parse(data, True)
+    return {"inflated_bytes": inflated}
+
+
+def _floor_one(path: str) -> int:
+    return _floor([path])["inflated_bytes"]
+
+
+def _floor_parallel(files: list[str]) -> dict:
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = os.cpu_count() or 1
+    with ProcessPoolExecutor(workers) as pool:
+        inflated = sum(pool.map(_floor_one, files, chunksize=1))
+    return {"inflated_bytes": inflated, "workers": workers}
+
+
+def _inflate(files: list[str]) -> dict:
+    inflated = 0
+    for path in files:
+        with zipfile.ZipFile(path) as book:
+            for name in _xml_parts(book):
+                inflated += len(book.read(name))
+    return {"inflated_bytes": inflated}
+
+
+def _iterparse(files: list[str]) -> dict:
+    import io
+    import xml.etree.ElementTree as ET
+
+    elements = 0
+    for path in files:
+        with zipfile.ZipFile(path) as book:
+            for name in _xml_parts(book):
+                for _, element in ET.iterparse(io.BytesIO(book.read(name)), events=("end",)):
+                    elements += 1
+                    element.clear()
+    return {"elements": elements}
+
+
+def _data_rows(name: str, rows: list[list]) -> int:
+    if name not in DATA_SHEETS:
+        return 0
+    return sum(1 for row in rows[HEADER_ROWS:] if any(v not in ("", None) for v in row[1:]))
+
+
+def _calamine(files: list[str]) -> dict:
+    from python_calamine import CalamineWorkbook
+
+    per_file = {}
+    for path in files:
+        book = CalamineWorkbook.from_path(path)
+        count = 0
+        for name in book.sheet_names:
+            count += _data_rows(name, book.get_sheet_by_name(name).to_python())
+        book.close()
+        per_file[path] = count
+    return {"rows_per_file": per_file}
+
+
+def _pandas(files: list[str], engine: str) -> dict:
+    import pandas as pd
+
+    cells = 0
+    for path in files:
+        frames = pd.read_excel(path, sheet_name=None, header=None, engine=engine)
+        cells += sum(frame.size for frame in frames.values())
+    return {"cells": cells}
+
+
+def _intake(files: list[str], catalogue_path: str, period: str) -> dict:
+    from processor.catalogue import load_catalogue
+    from processor.intake import read_submission
+    from processor.periods import Period
+
+    catalogue = load_catalogue(catalogue_path)
+    expected = Period.parse(period)
+    started = time.perf_counter()
+    rows = 0
+    for path in files:
+        rows += read_submission(Path(path), catalogue, Path(path).name, expected).rows_read
+    return {"rows_read": rows, "seconds": time.perf_counter() - started}
+
+
+def _breakdown(job: dict) -> dict:
+    """The batch and the decisions in one process, the stage functions wrapped in timers.
+
+    Wrapping is done on module attributes that run_batch looks up at call time; a name that
+    no longer exists is reported, not fatal (processor/ changes under this benchmark).
+    """
+    import processor.batch as batch
+    import processor.documents as documents
+    import processor.history as history
+    import processor.recognition as recognition
+    from processor.catalogue import load_catalogue
+    from processor.periods import Period
+
+    seconds: dict[str, float] = defaultdict(float)
+    calls: Counter[str] = Counter()
+    missing: list[str] = []
+
+    def wrap(owner, attr: str, label: str) -> None:
+        original = getattr(owner, attr, None)
+        if original is None:
+            missing.append(label)
+            return
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                seconds[label] += time.perf_counter() - started
+                calls[label] += 1
+
+        setattr(owner, attr, timed)
+        # A function handed to a process pool is pickled by name: the name must find this same
+        # object. Time spent in a worker stays in the worker; only parent-side stages are wrapped.
+        home = sys.modules.get(getattr(original, "__module__", "") or "")
+        if home is not None and getattr(home, attr, None) is original:
+            setattr(home, attr, timed)
+
+    # The stages run_batch calls in its own process, as they are named today; a missing name
+    # is listed in the output and its time falls into "rest".
+    for attr in (
+        "read_inbox",
+        "archive",
+        "consolidate",
+        "january_registration",
+        "carry_years",
+        "score",
+        "progress_rows",
+        "_manifest",
+        "write_json",
+        "_swap_in",
+    ):
+        wrap(batch, attr, attr)
+    if hasattr(batch, "_write_outputs"):
+        wrap(batch, "_write_outputs", "_write_outputs (summary, feedback, next forms)")
+    else:
+        wrap(batch, "write_summary", "write_summary (tong_hop)")
+        wrap(batch, "write_feedback", "write_feedback (phan_hoi)")
+        wrap(batch, "write_form", "write_form (bieu_mau ky sau)")
+    if job.get("workers") == 1:
+        # One process: the writers run inside _write_outputs here and can be timed one by one
+        # (nested rows, marked with a dot; not added again to the total).
+        wrap(batch, "read_submission", "  · read_submission")
+        wrap(batch, "write_summary", "  · write_summary (tong_hop)")
+        wrap(batch, "write_feedback", "  · write_feedback (phan_hoi)")
+        wrap(batch, "write_form", "  · write_form (bieu_mau ky sau)")
+    wrap(history.History, "save_period", "History.save_period")
+    wrap(history.History, "progress", "History.progress")
+    wrap(recognition, "november_results", "november_results (history load)")
+    wrap(documents, "write_decisions", "write_decisions (Word)")
+
+    out = Path(job["out"])
+    started = time.perf_counter()
+    catalogue = load_catalogue(job["catalogue"])
+    seconds["load_catalogue"] = time.perf_counter() - started
+    started = time.perf_counter()
+    report = batch.run_batch(
+        Path(job["inbox"]),
+        Period.parse(job["period"]),
+        catalogue,
+        out,
+        out / "kho" / "lich_su.sqlite",
+        out / "kho",
+        workers=job.get("workers"),
+    )
+    run_total = time.perf_counter() - started
+    paths: list[Path] = []
+    decisions_total = 0.0
+    if job.get("decisions"):
+        # Off by default: `kieumau quyet-dinh` is timed as its own stage, and at district scale
+        # it needs ~13 GB on top of what the batch left in this process.
+        started = time.perf_counter()
+        paths, _ = recognition.decisions_for_year(
+            catalogue, int(job["period"][:4]), out, out / "kho" / "lich_su.sqlite"
+        )
+        decisions_total = time.perf_counter() - started
+    return {
+        "run_batch": run_total,
+        "decisions_for_year": decisions_total,
+        "stages": dict(seconds),
+        "calls": dict(calls),
+        "missing": missing,
+        "files": len(report.submissions),
+        "rows_read": sum(s.rows_read for s in report.submissions),
+        "documents": len(paths),
+        "workers": job.get("workers") or os.cpu_count(),
+    }
+
+
+def child_main(job_path: str) -> None:
+    job = json.loads(Path(job_path).read_text())
+    stage, files = job["stage"], job["files"]
+    # Imports happen before the clock starts: the stage is the reading, not the start-up.
+    if stage in ("pandas+calamine", "pandas+openpyxl"):
+        import pandas  # noqa: F401
+    if stage == "calamine":
+        import python_calamine  # noqa: F401
+    started = time.perf_counter()
+    if stage == "floor":
+        extra = _floor(files)
+    elif stage == "floor-parallel":
+        extra = _floor_parallel(files)
+    elif stage == "inflate":
+        extra = _inflate(files)
+    elif stage == "iterparse":
+        extra = _iterparse(files)
+    elif stage == "calamine":
+        extra = _calamine(files)
+    elif stage == "pandas+calamine":
+        extra = _pandas(files, "calamine")
+    elif stage == "pandas+openpyxl":
+        extra = _pandas(files, "openpyxl")
+    elif stage == "intake":
+        extra = _intake(files, job["catalogue"], job["period"])
+    elif stage == "breakdown":
+        extra = _breakdown(job)
+    else:
+        raise SystemExit(f"unknown stage {stage}")
+    elapsed = extra.pop("seconds", None) or time.perf_counter() - started
+    print(json.dumps({"seconds": elapsed, **extra}))
+
+
+# --- the parent: processes, memory, the table --------------------------------------------------
+
+
+def _tree_rss(pid: int) -> int:
+    """Sum of resident pages of ``pid`` and its descendants (shared pages counted per process)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measure(command: list[str], cwd: Path, env: dict | None = None) -> dict:
+    """Run ``command``; wall seconds, the largest single process RSS and the sampled tree RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, env=env)
+        peak_tree = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_tree = max(peak_tree, _tree_rss(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {
+            "wall": wall,
+            "returncode": proc.returncode,
+            # ru_maxrss (KiB): the largest of the child and its waited-for descendants.
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "peak_tree_mb": peak_tree / 2**20,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "stdout": out.read().decode(errors="replace"),
+            "stderr": err.read().decode(errors="replace"),
+        }
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_child(stage: str, files: list[str], scratch: Path, **job) -> dict:
+    job_file = scratch / f"job-{stage}.json"
+    job_file.write_text(json.dumps({"stage": stage, "files": files, **job}))
+    result = measure([sys.executable, __file__, "--child", str(job_file)], ROOT, _env())
+    if result["returncode"] != 0:
+        raise RuntimeError(f"stage {stage} failed:\n{result['stderr'][-3000:]}")
+    data = json.loads(result["stdout"].strip().splitlines()[-1])
+    return {**data, "peak_rss_mb": result["peak_rss_mb"], "peak_tree_mb": result["peak_tree_mb"]}
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "processor.cli", *args]
+
+
+def _sample(files: list[str], n: int) -> list[str]:
+    if n >= len(files):
+        return files
+    step = len(files) / n
+    return [files[int(i * step)] for i in range(n)]
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, inbox: Path, catalogue: Path, scratch: Path):
+        self.args = args
+        self.inbox = inbox
+        self.catalogue = catalogue
+        self.scratch = scratch
+        self.files = sorted(str(p) for p in inbox.rglob("*.xlsx") if not p.name.startswith("~$"))
+        self.rows_per_file: dict[str, int] = {}
+        self.stages: list[dict] = []
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_per_file.values())
+
+    def repeat(self, fn, repeats: int | None = None) -> dict:
+        """Run ``fn`` N times: the fastest run's figures, the largest memory of any run."""
+        runs = [fn() for _ in range(repeats or self.args.repeat)]
+        best = min(runs, key=lambda r: r["seconds"])
+        best = dict(best)
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+        best["peak_tree_mb"] = max(r.get("peak_tree_mb", 0) for r in runs)
+        best["all_seconds"] = [round(r["seconds"], 3) for r in runs]
+        return best
+
+    def reader(self, label: str, stage: str, files: list[str] | None = None, note: str = ""):
+        files = files or self.files
+        result = self.repeat(
+            lambda: run_child(
+                stage,
+                files,
+                self.scratch,
+                catalogue=str(self.catalogue),
+                period=self.args.ky,
+            )
+        )
+        if stage == "calamine" and not self.rows_per_file:
+            self.rows_per_file = result.pop("rows_per_file")
+        result.pop("rows_per_file", None)
+        if files is not self.files:
+            # Extrapolated by rows: the sample's share of the inbox's data rows.
+            sample_rows = sum(self.rows_per_file[f] for f in files)
+            factor = self.rows / max(sample_rows, 1)
+            result["sample_seconds"] = result["seconds"]
+            result["seconds"] *= factor
+            note = "; ".join(
+                filter(
+                    None,
+                    [
+                        note,
+                        f"extrapolated from {len(files)} of {len(self.files)} files "
+                        f"({sample_rows:,} rows, x{factor:.1f})",
+                    ],
+                )
+            )
+        self.add(label, result, note)
+
+    def add(self, label: str, result: dict, note: str = "") -> None:
+        self.stages.append({"stage": label, "note": note, **result})
+        print(
+            f"  {label:<22} {result['seconds']:8.2f} s  {note}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def cli_run(self) -> None:
+        outs = []
+
+        def once() -> dict:
+            out = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
+            outs.append(out)
+            command = _cli(
+                "run",
+                str(self.inbox),
+                "--ky",
+                self.args.ky,
+                "--bo-tieu-chi",
+                str(self.catalogue),
+                "--out",
+                str(out),
+                "--kho",
+                str(out / "kho"),
+            )
+            if self.args.workers:
+                command += ["--workers", str(self.args.workers)]
+            result = measure(command, self.scratch, _env())
+            if result["returncode"] not in (0, 1):  # 1 = ran, some rows rejected
+                raise RuntimeError(f"kieumau run failed:\n{result['stderr'][-3000:]}")
+            return {
+                "seconds": result["wall"],
+                "cpu_seconds": result["cpu"],
+                "exit_code": result["returncode"],
+                "peak_rss_mb": result["peak_rss_mb"],
+                "peak_tree_mb": result["peak_tree_mb"],
+                "summary": result["stdout"].strip().splitlines()[:4],
+                "out": str(out),
+            }
+
+        best = self.repeat(once)
+        self.add("kieumau run", best, f"exit {best['exit_code']}, wall incl. start-up")
+        self.decisions(Path(best["out"]))
+        for out in outs:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def decisions(self, out: Path) -> None:
+        year = self.args.ky[:4]
+
+        def once() -> dict:
+            shutil.rmtree(out / f"{year}-12", ignore_errors=True)
+            command = _cli(
+                "quyet-dinh",
+                "--nam",
+                year,
+                "--bo-tieu-chi",
+                str(self.catalogue),
+                "--out",
+                str(out),
+                "--kho",
+                str(out / "kho"),
+            )
+            result = measure(command, self.scratch, _env())
+            if result["returncode"] != 0:
+                raise RuntimeError(f"kieumau quyet-dinh failed:\n{result['stderr'][-3000:]}")
+            folder = out / f"{year}-12" / "quyet_dinh"
+            docs = sorted(folder.glob("*.docx"))
+            return {
+                "seconds": result["wall"],
+                "cpu_seconds": result["cpu"],
+                "peak_rss_mb": result["peak_rss_mb"],
+                "peak_tree_mb": result["peak_tree_mb"],
+                "documents": len(docs),
+                "document_bytes": sum(p.stat().st_size for p in docs),
+            }
+
+        best = self.repeat(once)
+        self.add("kieumau quyet-dinh", best, f"{best['documents']} .docx, wall incl. start-up")
+
+    def breakdown(self) -> None:
+        out = Path(tempfile.mkdtemp(prefix="breakdown-", dir=self.scratch))
+        result = run_child(
+            "breakdown",
+            [],
+            self.scratch,
+            catalogue=str(self.catalogue),
+            period=self.args.ky,
+            inbox=str(self.inbox),
+            out=str(out),
+            workers=self.args.breakdown_workers or self.args.workers,
+            decisions=self.args.breakdown_decisions,
+        )
+        shutil.rmtree(out, ignore_errors=True)
+        self.breakdown_result = result
+        print(f"  {'breakdown':<22} {result['seconds']:8.2f} s  (in-process)", file=sys.stderr)
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("pandas", "openpyxl", "python-calamine", "xlsxwriter", "docxtpl", "numpy"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _sources_fingerprint() -> dict:
+    import hashlib
+
+    digest = hashlib.sha256()
+    newest = 0.0
+    for path in sorted((ROOT / "processor").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        newest = max(newest, path.stat().st_mtime)
+    return {
+        "sha256": digest.hexdigest()[:16],
+        "newest_mtime": dt.datetime.fromtimestamp(newest).isoformat(timespec="seconds"),
+    }
+
+
+def table(bench: Bench, floor: float) -> str:
+    lines = [
+        f"{'stage':<22} {'seconds':>9} {'rows/s':>11} {'x floor':>8} {'peak RSS MB':>12} "
+        f"{'tree MB':>8}  note",
+        "-" * 100,
+    ]
+    for s in bench.stages:
+        rate = bench.rows / s["seconds"] if s["seconds"] else 0
+        lines.append(
+            f"{s['stage']:<22} {s['seconds']:9.2f} {rate:11,.0f} {s['seconds'] / floor:8.1f} "
+            f"{s['peak_rss_mb']:12.0f} {s.get('peak_tree_mb', 0):8.0f}  {s['note']}"
+        )
+    return "\n".join(lines)
+
+
+def breakdown_table(result: dict, rows: int, files: int, floor: float) -> str:
+    lines = [
+        f"{'in-process stage':<46} {'seconds':>8} {'share':>6} {'x floor':>8} {'calls':>6}",
+        "-" * 80,
+    ]
+    total = result["run_batch"] + result["decisions_for_year"]
+    stages = dict(result["stages"])
+    for name, secs in sorted(stages.items(), key=lambda kv: (kv[0].startswith("  ·"), -kv[1])):
+        lines.append(
+            f"{name:<46} {secs:8.2f} {secs / total:6.0%} {secs / floor:8.1f} "
+            f"{result['calls'].get(name, 1):6}"
+        )
+    accounted = sum(
+        v for k, v in stages.items() if k != "load_catalogue" and not k.startswith("  ·")
+    )
+    lines.append(f"{'(rest: glue, dirs, manifest)':<46} {total - accounted:8.2f}")
+    label = "run_batch + decisions_for_year" if result["decisions_for_year"] else "run_batch"
+    lines.append(
+        f"{label:<46} {total:8.2f}   "
+        f"({files} files, {rows:,} rows, {result['workers']} read workers)"
+    )
+    if result["missing"]:
+        lines.append(f"not found in processor/ (not timed): {', '.join(result['missing'])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Time kieumau against a raw-read floor (SPEC §8); figures as ratios."
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scale", default="town", choices=("town", "district", "large"), help="generated inbox"
+    )
+    parser.add_argument("--inbox", type=Path, help="an inbox of your own instead of --scale")
+    parser.add_argument("--catalogue", type=Path, help="with --inbox: its bo_tieu_chi.xlsx")
+    parser.add_argument("--ky", default="2021-11", help="period of the inbox")
+    parser.add_argument("--repeat", type=int, default=1, help="run each stage N times, keep min")
+    parser.add_argument(
+        "--skip-openpyxl",
+        action="store_true",
+        help="time openpyxl on a sample of files only and extrapolate by rows",
+    )
+    parser.add_argument("--sample", type=int, default=24, help="files in a sample (default 24)")
+    parser.add_argument(
+        "--sample-intake",
+        action="store_true",
+        help="time the serial intake on a sample too (it is ~1/workers of the run's read)",
+    )
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process breakdown")
+    parser.add_argument(
+        "--breakdown-workers",
+        type=int,
+        help="workers for the breakdown's run_batch; 1 also times each writer and the reads",
+    )
+    parser.add_argument(
+        "--breakdown-decisions",
+        action="store_true",
+        help="time decisions_for_year in the breakdown too (memory-hungry at district scale)",
+    )
+    parser.add_argument("--no-cli", action="store_true", help="skip kieumau run and quyet-dinh")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=(
+            "floor-parallel",
+            "inflate",
+            "iterparse",
+            "pandas+calamine",
+            "pandas+openpyxl",
+            "intake",
+            "run",
+            "breakdown",
+        ),
+        help="leave a stage out (repeatable); calamine and the floor always run",
+    )
+    parser.add_argument("--workers", type=int, help="--workers for kieumau run (default: cores)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON")
+    parser.add_argument("--tag", help="added to the JSON's name: <scale>-<tag>-<date>.json")
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(args.child)
+        return 0
+
+    manifest = None
+    if args.inbox:
+        inbox, catalogue, scale = args.inbox.resolve(), args.catalogue, args.inbox.name
+        if catalogue is None:
+            parser.error("--inbox needs --catalogue (the bo_tieu_chi.xlsx listing its units)")
+        catalogue = catalogue.resolve()
+    else:
+        # generate.py runs in its own process: this one stays small (numpy, pandas and the
+        # package are never imported here), so a child's ru_maxrss is the child's own.
+        print(f"inbox for {args.scale}: generating or reusing …", file=sys.stderr)
+        made = subprocess.run(
+            [sys.executable, str(BENCH / "generate.py"), "--scale", args.scale], check=False
+        )
+        if made.returncode:
+            parser.error(f"could not generate the {args.scale} inbox (see above)")
+        manifest = json.loads((DATA_DIR / args.scale / "manifest.json").read_text())
+        inbox, catalogue, scale = Path(manifest["inbox"]), Path(manifest["catalogue"]), args.scale
+
+    load_before = os.getloadavg()
+    sources_before = _sources_fingerprint()
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="kieumau-bench-") as tmp:
+        bench = Bench(args, inbox, catalogue, Path(tmp))
+        # Warm the page cache so the first stage does not pay for the disk alone.
+        for f in bench.files:
+            Path(f).read_bytes()
+        print(f"{len(bench.files)} files in {inbox}", file=sys.stderr)
+        skip = set(args.skip)
+        bench.reader("calamine", "calamine")  # first: it counts the data rows of each file
+        bench.reader("floor", "floor", note="reference: inflate + expat, 1 process")
+        if "floor-parallel" not in skip:
+            bench.reader("floor, N procs", "floor-parallel", note=f"{os.cpu_count()} processes")
+        if "inflate" not in skip:
+            bench.reader("inflate only", "inflate")
+        if "iterparse" not in skip:
+            bench.reader("iterparse", "iterparse", note="elements built and cleared")
+        if "pandas+calamine" not in skip:
+            bench.reader("pandas+calamine", "pandas+calamine")
+        sample = _sample(bench.files, args.sample)
+        if "pandas+openpyxl" not in skip:
+            bench.reader(
+                "pandas+openpyxl", "pandas+openpyxl", sample if args.skip_openpyxl else None
+            )
+        if "intake" not in skip:
+            bench.reader(
+                "intake, serial",
+                "intake",
+                sample if args.sample_intake else None,
+                note="read_submission: checks + typing, 1 process",
+            )
+        if not args.no_cli and "run" not in skip:
+            bench.cli_run()
+        if not args.no_breakdown and "breakdown" not in skip:
+            bench.breakdown()
+        # Reorder: the floor first, then by time.
+        floor = next(s for s in bench.stages if s["stage"] == "floor")["seconds"]
+        bench.stages.sort(key=lambda s: (s["stage"] != "floor", s["seconds"]))
+
+        print()
+        print(
+            f"kieumau benchmark, scale {scale}: {len(bench.files)} files, {bench.rows:,} data rows"
+            + (
+                f" ({manifest['citizens']:,} citizens, {manifest['households']:,} households)"
+                if manifest
+                else ""
+            )
+            + f"; {os.cpu_count()} cores; load average {load_before[0]:.1f} at start"
+        )
+        print(table(bench, floor))
+        breakdown = getattr(bench, "breakdown_result", None)
+        if breakdown:
+            print()
+            print(breakdown_table(breakdown, bench.rows, len(bench.files), floor))
+        if args.skip_openpyxl:
+            print("\npandas+openpyxl was timed on a sample and extrapolated (see note).")
+        sources_after = _sources_fingerprint()
+        if sources_after != sources_before:
+            print(
+                f"\nWARNING: processor/ changed during the benchmark "
+                f"({sources_before['sha256']} -> {sources_after['sha256']}, last edit "
+                f"{sources_after['newest_mtime']}): the stages measured different code."
+            )
+
+    results = {
+        "scale": scale,
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "inbox": str(inbox),
+        "catalogue": str(catalogue),
+        "files": len(bench.files),
+        "data_rows": bench.rows,
+        "manifest": {k: v for k, v in (manifest or {}).items() if k != "per_unit"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "load_average_start": load_before,
+            "load_average_end": os.getloadavg(),
+            "versions": _versions(),
+        },
+        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        # processor/ changes while benchmarks are run: which sources were measured.
+        "processor_sources": {"start": sources_before, "end": sources_after},
+        "floor_seconds": floor,
+        "stages": [
+            {
+                **{k: v for k, v in s.items() if k not in ("out",)},
+                "ratio_to_floor": s["seconds"] / floor,
+                "rows_per_second": bench.rows / s["seconds"] if s["seconds"] else None,
+            }
+            for s in bench.stages
+        ],
+        "breakdown": breakdown,
+        "benchmark_seconds": round(time.time() - started, 1),
+    }
+    args.results.mkdir(parents=True, exist_ok=True)
+    tag = f"-{args.tag}" if args.tag else ""
+    target = args.results / f"{scale}{tag}-{dt.date.today().isoformat()}.json"
+    target.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    print(f"\nresults: {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
