@@ -492,7 +492,12 @@ def generate(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), action="append")
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        action="append",
+        help="repeatable; default: town and district",
+    )
     parser.add_argument(
         "--large", action="store_true", help="also the large scale (~1M citizens, slow)"
     )

@@ -1,7 +1,7 @@
 """Profile a whole `kieumau run` (and optionally `quyet-dinh`) with cProfile; print the top.
 
-    /work/venv/bin/python benchmarks/profile.py --scale town
-    /work/venv/bin/python benchmarks/profile.py --scale town --decisions --top 25
+    /work/venv/bin/python benchmarks/profile_run.py --scale town
+    /work/venv/bin/python benchmarks/profile_run.py --scale town --decisions --top 25
 
 This is `python -m cProfile -o PROF -m processor.cli run INBOX --ky 2021-11 --workers 1 …`
 on a generated inbox, then pstats sorted by cumulative and by own time. `--workers 1` keeps the
