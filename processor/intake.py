@@ -752,7 +752,10 @@ def _type_columns(
             values, problems = cells.parse_text(raw), []
         record(column.key, problems)
         if column.required and column.key not in optional:
-            missing = values.map(cells.is_blank)
+            # A value that could not be read already has its own message; only truly empty
+            # cells are "missing".
+            reported = values.index.isin([problem[0] for problem in problems])
+            missing = values.map(cells.is_blank) & ~reported
             for label in values.index[missing]:
                 sub.issue(
                     "VALUE_REQUIRED",
