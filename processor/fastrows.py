@@ -11,10 +11,14 @@ looks exactly as if xlsxwriter had written it.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import math
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from xlsxwriter.format import Format
@@ -29,6 +33,8 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 # XML 1.0 forbids most control characters; Excel would refuse the file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_TEXT = 32767  # Excel's limit for one cell
+_FLUSH_BYTES = 1 << 20
+_ZIP64_BYTES = 1 << 30
 
 
 def _escape(text: str) -> str:
@@ -119,53 +125,64 @@ def _body(value: object, style: str, date_style: str, blank: str, as_text: bool)
     return f'{style} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
 
 
-def _block_rows(block: Block) -> dict[int, str]:
-    """Cells of each row of ``block`` (without the enclosing <row> element)."""
+def _block_rows(block: Block) -> Iterator[tuple[int, bytes, bool]]:
+    """(row number, cells, generated) for each row of ``block``, in order, made lazily."""
     bodies = [_cell_bodies(c) for c in block.columns]
     letters = [column_letter(block.first_col + j) for j in range(len(block.columns))]
-    rows: dict[int, str] = {}
     for i, number in enumerate(block.row_numbers()):
         r = str(number)
-        rows[number] = "".join(
+        cells = "".join(
             f'<c r="{letter}{r}"{body[i]}'
             for letter, body in zip(letters, bodies, strict=True)
             if body[i]
         )
-    return rows
+        yield number, cells.encode("utf-8"), True
 
 
 _SPANS = re.compile(rb' spans="[^"]*"')
 
 
-def _merge_sheet(xml: bytes, blocks: list[Block]) -> bytes:
-    generated: dict[int, str] = {}
-    for block in blocks:
-        for number, cells in _block_rows(block).items():
-            generated[number] = generated.get(number, "") + cells
+def _sheet_pieces(xml: bytes, blocks: list[Block]) -> Iterator[bytes]:
+    """The sheet XML with the blocks' rows merged in, as a stream of pieces.
+
+    Streaming keeps a district summary (300,000 rows) from being held as one string.
+    """
     match = _SHEET_DATA.search(xml)
     if match is None:
         raise ValueError("worksheet XML has no sheetData")
-    existing = match.group(1) or b""
-    rows: dict[int, bytes] = {}
+    ours: set[int] = set()
+    for block in blocks:
+        ours.update(block.row_numbers())
+    kept: list[tuple[int, bytes, bool]] = []
     opening: dict[int, bytes] = {}
-    for row in _ROW.finditer(existing):
+    for row in _ROW.finditer(match.group(1) or b""):
         number = int(row.group(1))
-        if number in generated:
+        if number in ours:
             # Keep what xlsxwriter set on the row (height, hidden); its cells are ours.
             tag = row.group(0)
             tag = tag[: tag.index(b">") + 1].replace(b"/>", b">")
             opening[number] = _SPANS.sub(b"", tag)
         else:
-            rows[number] = row.group(0)
-    for number, cells in generated.items():
-        tag = opening.get(number, f'<row r="{number}">'.encode())
+            kept.append((number, row.group(0), False))
+    last_row = max([*ours, *(n for n, _, _ in kept), 1])
+    last_col = max(b.first_col + len(b.columns) - 1 for b in blocks)
+    yield _widen_dimension(xml[: match.start()], last_row, last_col) + b"<sheetData>"
+    streams = [iter(kept), *(_block_rows(b) for b in blocks)]
+    merged = heapq.merge(*streams, key=itemgetter(0))
+    for number, group in itertools.groupby(merged, key=itemgetter(0)):
+        items = list(group)
+        if not any(generated for _, _, generated in items):
+            yield items[0][1]
+            continue
+        cells = b"".join(data for _, data, _ in items)
         if cells or number in opening:
-            rows[number] = tag + cells.encode("utf-8") + b"</row>"
-    body = b"".join(rows[n] for n in sorted(rows))
-    xml = xml[: match.start()] + b"<sheetData>" + body + b"</sheetData>" + xml[match.end() :]
-    return _widen_dimension(
-        xml, max(rows, default=1), max(b.first_col + len(b.columns) - 1 for b in blocks)
-    )
+            tag = opening.get(number, b'<row r="%d">' % number)
+            yield tag + cells + b"</row>"
+    yield b"</sheetData>" + xml[match.end() :]
+
+
+def _merge_sheet(xml: bytes, blocks: list[Block]) -> bytes:
+    return b"".join(_sheet_pieces(xml, blocks))
 
 
 def _column_index(letters: bytes) -> int:
@@ -195,9 +212,23 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename in names:
-                data = _merge_sheet(data, names[info.filename])
-            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+            if info.filename not in names:
+                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+                continue
+            info.compress_type = zipfile.ZIP_DEFLATED
+            blocks = names[info.filename]
+            # Zip64 headers only when the sheet may pass 2 GiB: older Excel dislikes them.
+            cells = sum(b.rows * len(b.columns) for b in blocks)
+            with dst.open(info, "w", force_zip64=cells * 120 > _ZIP64_BYTES) as member:
+                buffer: list[bytes] = []
+                size = 0
+                for piece in _sheet_pieces(data, blocks):
+                    buffer.append(piece)
+                    size += len(piece)
+                    if size > _FLUSH_BYTES:
+                        member.write(b"".join(buffer))
+                        buffer, size = [], 0
+                member.write(b"".join(buffer))
     tmp.replace(path)
 
 
