@@ -37,7 +37,7 @@ _FLUSH_BYTES = 1 << 20
 _ZIP64_BYTES = 1 << 30
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
     text = _CONTROL.sub("", text)
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1] + "…"
@@ -91,14 +91,14 @@ def _cell_bodies(column: Column) -> list[str]:
         except TypeError:
             key, body = None, None
         if body is None:
-            body = _body(value, style, date_style, blank, column.text)
+            body = cell_body(value, style, date_style, blank, column.text)
             if key is not None:
                 cache[key] = body
         out.append(body)
     return out
 
 
-def _body(value: object, style: str, date_style: str, blank: str, as_text: bool) -> str:
+def cell_body(value: object, style: str, date_style: str, blank: str, as_text: bool) -> str:
     if value is None or value is _NA or value is _NAT:
         return blank
     if isinstance(value, bool):
@@ -122,7 +122,7 @@ def _body(value: object, style: str, date_style: str, blank: str, as_text: bool)
     if not text:
         return blank
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'{style} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
+    return f'{style} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
 
 
 def _block_rows(block: Block) -> Iterator[tuple[int, bytes, bool]]:

@@ -16,9 +16,10 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from processor import xlsxpatch
 from processor.catalogue import Catalogue, Unit
 from processor.intake import Submission
-from processor.issues import ERROR, ISSUE_LABELS, Issue
+from processor.issues import ERROR, ISSUE_LABELS, WARNING, Issue
 from processor.output_files import atomic_path
 from processor.periods import Period
 from processor.reports import citizen_labels, household_labels, unit_labels
@@ -79,6 +80,12 @@ def write_feedback(
     note = ""
     if marked and editable and target is not None:
         try:
+            return _patch_own_workbook(path, target, catalogue, unit, period, mine, results)
+        except Exception:
+            # A layout the patcher does not edit (xlsxpatch.Unsupported), or a fault in it:
+            # openpyxl is slower but reads any workbook that got this far.
+            pass
+        try:
             return _mark_own_workbook(path, target, catalogue, unit, period, mine, results)
         except Exception as exc:  # the unit still gets the list of problems, and why
             note = f"(Không đánh dấu được trên tệp của đơn vị: {type(exc).__name__}: {exc})"[:300]
@@ -130,16 +137,76 @@ def _plain_feedback(
 
 
 def _results_sheets(book: Book, catalogue: Catalogue, unit: Unit, results: Results) -> None:
+    for name, frame, columns in _result_frames(catalogue, unit, results):
+        write_table(book, book.sheet(name), frame, columns, widths={"reason": 60})
+
+
+def _result_frames(
+    catalogue: Catalogue, unit: Unit, results: Results
+) -> list[tuple[str, pd.DataFrame, dict[str, str]]]:
+    """(sheet name, rows, column labels) of the unit's results, in the order they are shown."""
     labels = {
         "citizens": citizen_labels(catalogue),
         "households": household_labels(catalogue),
         "units": unit_labels(catalogue),
     }
+    out = []
     for key, frame in _unit_results(results, unit).items():
         if frame.empty or (key == "units" and not unit.is_tdp):
             continue
-        ws = book.sheet(RESULTS_SHEETS[key])
-        write_table(book, ws, frame, labels[key], widths={"reason": 60})
+        columns = {c: label for c, label in labels[key].items() if c in frame.columns}
+        out.append((RESULTS_SHEETS[key], frame[list(columns)], columns))
+    return out
+
+
+def _patch_own_workbook(
+    path: Path,
+    target: Submission,
+    catalogue: Catalogue,
+    unit: Unit,
+    period: Period,
+    issues: list[Issue],
+    results: Results,
+) -> Path:
+    """The unit's workbook marked by editing its XML (processor.xlsxpatch): no full load."""
+    marks = [
+        xlsxpatch.Mark(i.sheet, i.cell, i.severity == ERROR, f"[{i.severity}] {i.message}")
+        for i in issues
+        if _CELL.match(i.cell) and i.sheet
+    ]
+    lines = _summary_lines(unit, period, issues)
+    listing = [[str(getattr(i, key)) for key in ISSUE_LABELS] for i in issues]
+    sheets = [
+        xlsxpatch.NewSheet(
+            FEEDBACK_SHEET,
+            rows=[[lines[0]], [lines[1]], [], list(ISSUE_LABELS.values()), *listing],
+            row_styles=["title", "text", "plain", "header", *["plain"] * len(listing)],
+            widths=dict(enumerate((28, 14, 10, 10, 22, 90))),
+            wrap_columns=frozenset({list(ISSUE_LABELS).index("message")}),
+        )
+    ]
+    for name, frame, columns in _result_frames(catalogue, unit, results):
+        rows = frame.to_numpy(dtype=object).tolist()
+        sheets.append(
+            xlsxpatch.NewSheet(
+                name,
+                rows=[list(columns.values()), *rows],
+                row_styles=["header", *["plain"] * len(rows)],
+                widths={j: 14 for j in range(len(columns))},
+                freeze_first_row=True,
+                autofilter_from_row=1,
+            )
+        )
+    with atomic_path(path) as tmp:
+        xlsxpatch.mark_workbook(
+            target.path,
+            tmp,
+            marks,
+            sheets,
+            replace=[FEEDBACK_SHEET, *RESULTS_SHEETS.values()],
+            note_prefixes=(f"[{ERROR}]", f"[{WARNING}]"),
+        )
+    return path
 
 
 def _mark_own_workbook(
@@ -152,6 +219,10 @@ def _mark_own_workbook(
     results: Results,
 ) -> Path:
     book = openpyxl.load_workbook(target.path)
+    ours = {FEEDBACK_SHEET, *RESULTS_SHEETS.values()}
+    for name in list(book.sheetnames):  # an earlier feedback sent back: its sheets are redone
+        if nfc(name) in ours:
+            del book[name]
     sheets = {nfc(name): name for name in book.sheetnames}
     for issue in issues:
         if not (_CELL.match(issue.cell) and issue.sheet in sheets):
@@ -186,18 +257,12 @@ def _mark_own_workbook(
     book.active = 0
     for sheet in book.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == FEEDBACK_SHEET
-    labels = {
-        "citizens": citizen_labels(catalogue),
-        "households": household_labels(catalogue),
-        "units": unit_labels(catalogue),
-    }
-    for key, frame in _unit_results(results, unit).items():
-        if frame.empty or (key == "units" and not unit.is_tdp):
-            continue
-        ws = book.create_sheet(RESULTS_SHEETS[key], 1)
-        columns = [c for c in labels[key] if c in frame.columns]
-        ws.append([labels[key][c] for c in columns])
-        for values in frame[columns].itertuples(index=False):
+    for position, (name, frame, columns) in enumerate(
+        _result_frames(catalogue, unit, results), start=1
+    ):
+        ws = book.create_sheet(name, position)
+        ws.append(list(columns.values()))
+        for values in frame.itertuples(index=False):
             ws.append([_plain(v) for v in values])
         for cell in ws[1]:
             cell.font = Font(bold=True, name="Times New Roman")

@@ -200,10 +200,23 @@ def test_run_over_every_bad_case_loses_nothing(bad_inbox: Path, tmp_path: Path, 
             assert expected in issues, (case.name, expected)
 
 
-def test_feedback_marks_the_units_own_cells(bad_inbox: Path, tmp_path: Path, catalogue) -> None:
+@pytest.mark.parametrize("editor", ["xml", "openpyxl"])
+def test_feedback_marks_the_units_own_cells(
+    editor: str, bad_inbox: Path, tmp_path: Path, catalogue, monkeypatch
+) -> None:
     """The text-in-number case (TDP16): its feedback is its own workbook, the problem cell
-    filled and commented, a first sheet listing the problems."""
+    filled and commented, a first sheet listing the problems. The XML editor is the fast path;
+    openpyxl takes over when it refuses a layout."""
+    from processor import feedback, xlsxpatch
     from processor.batch import run_batch
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise xlsxpatch.Unsupported("test")
+
+    if editor == "openpyxl":
+        monkeypatch.setattr(feedback.xlsxpatch, "mark_workbook", refuse)
+    else:  # the fast path must not quietly fall back
+        monkeypatch.setattr(feedback, "_mark_own_workbook", refuse)
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -229,6 +242,43 @@ def test_feedback_marks_the_units_own_cells(bad_inbox: Path, tmp_path: Path, cat
     listing = [[c.value for c in row] for row in book["Phản hồi"].iter_rows()]
     assert any("NUMBER_INVALID" in row and cell in row for row in listing)
     assert book[S.FORM_CITIZENS.name][f"C{FIRST}"].value == "Nguyễn Văn An"  # its own data
+
+
+def test_a_feedback_workbook_sent_back_is_read_and_marked_afresh(
+    bad_inbox: Path, tmp_path: Path, catalogue
+) -> None:
+    """Units are asked to correct the feedback workbook and send it back: it is read like the
+    form, and the next feedback carries one listing and only the current marks."""
+    from processor.batch import run_batch
+
+    def run(inbox: Path, out: Path):
+        return run_batch(
+            inbox, Period.parse(PERIOD), catalogue, out, out / "ls.sqlite", out, workers=1,
+            next_forms=False,
+        )  # fmt: skip
+
+    first_inbox, second_inbox = tmp_path / "in1", tmp_path / "in2"
+    first_inbox.mkdir()
+    second_inbox.mkdir()
+    shutil.copy2(bad_inbox / f"TDP16_{PERIOD}.xlsx", first_inbox)
+    first = run(first_inbox, tmp_path / "out1")
+    sent_back = tmp_path / "out1" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx"
+    shutil.copy2(sent_back, second_inbox / f"TDP16_{PERIOD}.xlsx")
+    second = run(second_inbox, tmp_path / "out2")
+    assert [(i.code, i.sheet, i.cell) for i in second.issues] == [
+        (i.code, i.sheet, i.cell) for i in first.issues
+    ]
+    (sub,) = second.submissions
+    assert (sub.rows_accepted, sub.rows_rejected) == (
+        first.submissions[0].rows_accepted,
+        first.submissions[0].rows_rejected,
+    )
+    book = openpyxl.load_workbook(tmp_path / "out2" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx")
+    assert book.sheetnames.count("Phản hồi") == 1
+    comments = [
+        c.comment.text for ws in book.worksheets for row in ws.iter_rows() for c in row if c.comment
+    ]
+    assert len(comments) == len({(i.sheet, i.cell) for i in first.issues if i.cell})
 
 
 @pytest.mark.libreoffice

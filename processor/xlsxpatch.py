@@ -1,0 +1,952 @@
+"""Mark cells of a unit's own .xlsx and add sheets to it by editing its XML parts (issue 7).
+
+Loading a unit's workbook into openpyxl and saving it again took about a second per unit, the
+largest cost of a district batch. A feedback workbook needs much less: a fill and a comment on
+some cells, and a few new sheets in front. This module copies the package part by part and
+edits only what it must, as text:
+
+- `styles.xml`: two fills, three fonts and the cell formats below are appended; a marked cell
+  gets a copy of its own format with the fill changed, so its number format, borders and
+  protection stay as the unit had them;
+- the marked sheets: the cell's `s` attribute (the cell or row is added when it was empty),
+  and a `<legacyDrawing>` pointing at a comments part and its VML shapes (Excel needs both);
+- `workbook.xml`, its relationships and `[Content_Types].xml`: the new sheets, first.
+
+Text editing keeps every namespace prefix and `mc:Ignorable` list exactly as the producer
+wrote them, which a parse-and-serialise round trip would not. Anything outside the layouts
+Excel, LibreOffice and xlsxwriter write raises `Unsupported`, and the caller falls back to
+openpyxl.
+
+A workbook that is itself an earlier feedback (units are asked to correct it and send it back)
+has its old feedback sheets, kieumau's comments and marking fills removed first, so each
+feedback shows only the current problems.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.parsers import expat
+
+from processor.fastrows import cell_body, escape_text
+from processor.sheets import column_letter
+from processor.vietnamese import nfc
+
+AUTHOR = "kieumau"
+ERROR_RGB = "FFFFC7CE"
+WARNING_RGB = "FFFFEB9C"
+_MARK_RGBS = (ERROR_RGB, WARNING_RGB)
+
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_REL_WORKSHEET = _NS_REL + "/worksheet"
+_REL_COMMENTS = _NS_REL + "/comments"
+_REL_VML = _NS_REL + "/vmlDrawing"
+_CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+_CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+
+_ATTR = r'\s{name}="([^"]*)"'
+_SHEET_ENTRY = re.compile(r"<sheet\b[^>]*?/>")
+_REL_ENTRY = re.compile(r"<Relationship\b[^>]*?/>")
+_ROW = re.compile(r'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.DOTALL)
+_CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.DOTALL)
+_XF = re.compile(r"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.DOTALL)
+_FILL = re.compile(r"<fill\b[^>]*?(?:/>|>.*?</fill>)", re.DOTALL)
+_MERGE = re.compile(r'<mergeCell\b[^>]*?\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_COL = re.compile(r"<col\b[^>]*?/>")
+# Elements that come after <legacyDrawing> in CT_Worksheet, in schema order.
+_AFTER_LEGACY = (
+    "<legacyDrawingHF",
+    "<picture",
+    "<oleObjects",
+    "<controls",
+    "<webPublishItems",
+    "<tableParts",
+    "<extLst",
+    "</worksheet>",
+)
+_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+
+
+class Unsupported(Exception):
+    """The workbook is laid out in a way this module does not edit; use openpyxl instead."""
+
+
+@dataclass
+class Mark:
+    sheet: str  # as the unit's workbook names it (NFC)
+    cell: str  # "H12"
+    error: bool
+    note: str
+
+
+@dataclass
+class NewSheet:
+    """A sheet added in front of the unit's own: rows of values with a style per row."""
+
+    name: str
+    rows: list[list[object]]
+    row_styles: list[str]  # "title", "text" or "header" per row; others are plain cells
+    widths: dict[int, float] = field(default_factory=dict)
+    wrap_columns: frozenset[int] = frozenset()
+    freeze_first_row: bool = False
+    autofilter_from_row: int | None = None  # 1-based header row of an autofilter
+
+
+def _opening(element: str) -> int:
+    """Index just past the opening tag of ``element``."""
+    end = element.find(">")
+    return len(element) if end < 0 else end + 1
+
+
+def _attr(element: str, name: str) -> str | None:
+    match = re.search(_ATTR.format(name=re.escape(name)), element[: _opening(element)])
+    return match.group(1) if match else None
+
+
+def _set_attr(element: str, name: str, value: str) -> str:
+    """``element`` with the attribute set on its opening tag (added or replaced)."""
+    end = _opening(element)
+    tag, rest = element[:end], element[end:]
+    pattern = re.compile(_ATTR.format(name=re.escape(name)))
+    if pattern.search(tag):
+        return pattern.sub(f' {name}="{value}"', tag, count=1) + rest
+    cut = end - 2 if tag.endswith("/>") else end - 1 if tag.endswith(">") else end
+    return f'{tag[:cut]} {name}="{value}"{tag[cut:]}{rest}'
+
+
+def _drop_attr(tag: str, name: str) -> str:
+    return re.sub(_ATTR.format(name=re.escape(name)), "", tag)
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _resolve(base_dir: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(base_dir, target))
+
+
+def _rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _relationships(xml: str) -> list[dict[str, str]]:
+    out = []
+    for tag in _REL_ENTRY.findall(xml):
+        out.append({k: _attr(tag, k) or "" for k in ("Id", "Type", "Target", "TargetMode")})
+    return out
+
+
+def _add_relationship(xml: str | None, rel_id: str, rel_type: str, target: str) -> str:
+    entry = f'<Relationship Id="{rel_id}" Type="{rel_type}" Target="{target}"/>'
+    if xml is None:
+        return (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            f'relationships">{entry}</Relationships>'
+        )
+    if "</Relationships>" not in xml:
+        raise Unsupported("relationships part without a closing tag")
+    return xml.replace("</Relationships>", entry + "</Relationships>", 1)
+
+
+def _bump_count(xml: str, element: str, added: int) -> str:
+    match = re.search(rf"<{element}\b[^>]*>", xml)
+    if match is None:
+        raise Unsupported(f"styles.xml has no <{element}>")
+    tag = match.group(0)
+    count = int(_attr(tag, "count") or 0)
+    return xml[: match.start()] + _set_attr(tag, "count", str(count + added)) + xml[match.end() :]
+
+
+def _section(xml: str, element: str) -> tuple[int, int]:
+    """Start and end (of the inner text) of ``<element ...>...</element>``."""
+    match = re.search(rf"<{element}\b[^>]*>", xml)
+    end = xml.find(f"</{element}>")
+    if match is None or end < 0 or match.group(0).endswith("/>"):
+        raise Unsupported(f"styles.xml has no <{element}> list")
+    return match.end(), end
+
+
+class _Styles:
+    """styles.xml with formats appended as they are asked for."""
+
+    def __init__(self, xml: str) -> None:
+        if "<styleSheet" not in xml:
+            raise Unsupported("styles.xml uses a namespace prefix")
+        self.xml = xml
+        start, end = _section(xml, "cellXfs")
+        self.xfs = _XF.findall(xml[start:end])
+        start, end = _section(xml, "fills")
+        self.fills = _FILL.findall(xml[start:end])
+        start, end = _section(xml, "fonts")
+        self.font_count = len(re.findall(r"<font\b", xml[start:end]))
+        self.new_fills: list[str] = []
+        self.new_fonts: list[str] = []
+        self.new_xfs: list[str] = []
+        self._clones: dict[tuple[int, bool], int] = {}
+        self._named: dict[str, int] = {}
+        self._fill_ids: dict[bool, int] = {}
+
+    @property
+    def xf_count(self) -> int:
+        return len(self.xfs) + len(self.new_xfs)
+
+    def _fill(self, error: bool) -> int:
+        if error not in self._fill_ids:
+            rgb = ERROR_RGB if error else WARNING_RGB
+            self.new_fills.append(
+                f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/>'
+                '<bgColor indexed="64"/></patternFill></fill>'
+            )
+            self._fill_ids[error] = len(self.fills) + len(self.new_fills) - 1
+        return self._fill_ids[error]
+
+    def marked(self, xf: int, error: bool) -> int:
+        """A copy of format ``xf`` with the error or warning fill."""
+        key = (xf, error)
+        if key not in self._clones:
+            if xf >= len(self.xfs):
+                raise Unsupported(f"cell format {xf} is not in styles.xml")
+            clone = _set_attr(self.xfs[xf], "fillId", str(self._fill(error)))
+            self.new_xfs.append(_set_attr(clone, "applyFill", "1"))
+            self._clones[key] = self.xf_count - 1
+        return self._clones[key]
+
+    def named(self, style: str) -> int:
+        """The formats of the added sheets: Times New Roman like the unit's forms."""
+        if style not in self._named:
+            size, bold = {"title": (13, True), "header": (11, True)}.get(style, (11, False))
+            font = (
+                f'<font>{"<b/>" if bold else ""}<sz val="{size}"/>'
+                '<name val="Times New Roman"/><family val="1"/></font>'
+            )
+            if font not in self.new_fonts:
+                self.new_fonts.append(font)
+            font_id = self.font_count + self.new_fonts.index(font)
+            number = 'numFmtId="14" applyNumberFormat="1"' if style == "date" else 'numFmtId="0"'
+            xf = f'<xf {number} fontId="{font_id}" fillId="0" borderId="0" xfId="0" applyFont="1"'
+            if style == "wrap":
+                xf += ' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
+            else:
+                xf += "/>"
+            self.new_xfs.append(xf)
+            self._named[style] = self.xf_count - 1
+        return self._named[style]
+
+    def mark_formats(self) -> dict[int, int]:
+        """Formats an earlier feedback added (marking fill), each to its unmarked twin."""
+        ours = {i for i, fill in enumerate(self.fills) if any(rgb in fill for rgb in _MARK_RGBS)}
+        if not ours:
+            return {}
+
+        def key(xf: str) -> str:
+            return _drop_attr(_drop_attr(xf, "fillId"), "applyFill")
+
+        plain: dict[str, int] = {}
+        marked: list[int] = []
+        for i, xf in enumerate(self.xfs):
+            fill = int(_attr(xf, "fillId") or 0)
+            if fill in ours:
+                marked.append(i)
+            else:
+                plain.setdefault(key(xf), i)
+        back = {}
+        for i in marked:
+            twin = plain.get(key(self.xfs[i]))
+            if twin is None:  # the unmarked format is gone (re-saved elsewhere): recreate it
+                xf = self.xfs[i]
+                self.new_xfs.append(_set_attr(xf, "fillId", "0"))
+                twin = plain[key(xf)] = self.xf_count - 1
+            back[i] = twin
+        return back
+
+    def render(self) -> str:
+        xml = self.xml
+        for element, added in (
+            ("fills", self.new_fills),
+            ("fonts", self.new_fonts),
+            ("cellXfs", self.new_xfs),
+        ):
+            if not added:
+                continue
+            _, end = _section(xml, element)
+            xml = xml[:end] + "".join(added) + xml[end:]
+            xml = _bump_count(xml, element, len(added))
+        return xml
+
+
+@dataclass
+class _Sheet:
+    name: str
+    rel_id: str
+    part: str
+
+
+class _Package:
+    """The parts of the unit's workbook, read lazily, with the edited ones kept as text."""
+
+    def __init__(self, source: zipfile.ZipFile) -> None:
+        self.zip = source
+        self.names = set(source.namelist())
+        self.edited: dict[str, str | bytes] = {}
+        self.removed: set[str] = set()
+
+    def text(self, name: str) -> str:
+        if name in self.edited:
+            value = self.edited[name]
+            return value if isinstance(value, str) else value.decode("utf-8")
+        if name not in self.names:
+            raise Unsupported(f"missing part {name}")
+        data = self.zip.read(name)
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        head = data[:100].lower()
+        if b"encoding=" in head and b"utf-8" not in head:
+            raise Unsupported(f"{name} is not UTF-8")
+        return data.decode("utf-8")
+
+    def exists(self, name: str) -> bool:
+        return (name in self.names or name in self.edited) and name not in self.removed
+
+    def put(self, name: str, value: str | bytes) -> None:
+        self.edited[name] = value
+        self.removed.discard(name)
+
+    def remove(self, name: str) -> None:
+        self.removed.add(name)
+        self.edited.pop(name, None)
+
+    def write(self, dest: Path) -> None:
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+            # [Content_Types].xml first, as Office writes it; some readers expect it.
+            order = sorted(self.names | set(self.edited), key=lambda n: n != "[Content_Types].xml")
+            for name in order:
+                if name in self.removed:
+                    continue
+                if name in self.edited:
+                    value = self.edited[name]
+                    data = value.encode("utf-8") if isinstance(value, str) else value
+                    _check_well_formed(name, data)
+                    out.writestr(name, data)
+                else:
+                    info = self.zip.getinfo(name)
+                    # Sheets the unit typed in are the bulk of the package; level 1 is enough
+                    # for a file that goes straight back to the unit.
+                    out.writestr(info, self.zip.read(name), zipfile.ZIP_DEFLATED, 1)
+
+
+def _check_well_formed(name: str, data: bytes) -> None:
+    """Every edited part must parse, namespaces included, or the unit gets a broken file."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise Unsupported(f"{name} would not be well-formed: {exc}") from exc
+
+
+def mark_workbook(
+    source: Path,
+    dest: Path,
+    marks: Sequence[Mark],
+    new_sheets: Sequence[NewSheet],
+    replace: Collection[str] = (),
+    note_prefixes: tuple[str, ...] = (),
+) -> None:
+    """Write ``source`` to ``dest`` with ``marks`` and ``new_sheets`` (in front) applied.
+
+    What an earlier feedback added is removed first: sheets named like a new sheet or in
+    ``replace``, and comments by kieumau or starting with one of ``note_prefixes`` (LibreOffice
+    drops a comment's author when it saves).
+    """
+    with zipfile.ZipFile(source) as archive:
+        package = _Package(archive)
+        workbook_part = _office_document(package)
+        workbook_dir = posixpath.dirname(workbook_part)
+        workbook = package.text(workbook_part)
+        rels_part = _rels_path(workbook_part)
+        rels = package.text(rels_part)
+        targets = {r["Id"]: _resolve(workbook_dir, r["Target"]) for r in _relationships(rels)}
+        sheets = _sheets(workbook, targets)
+        styles_part = next(
+            (
+                _resolve(workbook_dir, r["Target"])
+                for r in _relationships(rels)
+                if r["Type"].endswith("/styles")
+            ),
+            None,
+        )
+        if styles_part is None:
+            raise Unsupported("no styles part")
+        styles = _Styles(package.text(styles_part))
+        content_types = package.text("[Content_Types].xml")
+
+        # An earlier feedback sent back: its sheets go, its fills and comments are undone.
+        ours = {nfc(name) for name in [*replace, *(s.name for s in new_sheets)]}
+        dropped = [i for i, s in enumerate(sheets) if nfc(s.name) in ours]
+        for i in dropped:
+            workbook, rels, content_types = _drop_sheet(
+                package, workbook, rels, content_types, sheets[i]
+            )
+        kept = [s for i, s in enumerate(sheets) if i not in dropped]
+        unmark = styles.mark_formats()
+
+        by_sheet: dict[str, list[Mark]] = defaultdict(list)
+        for mark in marks:
+            by_sheet[nfc(mark.sheet)].append(mark)
+        vml_ids = _vml_ids_in_use(package)
+        for sheet in kept:
+            marks_here = by_sheet.pop(nfc(sheet.name), [])
+            content_types = _edit_sheet(
+                package, sheet, marks_here, styles, unmark, content_types, vml_ids, note_prefixes
+            )
+        # Marks on a sheet the workbook does not have (renamed by the unit) are listed only.
+
+        workbook, rels, content_types = _add_sheets(
+            package,
+            workbook,
+            workbook_dir,
+            rels,
+            content_types,
+            new_sheets,
+            styles,
+            old_positions=[sheets.index(s) for s in kept],
+            dropped=dropped,
+        )
+        package.put(workbook_part, workbook)
+        package.put(rels_part, rels)
+        package.put(styles_part, styles.render())
+        package.put("[Content_Types].xml", content_types)
+        package.write(dest)
+
+
+def _office_document(package: _Package) -> str:
+    for rel in _relationships(package.text("_rels/.rels")):
+        if rel["Type"].endswith("/officeDocument"):
+            return _resolve("", rel["Target"])
+    raise Unsupported("no officeDocument relationship")
+
+
+def _sheets(workbook: str, targets: dict[str, str]) -> list[_Sheet]:
+    if "<workbook" not in workbook:
+        raise Unsupported("workbook.xml uses a namespace prefix")
+    out = []
+    for tag in _SHEET_ENTRY.findall(workbook):
+        rel_id = re.search(r'\sr:id="([^"]*)"', tag)
+        name = _attr(tag, "name")
+        if rel_id is None or name is None or rel_id.group(1) not in targets:
+            raise Unsupported("a <sheet> without its relationship")
+        out.append(_Sheet(_unescape(name), rel_id.group(1), targets[rel_id.group(1)]))
+    return out
+
+
+def _unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+def _drop_sheet(
+    package: _Package, workbook: str, rels: str, content_types: str, sheet: _Sheet
+) -> tuple[str, str, str]:
+    entry = next(t for t in _SHEET_ENTRY.findall(workbook) if f'r:id="{sheet.rel_id}"' in t)
+    workbook = workbook.replace(entry, "", 1)
+    rels = re.sub(rf'<Relationship\b[^>]*?\sId="{re.escape(sheet.rel_id)}"[^>]*?/>', "", rels)
+    package.remove(sheet.part)
+    sheet_rels = _rels_path(sheet.part)
+    if package.exists(sheet_rels):
+        # Only what our own sheets carry (nothing, or a table) is removed with them.
+        for rel in _relationships(package.text(sheet_rels)):
+            if rel["TargetMode"] != "External":
+                part = _resolve(posixpath.dirname(sheet.part), rel["Target"])
+                package.remove(part)
+                content_types = _drop_override(content_types, part)
+        package.remove(sheet_rels)
+    return workbook, rels, _drop_override(content_types, sheet.part)
+
+
+def _drop_override(content_types: str, part: str) -> str:
+    return re.sub(rf'<Override\b[^>]*?PartName="/{re.escape(part)}"[^>]*?/>', "", content_types)
+
+
+def _add_override(content_types: str, part: str, content_type: str) -> str:
+    content_types = _drop_override(content_types, part)
+    entry = f'<Override PartName="/{part}" ContentType="{content_type}"/>'
+    return content_types.replace("</Types>", entry + "</Types>", 1)
+
+
+def _vml_ids_in_use(package: _Package) -> set[int]:
+    used: set[int] = set()
+    for name in package.names:
+        if name.endswith(".vml"):
+            for data in re.findall(r'<o:idmap\b[^>]*\bdata="([^"]*)"', package.text(name)):
+                used.update(int(x) for x in re.findall(r"\d+", data))
+    return used
+
+
+def _edit_sheet(
+    package: _Package,
+    sheet: _Sheet,
+    marks: list[Mark],
+    styles: _Styles,
+    unmark: dict[int, int],
+    content_types: str,
+    vml_ids: set[int],
+    prefixes: tuple[str, ...],
+) -> str:
+    rels_part = _rels_path(sheet.part)
+    signs = (f"<author>{AUTHOR}</author>", *(escape_text(p) for p in prefixes))
+    ours = package.exists(rels_part) and any(
+        rel["Type"] == _REL_COMMENTS
+        and any(
+            sign in package.text(_resolve(posixpath.dirname(sheet.part), rel["Target"]))
+            for sign in signs
+        )
+        for rel in _relationships(package.text(rels_part))
+    )
+    if not (marks or unmark or ours):
+        # Only the selected-tab flag may need to go: look at the sheet's head, not all of it.
+        with package.zip.open(sheet.part) as stream:
+            if b"tabSelected" not in stream.read(4096):
+                return content_types
+    xml = package.text(sheet.part)
+    if "<worksheet" not in xml:
+        raise Unsupported(f"{sheet.part} uses a namespace prefix")
+    original = xml
+    xml = re.sub(r'\stabSelected="(?:1|true)"', "", xml, count=1)
+    if unmark:
+        numbers = "|".join(map(str, unmark))
+        pattern = re.compile(r'(<(?:c|row|col)\b[^>]*?\s(?:s|style)=")(' + numbers + r')"')
+        xml = pattern.sub(lambda m: f'{m.group(1)}{unmark[int(m.group(2))]}"', xml)
+    kept_comments: list[tuple[str, str, str]] = []
+    if marks or ours:
+        kept_comments, xml, content_types = _old_comments(
+            package, sheet, xml, content_types, prefixes
+        )
+    if marks:
+        xml = _mark_cells(xml, marks, styles)
+    comments = kept_comments + _merge_marks(marks, xml)
+    if comments:
+        xml, content_types = _attach_comments(package, sheet, xml, comments, content_types, vml_ids)
+    if xml != original:
+        package.put(sheet.part, xml)
+    return content_types
+
+
+def _old_comments(
+    package: _Package, sheet: _Sheet, xml: str, content_types: str, prefixes: tuple[str, ...]
+) -> tuple[list[tuple[str, str, str]], str, str]:
+    """Comments the sheet already has, other than kieumau's; its comment parts are dropped."""
+    rels_part = _rels_path(sheet.part)
+    legacy = re.search(r'<legacyDrawing\b[^>]*?r:id="([^"]*)"[^>]*?/>', xml)
+    if not package.exists(rels_part):
+        if legacy:
+            raise Unsupported("legacyDrawing without relationships")
+        return [], xml, content_types
+    rels = package.text(rels_part)
+    folder = posixpath.dirname(sheet.part)
+    kept: list[tuple[str, str, str]] = []
+    found = False
+    for rel in _relationships(rels):
+        if rel["Type"] == _REL_COMMENTS:
+            found = True
+            part = _resolve(folder, rel["Target"])
+            text = package.text(part)
+            authors = [_unescape(a) for a in re.findall(r"<author>(.*?)</author>", text, re.DOTALL)]
+            for match in re.finditer(
+                r'<comment\b[^>]*?ref="([A-Z]+\d+)"[^>]*?authorId="(\d+)"[^>]*>(.*?)</comment>',
+                text,
+                re.DOTALL,
+            ):
+                author = authors[int(match.group(2))] if int(match.group(2)) < len(authors) else ""
+                body = _unescape(
+                    "".join(re.findall(r"<t\b[^>]*>(.*?)</t>", match.group(3), re.DOTALL))
+                )
+                if author != AUTHOR and not body.startswith(prefixes):
+                    kept.append((match.group(1), body, author))
+            package.remove(part)
+            content_types = _drop_override(content_types, part)
+            rels = rels.replace(_rel_tag(rels, rel["Id"]), "")
+    for rel in _relationships(rels):
+        if rel["Type"] == _REL_VML:
+            if not found:
+                raise Unsupported("VML drawing without comments (form controls?)")
+            package.remove(_resolve(folder, rel["Target"]))
+            rels = rels.replace(_rel_tag(rels, rel["Id"]), "")
+            xml = re.sub(r"<legacyDrawing\b[^>]*?/>", "", xml)
+    if found and legacy is None:
+        raise Unsupported("comments without a legacyDrawing")
+    package.put(rels_part, rels)
+    return kept, xml, content_types
+
+
+def _rel_tag(rels: str, rel_id: str) -> str:
+    return next(t for t in _REL_ENTRY.findall(rels) if f'Id="{rel_id}"' in t)
+
+
+def _merged_origin(xml: str) -> dict[tuple[int, int], tuple[int, int]]:
+    """Each cell inside a merged range (not its top-left) → the top-left (row, col)."""
+    out = {}
+    for c1, r1, c2, r2 in _MERGE.findall(xml):
+        top, left = int(r1), _column_index(c1)
+        for row in range(top, int(r2) + 1):
+            for col in range(left, _column_index(c2) + 1):
+                if (row, col) != (top, left):
+                    out[(row, col)] = (top, left)
+    return out
+
+
+def _targets(marks: list[Mark], xml: str) -> dict[tuple[int, int], bool]:
+    """(row, col) of each marked cell → whether an error is among its marks."""
+    merged = _merged_origin(xml) if "<mergeCell" in xml else {}
+    out: dict[tuple[int, int], bool] = {}
+    for mark in marks:
+        match = _REF.match(mark.cell)
+        if match is None:
+            continue
+        at = (int(match.group(2)), _column_index(match.group(1)))
+        at = merged.get(at, at)
+        out[at] = out.get(at, False) or mark.error
+    return out
+
+
+def _merge_marks(marks: list[Mark], xml: str) -> list[tuple[str, str, str]]:
+    merged = _merged_origin(xml) if "<mergeCell" in xml else {}
+    notes: dict[tuple[int, int], list[str]] = {}
+    for mark in marks:
+        match = _REF.match(mark.cell)
+        if match is None:
+            continue
+        at = (int(match.group(2)), _column_index(match.group(1)))
+        notes.setdefault(merged.get(at, at), []).append(mark.note)
+    return [
+        (f"{column_letter(col)}{row}", "\n".join(lines), AUTHOR)
+        for (row, col), lines in sorted(notes.items())
+    ]
+
+
+def _column_styles(xml: str) -> dict[int, int]:
+    out = {}
+    for tag in _COL.findall(xml):
+        style = _attr(tag, "style")
+        if style is None:
+            continue
+        for col in range(int(_attr(tag, "min") or 1), int(_attr(tag, "max") or 1) + 1):
+            out[col - 1] = int(style)
+            if len(out) > 16384:
+                break
+    return out
+
+
+def _mark_cells(xml: str, marks: list[Mark], styles: _Styles) -> str:
+    targets = _targets(marks, xml)
+    start = xml.find("<sheetData")
+    if start < 0:
+        raise Unsupported("no sheetData")
+    open_end = xml.index(">", start) + 1
+    if xml[open_end - 2] == "/":  # <sheetData/>: an empty sheet
+        body, close = "", open_end
+        xml = xml[: open_end - 2] + "></sheetData>" + xml[open_end:]
+        open_end -= 1
+        close = open_end
+    else:
+        close = xml.index("</sheetData>", open_end)
+        body = xml[open_end:close]
+    col_styles = _column_styles(xml[:start])
+    wanted = defaultdict(dict)
+    for (row, col), error in targets.items():
+        wanted[row][col] = error
+    pieces: list[str] = []
+    position = 0
+    rows = sorted(wanted)
+    for match in _ROW.finditer(body):
+        number = int(match.group(1))
+        while rows and rows[0] < number:
+            row = rows.pop(0)
+            pieces.append(body[position : match.start()])
+            position = match.start()
+            pieces.append(_new_row(row, wanted[row], col_styles, styles))
+        if rows and rows[0] == number:
+            rows.pop(0)
+            pieces.append(body[position : match.start()])
+            pieces.append(_edit_row(match.group(0), number, wanted[number], col_styles, styles))
+            position = match.end()
+    pieces.append(body[position:])
+    for row in rows:
+        pieces.append(_new_row(row, wanted[row], col_styles, styles))
+    return xml[:open_end] + "".join(pieces) + xml[close:]
+
+
+def _new_row(
+    number: int, cols: dict[int, bool], col_styles: dict[int, int], styles: _Styles
+) -> str:
+    cells = "".join(
+        f'<c r="{column_letter(col)}{number}" s="{styles.marked(col_styles.get(col, 0), err)}"/>'
+        for col, err in sorted(cols.items())
+    )
+    return f'<row r="{number}">{cells}</row>'
+
+
+def _edit_row(
+    row: str, number: int, cols: dict[int, bool], col_styles: dict[int, int], styles: _Styles
+) -> str:
+    head_end = row.index(">") + 1
+    head = row[:head_end]
+    row_style = None
+    if _attr(head, "customFormat") in ("1", "true"):
+        row_style = int(_attr(head, "s") or 0)
+    if head.endswith("/>"):
+        head = head[:-2] + ">"
+        inner, tail = "", "</row>"
+    else:
+        inner, tail = row[head_end:-6], "</row>"
+    if "<c" in inner and not _CELL.search(inner):
+        raise Unsupported("cells without references")
+    pieces: list[str] = []
+    position = 0
+    pending = sorted(cols.items())
+    for match in _CELL.finditer(inner):
+        col = _column_index(match.group(1))
+        while pending and pending[0][0] < col:
+            new_col, err = pending.pop(0)
+            base = row_style if row_style is not None else col_styles.get(new_col, 0)
+            pieces.append(inner[position : match.start()])
+            position = match.start()
+            pieces.append(
+                f'<c r="{column_letter(new_col)}{number}" s="{styles.marked(base, err)}"/>'
+            )
+        if pending and pending[0][0] == col:
+            _, err = pending.pop(0)
+            cell = match.group(0)
+            base = int(_attr(cell, "s") or 0)
+            pieces.append(inner[position : match.start()])
+            pieces.append(_set_attr(cell, "s", str(styles.marked(base, err))))
+            position = match.end()
+    pieces.append(inner[position:])
+    for new_col, err in pending:
+        base = row_style if row_style is not None else col_styles.get(new_col, 0)
+        pieces.append(f'<c r="{column_letter(new_col)}{number}" s="{styles.marked(base, err)}"/>')
+    return head + "".join(pieces) + tail
+
+
+def _attach_comments(
+    package: _Package,
+    sheet: _Sheet,
+    xml: str,
+    comments: list[tuple[str, str, str]],
+    content_types: str,
+    vml_ids: set[int],
+) -> tuple[str, str]:
+    index = 1
+    while package.exists(f"xl/comments{index}.xml") or package.exists(
+        f"xl/drawings/vmlDrawing{index}.vml"
+    ):
+        index += 1
+    comments_part = f"xl/comments{index}.xml"
+    vml_part = f"xl/drawings/vmlDrawing{index}.vml"
+    idmap = max([0, *vml_ids]) + 1
+    vml_ids.add(idmap)
+    authors = sorted({a for _, _, a in comments}, key=lambda a: (a != AUTHOR, a))
+    entries = "".join(
+        f'<comment ref="{ref}" authorId="{authors.index(author)}"><text>'
+        f'<t xml:space="preserve">{escape_text(text)}</t></text></comment>'
+        for ref, text, author in comments
+    )
+    package.put(
+        comments_part,
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><authors>'
+        + "".join(f"<author>{escape_text(a)}</author>" for a in authors)
+        + f"</authors><commentList>{entries}</commentList></comments>",
+    )
+    package.put(vml_part, _vml(comments, idmap))
+    rels_part = _rels_path(sheet.part)
+    rels = package.text(rels_part) if package.exists(rels_part) else None
+    existing = {r["Id"] for r in _relationships(rels or "")}
+    comments_id = next(f"rIdKm{n}" for n in range(1, 1000) if f"rIdKm{n}" not in existing)
+    existing.add(comments_id)
+    vml_id = next(f"rIdKm{n}" for n in range(1, 1000) if f"rIdKm{n}" not in existing)
+    folder = posixpath.dirname(sheet.part)
+    rels = _add_relationship(
+        rels, comments_id, _REL_COMMENTS, posixpath.relpath(comments_part, folder)
+    )
+    rels = _add_relationship(rels, vml_id, _REL_VML, posixpath.relpath(vml_part, folder))
+    package.put(rels_part, rels)
+    at = min((i for i in (xml.find(t) for t in _AFTER_LEGACY) if i >= 0), default=-1)
+    if at < 0:
+        raise Unsupported("no </worksheet>")
+    # Declared on the element: producers differ in where (and whether) they bind r:.
+    xml = xml[:at] + f'<legacyDrawing xmlns:r="{_NS_REL}" r:id="{vml_id}"/>' + xml[at:]
+    content_types = _add_override(content_types, comments_part, _CT_COMMENTS)
+    if 'Extension="vml"' not in content_types:
+        content_types = content_types.replace(
+            "</Types>", f'<Default Extension="vml" ContentType="{_CT_VML}"/></Types>', 1
+        )
+    return xml, content_types
+
+
+def _vml(comments: list[tuple[str, str, str]], idmap: int) -> str:
+    shapes = []
+    for k, (ref, _, _) in enumerate(comments, start=1):
+        match = _REF.match(ref)
+        assert match is not None
+        row, col = int(match.group(2)) - 1, _column_index(match.group(1))
+        top = max(row - 1, 0)
+        shapes.append(
+            f'<v:shape id="_x0000_s{idmap * 1024 + k}" type="#_x0000_t202" '
+            'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:240pt;'
+            'height:90pt;z-index:1;visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
+            '<div style="text-align:left"></div></v:textbox>'
+            '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{col + 1}, 15, {top}, 10, {col + 5}, 15, {top + 6}, 4</x:Anchor>"
+            f"<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column>"
+            "</x:ClientData></v:shape>"
+        )
+    return (
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" '
+        'xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{idmap}"/></o:shapelayout>'
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" '
+        'path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
+        '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+        + "".join(shapes)
+        + "</xml>"
+    )
+
+
+def _add_sheets(
+    package: _Package,
+    workbook: str,
+    workbook_dir: str,
+    rels: str,
+    content_types: str,
+    new_sheets: Sequence[NewSheet],
+    styles: _Styles,
+    *,
+    old_positions: list[int],
+    dropped: list[int],
+) -> tuple[str, str, str]:
+    if not new_sheets:
+        return workbook, rels, content_types
+    existing_ids = {r["Id"] for r in _relationships(rels)}
+    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*?\ssheetId="(\d+)"', workbook)]
+    next_sheet_id = max([0, *sheet_ids]) + 1
+    entries = []
+    n = 1
+    for k, sheet in enumerate(new_sheets):
+        while package.exists(f"{workbook_dir}/worksheets/sheet{n}.xml"):
+            n += 1
+        part = f"{workbook_dir}/worksheets/sheet{n}.xml"
+        rel_id = next(f"rIdKm{i}" for i in range(1, 10000) if f"rIdKm{i}" not in existing_ids)
+        existing_ids.add(rel_id)
+        package.put(part, _sheet_xml(sheet, styles, selected=k == 0))
+        rels = _add_relationship(
+            rels, rel_id, _REL_WORKSHEET, posixpath.relpath(part, workbook_dir)
+        )
+        content_types = _add_override(content_types, part, _CT_WORKSHEET)
+        entries.append(
+            f'<sheet xmlns:r="{_NS_REL}" name="{escape_text(sheet.name)}" '
+            f'sheetId="{next_sheet_id}" r:id="{rel_id}"/>'
+        )
+        next_sheet_id += 1
+    match = re.search(r"<sheets\b[^>]*>", workbook)
+    if match is None:
+        raise Unsupported("workbook.xml has no <sheets>")
+    workbook = workbook[: match.end()] + "".join(entries) + workbook[match.end() :]
+    # Sheet-local names (print titles, filters) refer to sheets by position.
+    position = {old: new + len(new_sheets) for new, old in enumerate(old_positions)}
+
+    def renumber(m: re.Match[str]) -> str:
+        old = int(m.group(2))
+        return f'{m.group(1)}"{position[old]}"' if old in position else m.group(0)
+
+    def names(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        local = re.search(r'localSheetId="(\d+)"', tag)
+        if local and int(local.group(1)) in dropped:
+            return ""
+        return re.sub(r'(localSheetId=)"(\d+)"', renumber, tag)
+
+    workbook = re.sub(
+        r"<definedName\b[^>]*?(?:/>|>.*?</definedName>)", names, workbook, flags=re.DOTALL
+    )
+    workbook = re.sub(r"<definedNames>\s*</definedNames>", "", workbook)
+    view = re.search(r"<workbookView\b[^>]*?/?>", workbook)
+    if view:
+        tag = _set_attr(_set_attr(view.group(0), "activeTab", "0"), "firstSheet", "0")
+        workbook = workbook[: view.start()] + tag + workbook[view.end() :]
+    return workbook, rels, content_types
+
+
+def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
+    width = max((len(r) for r in sheet.rows), default=1)
+    cols = "".join(
+        f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
+        for c, w in sorted(sheet.widths.items())
+    )
+    plain = f' s="{styles.named("plain")}"'
+    wrap = f' s="{styles.named("wrap")}"'
+    date = f' s="{styles.named("date")}"'
+    letters = [column_letter(c) for c in range(width)]
+    # A unit's results repeat a few values down each column ("Đạt", a reason): make each once.
+    cache: dict[tuple[object, ...], str] = {}
+    rows = []
+    for r, (values, kind) in enumerate(zip(sheet.rows, sheet.row_styles, strict=True), start=1):
+        style = f' s="{styles.named(kind)}"' if kind in ("title", "text", "header") else None
+        cells = []
+        for c, value in enumerate(values):
+            cell_style = style or (wrap if c in sheet.wrap_columns else plain)
+            try:
+                key: tuple[object, ...] | None = (type(value), value, cell_style)
+                body = cache.get(key)  # type: ignore[arg-type]
+            except TypeError:  # an unhashable value
+                key, body = None, None
+            if body is None:
+                body = cell_body(value, cell_style, style or date, "", as_text=False)
+                if key is not None:
+                    cache[key] = body
+            if body:
+                cells.append(f'<c r="{letters[c]}{r}"{body}')
+        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    last = f"{column_letter(width - 1)}{max(len(sheet.rows), 1)}"
+    pane = (
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+        if sheet.freeze_first_row
+        else ""
+    )
+    view = (
+        f"<sheetView{' tabSelected=' + chr(34) + '1' + chr(34) if selected else ''}"
+        f' workbookViewId="0">{pane}</sheetView>'
+    )
+    autofilter = ""
+    if sheet.autofilter_from_row is not None and len(sheet.rows) >= sheet.autofilter_from_row:
+        autofilter = f'<autoFilter ref="A{sheet.autofilter_from_row}:{last}"/>'
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        f'xmlns:r="{_NS_REL}"><dimension ref="A1:{last}"/><sheetViews>{view}</sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
+        f"<sheetData>{''.join(rows)}</sheetData>{autofilter}"
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape"/></worksheet>'
+    )
