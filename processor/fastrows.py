@@ -216,6 +216,9 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
                 dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
                 continue
             info.compress_type = zipfile.ZIP_DEFLATED
+            # Level 1 deflates these large sheets three times faster than 6, for files about
+            # a quarter larger (a district summary: seconds saved).
+            info._compresslevel = 1  # compress_level from Python 3.13 (an alias of this)
             blocks = names[info.filename]
             # Zip64 headers only when the sheet may pass 2 GiB: older Excel dislikes them.
             cells = sum(b.rows * len(b.columns) for b in blocks)

@@ -21,6 +21,7 @@ from processor.fastrows import Block, inject, register_formats
 from processor.fastrows import Column as FastColumn
 from processor.output_files import atomic_path
 from processor.periods import Period
+from processor.xlsx import WORKBOOK_OPTIONS
 
 # Blank input rows left under the roster, so units can add new residents without inserting rows.
 EXTRA_ROWS = 100
@@ -436,10 +437,7 @@ def write_form(
     """Write one unit's workbook for a period; return its path. Written atomically."""
     roster = roster or Roster()
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(
-            str(tmp),
-            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
-        )
+        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         # A fixed creation date keeps the same inputs byte-identical (the samples test needs it).
         book.set_properties(
             {
