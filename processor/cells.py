@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -49,52 +50,98 @@ def is_blank(value: object) -> bool:
 
 
 def _map_unique(
-    series: pd.Series, parse: Callable[[object], tuple[object, str | None, object]]
+    series: pd.Series,
+    parse: Callable[[object], tuple[object, str | None, object]],
+    bulk: Callable[[list], list[object] | None] | None = None,
 ) -> tuple[pd.Series, list[Problem]]:
     """Apply ``parse`` once per distinct value and report problems per row."""
-    if len(series) and pd.api.types.infer_dtype(series, skipna=True) in _HOMOGENEOUS:
-        return _map_factorized(series, parse)
-    cache: dict[tuple[type, object], tuple[object, str | None, object]] = {}
-    values = []
-    problems: list[Problem] = []
-    for label, raw in series.items():
-        try:
-            key = (type(raw), raw)
-            hash(key)
-        except TypeError:
-            key = (type(raw), repr(raw))
-        result = cache.get(key)
-        if result is None:
-            result = parse(raw)
-            cache[key] = result
-        value, code, detail = result
-        values.append(value)
-        if code:
-            problems.append((label, code, raw, detail))
-    return pd.Series(values, index=series.index, dtype=object), problems
+    lookup, codes, problems = _parse_distinct(series, parse, bulk)
+    return pd.Series(lookup[codes], index=series.index, dtype=object), problems
 
 
-# Columns whose values are all of one type can be factorized in C: equal values then really
-# are the same value (in a mixed column True, 1 and 1.0 would collide).
-_HOMOGENEOUS = {"string", "floating", "integer", "empty"}
+# Types whose equal values parse alike (1 and 1.0, or a date and the same date), so a column of
+# them can be factorized in C. A bool equals 1 yet parses differently: such a column goes the
+# slow way, keyed by type.
+_FACTORIZABLE = {str, float, int, type(None), dt.date, dt.datetime, dt.time, dt.timedelta}
 
 
-def _map_factorized(
-    series: pd.Series, parse: Callable[[object], tuple[object, str | None, object]]
-) -> tuple[pd.Series, list[Problem]]:
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    parsed = [parse(u) for u in uniques] + [parse(None)]  # the last one answers NA (-1)
+def _parse_distinct(
+    series: pd.Series,
+    parse: Callable[[object], tuple[object, str | None, object]],
+    bulk: Callable[[list], list[object] | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    """(parsed value of each distinct raw value, index into it per row, problems per row).
+
+    ``bulk`` may answer for all the distinct values at once when none of them has a problem
+    (None when it cannot tell): the common case of a clean column costs little Python per value.
+    """
+    raw = series.to_numpy(dtype=object)
+    if not set(map(type, raw)) <= _FACTORIZABLE:
+        return _parse_keyed(series, raw, parse)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    distinct = uniques.tolist()
+    parsed: list[tuple[object, str | None, object]] | None = None
+    if bulk is not None and distinct:
+        values = bulk(distinct)
+        if values is not None:
+            parsed = [(v, None, None) for v in values]
+    if parsed is None:
+        parsed = [parse(u) for u in distinct]
+    parsed.append(parse(None))  # the last one answers NA (-1)
     lookup = np.empty(len(parsed), dtype=object)
     lookup[:] = [p[0] for p in parsed]
-    values = lookup[codes]
     problems: list[Problem] = []
     bad = [i for i, p in enumerate(parsed[:-1]) if p[1]]
     if bad:
-        raw = series.to_numpy(dtype=object)
         for position in np.flatnonzero(np.isin(codes, bad)):
             _, code, detail = parsed[codes[position]]
             problems.append((series.index[position], code, raw[position], detail))
-    return pd.Series(values, index=series.index, dtype=object), problems
+    return lookup, codes, problems
+
+
+def _parse_keyed(
+    series: pd.Series, raw: np.ndarray, parse: Callable[[object], tuple[object, str | None, object]]
+) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    cache: dict[tuple[type, object], int] = {}
+    parsed: list[tuple[object, str | None, object]] = []
+    codes = np.empty(len(raw), dtype=np.intp)
+    problems: list[Problem] = []
+    for position, (label, value) in enumerate(zip(series.index, raw, strict=True)):
+        try:
+            key = (type(value), value)
+            hash(key)
+        except TypeError:
+            key = (type(value), repr(value))
+        index = cache.get(key)
+        if index is None:
+            index = cache[key] = len(parsed)
+            parsed.append(parse(value))
+        codes[position] = index
+        _, code, detail = parsed[index]
+        if code:
+            problems.append((label, code, value, detail))
+    lookup = np.empty(len(parsed), dtype=object)
+    lookup[:] = [p[0] for p in parsed]
+    return lookup, codes, problems
+
+
+# Whitespace nfc() would change: at either end of a value (values are joined by NUL), a run,
+# or any whitespace but a plain space.
+_UNTIDY_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)|\s\s|[^\S ]")
+
+
+def nfc_unchanged(texts: list[str]) -> bool:
+    """True when nfc() leaves every one of ``texts`` as it is, checked in one pass over all of
+    them (NUL, a starter that composes with nothing, keeps NFC from crossing between them)."""
+    joined = "\x00".join(texts)
+    return unicodedata.is_normalized("NFC", joined) and _UNTIDY_SPACE.search(joined) is None
+
+
+def _tidy_texts(texts: list) -> list[object] | None:
+    """parse_text of clean strings: themselves, or None when empty."""
+    if not all(type(text) is str for text in texts) or not nfc_unchanged(texts):
+        return None
+    return [text or None for text in texts]
 
 
 def parse_choice(series: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series, list[Problem]]:
@@ -165,14 +212,31 @@ def parse_number(
             return value, "NUMBER_AS_TEXT", f"{number:g}"
         return value, None, None
 
-    return _map_unique(series, parse)
+    def bulk(values: list) -> list[object] | None:
+        """Numbers typed as numbers, all in range, and empty cells."""
+        numbers = [v for v in values if type(v) is float]
+        if len(numbers) + values.count("") != len(values):
+            return None
+        array = np.array(numbers, dtype=float)
+        if not np.isfinite(array).all() or (np.abs(array) > 2.0**53).any():
+            return None
+        if integer and not (array == np.trunc(array)).all():
+            return None
+        if (minimum is not None and (array < minimum).any()) or (
+            maximum is not None and (array > maximum).any()
+        ):
+            return None
+        typed = iter(array.astype(np.int64).tolist() if integer else numbers)
+        return [None if type(v) is str else next(typed) for v in values]
+
+    return _map_unique(series, parse, bulk)
 
 
 def parse_text(series: pd.Series) -> pd.Series:
     def one(raw: object) -> tuple[object, None, None]:
         return _text(raw), None, None
 
-    return _map_unique(series, one)[0]
+    return _map_unique(series, one, _tidy_texts)[0]
 
 
 def _text(raw: object) -> object:
@@ -190,10 +254,23 @@ def _text(raw: object) -> object:
 
 def parse_code(series: pd.Series) -> pd.Series:
     """Codes (household, task, unit): text, upper-cased, with the `.0` of a number removed."""
-    text = parse_text(series)
-    return text.map(lambda v: v.upper().replace(" ", "") if isinstance(v, str) else v).astype(
-        object
-    )
+
+    def one(raw: object) -> tuple[object, None, None]:
+        return _text(raw), None, None
+
+    lookup, codes, _ = _parse_distinct(series, one, _tidy_texts)
+    # Series.map infers a dtype from the values it returns: with text beside a blank, the blank
+    # comes back as NaN, not None. The distinct values present hold the same types as the
+    # column, so mapping them alone gives each value what mapping every row would.
+    present = np.unique(codes)
+    mapped = pd.Series(lookup[present], dtype=object).map(_code).astype(object)
+    coded = np.empty(len(lookup), dtype=object)
+    coded[present] = mapped.to_numpy(dtype=object)
+    return pd.Series(coded[codes], index=series.index, dtype=object)
+
+
+def _code(text: object) -> object:
+    return text.upper().replace(" ", "") if isinstance(text, str) else text
 
 
 def _date_from_text(text: str) -> tuple[dt.date | None, int | None]:
@@ -251,10 +328,18 @@ def parse_dates(
             return (None, year), "DATE_YEAR_ONLY", None
         return (day, year), "DATE_AS_TEXT", day.strftime("%d/%m/%Y")
 
-    pairs, problems = _map_unique(series, parse)
-    dates = pairs.map(lambda p: p[0]).astype(object)
-    years = pd.array(pairs.map(lambda p: p[1]).tolist(), dtype="Int64")
-    return dates, pd.Series(years, index=series.index), problems
+    def bulk(values: list) -> list[object] | None:
+        """Real dates, and empty cells."""
+        if not all(type(v) is dt.date or v == "" for v in values):
+            return None
+        return [(v, v.year) if type(v) is dt.date else (None, None) for v in values]
+
+    lookup, codes, problems = _parse_distinct(series, parse, bulk)
+    day_of = np.empty(len(lookup), dtype=object)
+    day_of[:] = [pair[0] for pair in lookup]
+    year_of = pd.array([pair[1] for pair in lookup], dtype="Int64")
+    dates = pd.Series(day_of[codes], index=series.index, dtype=object)
+    return dates, pd.Series(year_of[codes], index=series.index), problems
 
 
 def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
@@ -280,4 +365,13 @@ def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
             return None, "CCCD_LENGTH", f"có {len(digits)} chữ số"
         return digits, None, None
 
-    return _map_unique(series, parse)
+    def bulk(texts: list) -> list[object] | None:
+        if not all(type(text) is str for text in texts):
+            return None
+        return [t or None for t in texts] if _CCCD_ALL.fullmatch("\x00".join(texts)) else None
+
+    return _map_unique(series, parse, bulk)
+
+
+# Twelve ASCII digits or nothing each, NUL-joined: nothing for parse_cccd to change or report.
+_CCCD_ALL = re.compile(r"(?:[0-9]{12})?(?:\x00(?:[0-9]{12})?)*")

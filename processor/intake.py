@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from processor import cells
@@ -534,12 +535,27 @@ _NOT_DATA_LABELS = {fold(S.FORM_CITIZENS.label("row_no")), fold(S.NOTE.label)}
 
 def _filled_rows(rows: list[list], first: int, skip: set[int]) -> list[tuple[int, list]]:
     """(0-based row index, row) of every row from ``first`` on with a value outside ``skip``."""
-    return [
-        (first + i, row)
-        for i, row in enumerate(rows[first:])
-        if isinstance(row, _UnreadableRow)
-        or any(not cells.is_blank(v) for j, v in enumerate(row) if j not in skip)
-    ]
+    found = []
+    keep: list[int] = []
+    width = -1
+    for i, row in enumerate(rows[first:], first):
+        if isinstance(row, _UnreadableRow):
+            found.append((i, row))
+            continue
+        if len(row) != width:
+            width = len(row)
+            keep = [j for j in range(width) if j not in skip]
+        for j in keep:
+            # cells.is_blank, inlined: this runs for every cell of every empty row.
+            v = row[j]
+            if v.__class__ is str:
+                if v and not v.isspace():
+                    found.append((i, row))
+                    break
+            elif v is not None and not cells.is_blank(v):
+                found.append((i, row))
+                break
+    return found
 
 
 def _refused_rows(wb: _Workbook, sheet: str) -> int:
@@ -640,10 +656,7 @@ def _read_table(
         count.rejected = count.read
         return
     frame = pd.DataFrame(
-        {
-            key: [row[pos] if pos < len(row) else None for _, row in filled]
-            for key, pos in positions.items()
-        },
+        _columns_of([row for _, row in filled], positions),
         index=[i for i, _ in filled],
         dtype=object,
     )
@@ -654,6 +667,18 @@ def _read_table(
     count.accepted = len(typed)
     count.rejected = count.read - count.accepted
     setattr(sub, target, typed.reset_index(drop=True))
+
+
+def _columns_of(rows: list[list], positions: dict[str, int]) -> dict[str, list | tuple]:
+    """Column ``key`` -> its value on each row (None past a short row's end)."""
+    if rows and max(positions.values(), default=0) < min(map(len, rows)):
+        # calamine's rows are all as wide as the sheet: transposed in C.
+        table = list(zip(*rows, strict=False))
+        return {key: table[pos] for key, pos in positions.items()}
+    return {
+        key: [row[pos] if pos < len(row) else None for row in rows]
+        for key, pos in positions.items()
+    }
 
 
 def _merged_cells(sub: Submission, wb: _Workbook, sheet: str, header_row: int) -> None:
@@ -687,6 +712,9 @@ def _normalized_text(
 ) -> None:
     """One warning per column for text typed in NFD or with stray spaces (it is fixed, but the
     unit should know: a name that looks the same must also compare the same)."""
+    distinct = [v for v in pd.unique(raw.to_numpy(dtype=object)) if isinstance(v, str)]
+    if cells.nfc_unchanged(distinct):
+        return
     strings = raw[raw.map(lambda v: isinstance(v, str))]
     changed = {v for v in strings.unique() if v != nfc(v)}
     if not changed:
@@ -712,7 +740,7 @@ def _type_columns(
     optional: set[str],
 ) -> tuple[pd.DataFrame, set[int]]:
     """Parse every column by its declared kind; return the typed frame and rows with errors."""
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, pd.Series] = {}  # one DataFrame at the end: inserting columns one by one is slow
     bad: set[int] = set()
     by_code = {c.code: c for c in catalogue.criteria}
 
@@ -755,7 +783,7 @@ def _type_columns(
             # A value that could not be read already has its own message; only truly empty
             # cells are "missing".
             reported = values.index.isin([problem[0] for problem in problems])
-            missing = values.map(cells.is_blank) & ~reported
+            missing = _blank(values) & ~reported
             for label in values.index[missing]:
                 sub.issue(
                     "VALUE_REQUIRED",
@@ -767,7 +795,22 @@ def _type_columns(
         if column.kind == "date":
             values = values.replace("year-only", None)
         out[column.key] = values
-    return out, bad
+    return pd.DataFrame(out, index=frame.index), bad
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    """cells.is_blank of each value, asked once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    blank = np.array([cells.is_blank(u) for u in uniques] + [True], dtype=bool)
+    return blank[codes]
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Each value as text for a matching key, '' when blank; worked out once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    text = np.empty(len(uniques) + 1, dtype=object)
+    text[:] = ["" if cells.is_blank(u) else str(u) for u in uniques] + [""]
+    return pd.Series(text[codes], index=values.index, dtype=object)
 
 
 def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
@@ -801,8 +844,7 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
     if not citizens.empty:
         # Without a CCCD, a citizen is the same person when name, birth date and household match.
         parts = [
-            citizens[column].map(lambda v: "" if cells.is_blank(v) else str(v)).astype(object)
-            for column in ("full_name", "birth_date", "household_code")
+            _as_text(citizens[column]) for column in ("full_name", "birth_date", "household_code")
         ]
         fallback = parts[0] + "|" + parts[1] + "|" + parts[2]
         key = citizens["cccd"].where(citizens["cccd"].notna(), "~" + fallback)

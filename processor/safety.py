@@ -524,19 +524,40 @@ def _xlsx_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 _ROOT_PREFIX = re.compile(rb"<(\w+:)?(?:worksheet|chartsheet|dialogsheet|macroSheet)\b")
-_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d+)\"")
+# The patterns below come in two forms: one that also takes namespace-prefixed tags (<x:row>,
+# which calamine reads by local name), and one for the usual piece without any, which starts
+# with a literal and so lets the regex engine skip ahead instead of trying every '<' or space:
+# 5-10x faster, and the matches are the same whenever the piece has no prefixed tag.
+# Every tag the slow form alone matches has ':' then r (row), c, v or f: without one, the piece
+# is plain. The root's own xmlns:r is skipped.
+_PREFIX_HINT = re.compile(rb":[rcvf]")
+_ANY = rb"(?:\w+:)?"
+_ROW_NUMBER = re.compile(rb"<" + _ANY + rb"row\s[^>]*?\br=\"(\d+)\"")
+_ROW_NUMBER_PLAIN = re.compile(rb"<row\s[^>]*?\br=\"(\d+)\"")
 # Cell references that can set a large extent: two or three column letters, or a 6+ digit row.
-_FAR_COLUMN = re.compile(rb'\sr="([A-Z]{2,3})(\d+)"')
-_FAR_ROW = re.compile(rb'\sr="[A-Z]{1,3}(\d{6,})"')  # a cell's own row, should its row lie
+# (The look-behind is for the space before r=, placed after the literal it follows.)
+_FAR_COLUMN = re.compile(rb'r="(?<=\sr=")([A-Z]{2,3})(\d+)"')
+_FAR_ROW = re.compile(rb'r="(?<=\sr=")[A-Z]{1,3}(\d{6,})"')  # a cell's own row, should its row lie
+# Either of the two, or an attribute merely ending in r: cheap to rule out on a narrow sheet.
+_FAR_HINT = re.compile(rb'r="[A-Z](?:[A-Z]{1,2}\d|\d{6})')
 # A row with no cell, or with only formatted empty cells: <c s="3"/>, <c s="3"></c> (openpyxl),
 # <c><v></v></c>.
-_EMPTY_V = rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?"
-_BLANK_CELL = rb"<(?:\w+:)?c\b[^>]*?(?:/>|>\s*" + _EMPTY_V + rb"\s*</(?:\w+:)?c>)"
-_BLANK_ROW = re.compile(
-    rb"<(?:\w+:)?row\b[^>]*?(?:/>|>(?:\s*" + _BLANK_CELL + rb")*\s*</(?:\w+:)?row>)"
-)
+
+
+def _blank_row(prefix: bytes) -> re.Pattern[bytes]:
+    empty_v = rb"(?:<" + prefix + rb"v\s*/>|<" + prefix + rb"v>\s*</" + prefix + rb"v>)?"
+    cell = rb"<" + prefix + rb"c\b[^>]*?(?:/>|>\s*" + empty_v + rb"\s*</" + prefix + rb"c>)"
+    return re.compile(
+        rb"<" + prefix + rb"row\b[^>]*?(?:/>|>(?:\s*" + cell + rb")*\s*</" + prefix + rb"row>)"
+    )
+
+
+_BLANK_ROW = _blank_row(_ANY)
+_BLANK_ROW_PLAIN = _blank_row(b"")
 # In a cell, <f> comes first (CT_Cell: f, v, is), so a formula cell opens as <c ...><f.
-_FORMULA_CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*)>\s*<(?:\w+:)?f[\s>/]")
+_FORMULA_CELL = re.compile(rb"<" + _ANY + rb"c\s([^>]*)>\s*<" + _ANY + rb"f[\s>/]")
+_FORMULA_CELL_PLAIN = re.compile(rb"<c\s([^>]*)>\s*<f[\s>/]")
+_FORMULA_TAG_PLAIN = re.compile(rb"<f[\s>/]")  # no formula cell without one
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}\d+)"')
 
 
@@ -573,6 +594,17 @@ def _segments(member: IO[bytes], name: str, size: int):
         yield carry
 
 
+def _is_plain(piece: bytes, skip: tuple[int, int]) -> bool:
+    """True when ``piece`` has no namespace-prefixed row, cell, value or formula tag outside
+    ``skip`` (the root's start tag, where xmlns:r is declared)."""
+    pos = 0
+    while (hint := _PREFIX_HINT.search(piece, pos)) is not None:
+        if not skip[0] <= hint.start() < skip[1]:
+            return False
+        pos = hint.end()
+    return True
+
+
 def _scan_xlsx_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan:
     rows = value_rows = last_row = last_column = formula_count = 0
     far_cell = ""
@@ -581,29 +613,45 @@ def _scan_xlsx_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetSc
     bounded = True  # past the limits only rows are counted (for the accounting)
     with archive.open(info) as member:
         for piece in _segments(member, info.filename, info.file_size):
+            root_tag = (0, 0)
             if row_tag is None:
                 root = _ROOT_PREFIX.search(piece)
                 row_tag = re.compile(b"<" + re.escape((root and root[1]) or b"") + rb"row[\s>/]")
+                if root is not None:
+                    root_tag = (root.start(), piece.find(b">", root.end()) % (len(piece) + 1))
+            plain = _is_plain(piece, root_tag)
             found = len(row_tag.findall(piece))
             rows += found
             # Rows are whole in a piece: the ones holding only formatted blank cells don't count.
             if b'"/>' in piece or b'"></' in piece:  # an empty cell or row may be here
-                found -= len(_BLANK_ROW.findall(piece))
+                found -= len((_BLANK_ROW_PLAIN if plain else _BLANK_ROW).findall(piece))
             value_rows += found
             if not bounded:
                 continue
-            numbers = _ROW_NUMBER.findall(piece)
+            numbers = (_ROW_NUMBER_PLAIN if plain else _ROW_NUMBER).findall(piece)
             if numbers:
                 last_row = max(last_row, *map(int, numbers))
-            numbers = _FAR_ROW.findall(piece)
-            if numbers:
-                last_row = max(last_row, *map(int, numbers))
-            for letters, digits in _FAR_COLUMN.findall(piece):
-                if _column_number(letters.decode()) > last_column:
-                    last_column = _column_number(letters.decode())
-                    far_cell = f"{letters.decode()}{int(digits)}"
-                last_row = max(last_row, int(digits))
-            for match in _FORMULA_CELL.finditer(piece):
+            if _FAR_HINT.search(piece) is None:
+                far = []
+            else:
+                numbers = _FAR_ROW.findall(piece)
+                if numbers:
+                    last_row = max(last_row, *map(int, numbers))
+                far = _FAR_COLUMN.findall(piece)
+            if far:
+                # Only the first cell of the right-most column names the extent; every far
+                # cell's row counts, as its row may lie.
+                widest = max({letters for letters, _ in far}, key=lambda c: (len(c), c))
+                if _column_number(widest.decode()) > last_column:
+                    last_column = _column_number(widest.decode())
+                    digits = next(d for letters, d in far if letters == widest)
+                    far_cell = f"{widest.decode()}{int(digits)}"
+                last_row = max(last_row, *(int(d) for _, d in far))
+            if plain and _FORMULA_TAG_PLAIN.search(piece) is None:
+                matches = ()
+            else:
+                matches = (_FORMULA_CELL_PLAIN if plain else _FORMULA_CELL).finditer(piece)
+            for match in matches:
                 formula_count += 1
                 if len(formulas) < MAX_FORMULA_CELLS:
                     ref = _CELL_REF.search(match[1])
