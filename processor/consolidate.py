@@ -12,6 +12,7 @@ import pandas as pd
 
 from processor import schema as S
 from processor.catalogue import Catalogue
+from processor.forms import citizen_columns, household_columns
 from processor.intake import (
     ACCEPTED,
     ACCEPTED_WITH_ERRORS,
@@ -70,7 +71,11 @@ def resolve_duplicates(submissions: list[Submission]) -> None:
         latest[key] = sub
 
 
-def _stack(submissions: list[Submission], attribute: str) -> pd.DataFrame:
+def _stack(
+    submissions: list[Submission], attribute: str, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The level's rows of every counted submission; with no rows, the level's columns still
+    (an inbox of agencies alone has no household, and scoring reads the columns)."""
     frames = []
     for sub in submissions:
         frame = getattr(sub, attribute)
@@ -78,7 +83,8 @@ def _stack(submissions: list[Submission], attribute: str) -> pd.DataFrame:
             continue
         frames.append(frame.assign(unit_code=sub.unit_code, source_file=sub.name))
     if not frames:
-        return pd.DataFrame(columns=["unit_code", "source_file"])
+        keys = [*(columns or []), "_row", "unit_code", "source_file"]
+        return pd.DataFrame({key: pd.Series(dtype=object) for key in dict.fromkeys(keys)})
     return pd.concat(frames, ignore_index=True)
 
 
@@ -87,8 +93,8 @@ def consolidate(submissions: list[Submission], catalogue: Catalogue) -> Consolid
     counted = sorted(
         (s for s in submissions if s.status in COUNTED), key=lambda s: s.unit_code or ""
     )
-    citizens = _stack(counted, "citizens")
-    households = _stack(counted, "households")
+    citizens = _stack(counted, "citizens", [c.key for c in citizen_columns(catalogue)])
+    households = _stack(counted, "households", [c.key for c in household_columns(catalogue)])
     tasks = _stack(counted, "tasks")
     issues: list[Issue] = []
     issues += _citizens_in_two_units(citizens, {s.name: s for s in counted})

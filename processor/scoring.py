@@ -87,6 +87,12 @@ def _decide(
 ) -> pd.DataFrame:
     """Combine criterion results into the outcome and its reason, column by column."""
     index = frame.index
+    if frame.empty:  # no one at this level yet (an inbox of agencies alone has no household)
+        columns = ["criteria_passed", "outcome", "reason"]
+        if any(c.kind == "diem" for c in criteria):
+            columns.append("points")
+        columns += [c.code for c in criteria]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}, index=index)
     passed_count = pd.Series(0, index=index)
     points = pd.Series(0.0, index=index)
     mandatory_fail = pd.Series(False, index=index)

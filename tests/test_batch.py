@@ -213,3 +213,26 @@ def test_missing_history_is_a_clear_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["quyet-dinh", "--nam", "2021", "--kho", str(tmp_path)])
     assert result.exit_code == 2
     assert "kieumau run" in result.output
+
+
+def test_an_inbox_of_agencies_alone_is_scored(catalogue, tmp_path: Path) -> None:
+    """Early in a month only an agency may have sent its form: no household anywhere."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    make_form(
+        catalogue,
+        inbox,
+        "CQ01",
+        "2021-11",
+        [citizen(None, "Lê Thị Hoa", dt.date(1985, 3, 4), votes=20)],
+        info={"attendees": 25},
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["run", str(inbox), "--ky", "2021-11", "--out", str(out), "--kho", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = out / "2021-11" / "tong_hop_2021-11.xlsx"
+    (person,) = sheet_rows(summary, "Công dân")
+    assert person["Họ và tên"] == "Lê Thị Hoa"
+    assert sheet_rows(summary, "Hộ gia đình") == []
