@@ -11,6 +11,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -271,9 +272,16 @@ def _fit_rows(
     wrapped = [c for c in columns if _wraps(c, c.key in locked_keys) and c.key in data.columns]
     if not wrapped or data.empty:
         return
-    lines = pd.concat(
-        [data[c.key].map(lambda v, w=c.width: _line_count(v, w)) for c in wrapped], axis=1
-    ).max(axis=1)
+    lines = pd.Series(1, index=data.index)
+    for column in wrapped:
+        values = data[column.key]
+        per_line = max(1, int(column.width * CHARS_PER_WIDTH) - 1)
+        # Most cells fit on one line: only the long ones are wrapped word by word.
+        text = values.map(lambda v: v if isinstance(v, str) else "")
+        long = text.str.len().gt(per_line) | text.str.contains("\n", regex=False)
+        if long.any():
+            counts = text[long].map(lambda v, w=column.width: _line_count(v, w))
+            lines[long] = np.maximum(lines[long].to_numpy(), counts.to_numpy())
     for i, count in enumerate(lines.tolist()):
         if count > 1:
             ws.set_row(first + i, LINE_HEIGHT * count)
