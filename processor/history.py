@@ -2,18 +2,21 @@
 
 It keeps, by period, every accepted submission's rows and every result, written in one
 transaction per run; re-running a period replaces that period's records. Rows are stored per
-(period, level, unit) as JSON records, so a change of criteria in the catalogue never needs a
-schema migration.
+(period, level, unit) as one JSON document of the unit's columns (see "Payload formats" below),
+so a change of criteria in the catalogue never needs a schema migration. The store keeps SQLite's
+defaults, a rollback journal and synchronous=FULL: a committed run survives a power cut.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from processor.errors import HistoryError
@@ -41,20 +44,177 @@ CREATE INDEX IF NOT EXISTS progress_period ON progress(period);
 """
 
 
-def _encode(frame: pd.DataFrame) -> str:
-    # json.dumps over plain lists is faster here than DataFrame.to_json on object columns;
-    # dates become ISO text, missing values null.
-    plain = frame.astype(object).where(frame.notna(), None)
-    return json.dumps(
-        {"columns": [str(c) for c in frame.columns], "data": plain.to_numpy().tolist()},
-        ensure_ascii=False,
-        default=str,
-    )
+# Payload formats. Format 1 (stores written before 2026-11) is row-oriented:
+#   {"columns": [...], "data": [[row 1 values], ...]}
+# Format 2 is column-oriented; each entry of "values" is one column, in one of three forms:
+#   {"format": 2, "rows": n, "columns": [...], "values": [
+#       [...],                                   the column's values, or
+#       {"integers": PACKED},                    whole numbers, none missing, or
+#       {"levels": [...], "codes": PACKED},      text that repeats within the unit
+#   ]}
+# where PACKED is {"type": "<u1", "base64": "..."}, an integer array of that numpy little-endian
+# type; "levels" are the unit's distinct values of the column (Đạt/Chưa đạt, reasons, file and
+# unit names, null for missing) and "codes" each row's index into them. Both formats hold the
+# same values: JSON scalars, dates and other non-JSON values as their str() (ISO text for dates),
+# missing values null. Format 2 writes and reads several times faster; both formats are read.
+_FORMAT = 2
+_SAMPLE = 2048  # rows looked at to guess whether a text column repeats (a speed choice only)
+_TYPES = [(t, np.iinfo(t).min, np.iinfo(t).max) for t in ("<u1", "<i1", "<u2", "<i2", "<u4")]
+_TYPES += [(t, np.iinfo(t).min, np.iinfo(t).max) for t in ("<i4", "<i8")]
+
+_ColumnEntry = Callable[[int, np.ndarray], object]  # (unit number, its rows) -> JSON entry
 
 
-def _decode(payload: str) -> pd.DataFrame:
+def _column_entry(column: pd.Series, unit_of_row: np.ndarray, units: int) -> _ColumnEntry:
+    """How one column of a level is written for each unit, worked out once for all units.
+
+    The values are those of format 1's ``frame.astype(object).where(frame.notna(), None)``,
+    which json.dumps(default=str) then wrote: dates (and anything else not JSON) as str().
+    """
+    dtype = column.dtype
+    fits = dtype.kind in "iu" and dtype.itemsize <= (8 if dtype.kind == "i" else 4)
+    if fits and not column.hasnans:  # int64, Int64 columns: astype(object) gives Python ints
+        return _integer_entry(column.to_numpy(dtype=np.int64))
+    values = np.array(column.astype(object).to_numpy(), dtype=object, copy=True)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "date":
+        codes, levels = pd.factorize(values)  # every kind of missing value gets code -1
+        if all(type(v) is dt.date for v in levels):
+            levels = np.array([v.isoformat() for v in levels], dtype=object)
+            return _text_entry(codes, levels, unit_of_row, units)
+    elif kind in ("string", "empty"):
+        sample = values[:_SAMPLE]
+        if 2 * len(pd.unique(sample)) <= len(sample):
+            return _text_entry(*pd.factorize(values), unit_of_row, units)
+    missing = column.isna().to_numpy()
+    values[missing] = None
+    if kind == "date":  # datetimes among the dates
+        values[~missing] = [str(v) for v in values[~missing]]
+    elif kind == "integer" and not missing.any() and set(map(type, values)) == {int}:
+        # Python ints only: numpy integers in an object column were stored as text by format 1.
+        try:
+            return _integer_entry(np.array(values, dtype=np.int64))
+        except OverflowError:
+            pass
+    return lambda _, rows: values[rows].tolist()
+
+
+def _integer_entry(integers: np.ndarray) -> _ColumnEntry:
+    width = _narrowest(int(integers.min()), int(integers.max())) if len(integers) else "<u1"
+    return lambda _, rows: {"integers": _packed(integers[rows], width)}
+
+
+def _text_entry(
+    codes: np.ndarray, levels: np.ndarray, unit_of_row: np.ndarray, units: int
+) -> _ColumnEntry:
+    """Text by each unit's own levels and each row's index into them (worked out for all units
+    at once), or as plain values when they seldom repeat within a unit. Missing: code -1."""
+    width = len(levels) + 1  # in keys, missing is 0 and level i is i + 1
+    keys = unit_of_row * width + (codes + 1)
+    first_seen, distinct = pd.factorize(keys)
+    if 2 * len(distinct) > len(keys):
+        values = np.append(levels.astype(object), None)[codes]
+        return lambda _, rows: values[rows].tolist()
+    order = np.argsort(distinct)  # by unit, then level
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    distinct = distinct[order]
+    starts = np.searchsorted(distinct // width, np.arange(units + 1))
+    level_values = np.append(None, levels.astype(object))[distinct % width]
+    unit_levels = [level_values[starts[u] : starts[u + 1]].tolist() for u in range(units)]
+    # Rows without a unit (unit_of_row -1) get nonsense here; they are never stored.
+    local_codes = rank[first_seen] - starts[unit_of_row]
+
+    def entry(number: int, rows: np.ndarray) -> object:
+        levels = unit_levels[number]
+        width = _narrowest(0, len(levels) - 1)
+        return {"levels": levels, "codes": _packed(local_codes[rows], width)}
+
+    return entry
+
+
+def _narrowest(low: int, high: int) -> str:
+    return next(kind for kind, least, most in _TYPES if least <= low and high <= most)
+
+
+def _packed(array: np.ndarray, kind: str) -> dict[str, str]:
+    """An integer array as little-endian ``kind``, in base64."""
+    return {"type": kind, "base64": base64.b64encode(array.astype(kind).tobytes()).decode()}
+
+
+def _unpacked(packed: dict[str, str]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(packed["base64"]), dtype=packed["type"])
+
+
+def _encode_groups(frame: pd.DataFrame) -> list[tuple[object, str]]:
+    """(unit_code, format 2 payload) for each unit of a level; rows keep the frame's order."""
+    body = frame.drop(columns=["unit_code"])
+    units = sorted(frame.groupby("unit_code", sort=True).indices.items())
+    unit_of_row = np.full(len(frame), -1, dtype=np.int64)  # rows without a unit are not stored
+    for number, (_, rows) in enumerate(units):
+        unit_of_row[rows] = number
+    entries = [
+        _column_entry(body.iloc[:, position], unit_of_row, len(units))
+        for position in range(body.shape[1])
+    ]
+    names = [str(c) for c in body.columns]
+    return [
+        (
+            unit,
+            json.dumps(
+                {
+                    "format": _FORMAT,
+                    "rows": len(rows),
+                    "columns": names,
+                    "values": [entry(number, rows) for entry in entries],
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+                default=str,
+            ),
+        )
+        for number, (unit, rows) in enumerate(units)
+    ]
+
+
+def _decode_columns(payload: str) -> tuple[int, list[str], list[list | np.ndarray]]:
+    """The row count, column names and each column's values, from a payload of either format."""
     data = json.loads(payload)
-    return pd.DataFrame(data["data"], columns=data["columns"], dtype=object)
+    columns = data["columns"]
+    version = data.get("format", 1)
+    if version == 1:
+        rows = pd.DataFrame(data["data"], columns=columns, dtype=object).to_numpy()
+        return len(rows), columns, [rows[:, i] for i in range(len(columns))]
+    if version != _FORMAT:
+        raise HistoryError(
+            f"Kho lịch sử ghi theo định dạng {version}, mới hơn định dạng {_FORMAT} mà phiên "
+            "bản này đọc được: hãy cập nhật chương trình."
+        )
+    return data["rows"], columns, [_column(values) for values in data["values"]]
+
+
+def _column(values: list | dict) -> list | np.ndarray:
+    """One column of a format 2 payload as its values."""
+    if isinstance(values, list):
+        return values
+    if "integers" in values:
+        return _unpacked(values["integers"]).astype(object)  # Python ints
+    return _objects(values["levels"])[_unpacked(values["codes"])]
+
+
+def _objects(values: list | np.ndarray) -> np.ndarray:
+    """A 1-d object array, even of values that are lists themselves."""
+    if isinstance(values, np.ndarray):
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _frame(rows: int, columns: list[str], values: list[list | np.ndarray]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {i: _objects(v) for i, v in enumerate(values)}, index=pd.RangeIndex(rows), dtype=object
+    )
+    frame.columns = columns
+    return frame
 
 
 class History:
@@ -117,8 +277,8 @@ class History:
                     self.db.executemany(
                         "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
                         [
-                            (period, kind, level, unit, _encode(group.drop(columns=["unit_code"])))
-                            for unit, group in frame.groupby("unit_code", sort=True)
+                            (period, kind, level, unit, payload)
+                            for unit, payload in _encode_groups(frame)
                         ],
                     )
             if not progress.empty:
@@ -147,11 +307,29 @@ class History:
         if unit_code:
             query += " AND unit_code = ?"
             params.append(unit_code)
-        frames = [
-            _decode(payload).assign(unit_code=unit)
+        decoded = [
+            (unit, *_decode_columns(payload))
             for unit, payload in self.db.execute(query + " ORDER BY unit_code", params)
         ]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if not decoded:
+            return pd.DataFrame()
+        columns = decoded[0][2]
+        if any(c != columns for _, _, c, _ in decoded):
+            # Not written by one save_period: align the columns as pd.concat does.
+            return pd.concat(
+                [_frame(n, c, v).assign(unit_code=unit) for unit, n, c, v in decoded],
+                ignore_index=True,
+            )
+        # One frame from whole columns: much cheaper than a frame per unit and a concat.
+        values = [
+            np.concatenate([_objects(unit_values[i]) for _, _, _, unit_values in decoded])
+            for i in range(len(columns))
+        ]
+        units = np.repeat(
+            np.array([unit for unit, *_ in decoded], dtype=object),
+            [rows for _, rows, _, _ in decoded],
+        )
+        return _frame(len(units), columns, values).assign(unit_code=units)
 
     def latest_before(self, period: str, unit_code: str) -> str | None:
         """The last period before ``period`` for which ``unit_code`` has input rows."""
