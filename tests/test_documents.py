@@ -730,3 +730,14 @@ def test_ten_thousand_names_render_fast(tmp_path, catalogue):
     elapsed = time.perf_counter() - started
     assert elapsed < 20, f"10,000-name decision took {elapsed:.1f} s"
     assert len(annex_rows(Document(out))) == 10_000
+
+
+def test_line_breaks_in_values_still_become_breaks() -> None:
+    """The skip of docxtpl's listing pass must not lose a newline typed in a note."""
+    from processor.documents import _Template
+
+    template = _Template.__new__(_Template)  # resolve_listing needs no document
+    plain = '<w:p><w:r><w:t xml:space="preserve">Nguyễn Văn An &amp; Lê Thị Bình</w:t></w:r></w:p>'
+    assert template.resolve_listing(plain) == plain
+    broken = template.resolve_listing("<w:p><w:r><w:t>Dòng một\nDòng hai</w:t></w:r></w:p>")
+    assert "<w:br/>" in broken and "Dòng hai" in broken
