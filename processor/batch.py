@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from processor import schema as S
-from processor.catalogue import Catalogue, Unit
+from processor.catalogue import Catalogue
 from processor.conditions import carry_years, january_registration
 from processor.consolidate import Consolidated, consolidate
 from processor.feedback import write_feedback
@@ -202,6 +202,49 @@ def run_batch(
     submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
     issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
     issues += consolidated.issues
+    out_dir = output_root / str(period)
+    staging = output_root / f".dang-ghi-{period}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        report = _score_and_write(
+            inbox, period, catalogue, history_path, submissions, consolidated, submitted,
+            issues, run_time, staging, out_dir, pool,
+            feedback=feedback, next_forms=next_forms, progress=progress,
+        )  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        if staging.exists():
+            shutil.rmtree(staging)
+    return report
+
+
+def _score_and_write(
+    inbox: Path,
+    period: Period,
+    catalogue: Catalogue,
+    history_path: Path,
+    submissions: list[Submission],
+    consolidated: Consolidated,
+    submitted: pd.DataFrame,
+    issues: list[Issue],
+    run_time: dt.datetime,
+    staging: Path,
+    out_dir: Path,
+    pool: ProcessPoolExecutor | None,
+    *,
+    feedback: bool,
+    next_forms: bool,
+    progress: Callable[[str, int, int], None] | None,
+) -> RunReport:
+    # Next month's forms need only this month's rows: they are written while scoring runs.
+    forms: list = _form_jobs(staging, catalogue, period, consolidated) if next_forms else []
+    if pool is not None:
+        forms = [pool.submit(write_form, *job) for job in forms]
     with History(history_path) as history:
         frames = {
             "citizens": consolidated.citizens,
@@ -243,36 +286,27 @@ def run_batch(
             current_progress,
         )
         trend = history.progress(period.year, str(period))
-    out_dir = output_root / str(period)
-    staging = output_root / f".dang-ghi-{period}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
     report = RunReport(period, out_dir, submissions, issues, results)
-    try:
-        produced = _write_outputs(
-            staging,
-            catalogue,
-            period,
-            submissions,
-            consolidated,
-            results,
-            issues,
-            trend,
-            run_time,
-            workers=workers,
-            feedback=feedback,
-            next_forms=next_forms,
-            progress=progress,
-        )
-        manifest = staging / "nhat_ky.json"
-        write_json(manifest, _manifest(report, inbox, run_time, produced, staging, out_dir))
-        produced.append(manifest)
-        _swap_in(staging, out_dir)
-        report.outputs = [out_dir / p.relative_to(staging) for p in produced]
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    produced = _write_outputs(
+        staging,
+        catalogue,
+        period,
+        submissions,
+        consolidated,
+        results,
+        issues,
+        trend,
+        run_time,
+        pool=pool,
+        forms=forms,
+        feedback=feedback,
+        progress=progress,
+    )
+    manifest = staging / "nhat_ky.json"
+    write_json(manifest, _manifest(report, inbox, run_time, produced, staging, out_dir))
+    produced.append(manifest)
+    _swap_in(staging, out_dir)
+    report.outputs = [out_dir / p.relative_to(staging) for p in produced]
     return report
 
 
@@ -282,42 +316,62 @@ def _unit_slice(of: dict[str, Callable[[str], pd.DataFrame]], unit_code: str) ->
     )
 
 
-def _unit_outputs(
+def _form_jobs(
+    staging: Path, catalogue: Catalogue, period: Period, consolidated: Consolidated
+) -> list[tuple]:
+    """Arguments of write_form for each unit's next-month form (from this month's rows)."""
+    inputs = {
+        level: _by_unit(getattr(consolidated, level))
+        for level in ("citizens", "households", "tasks")
+    }
+    following = period.next()
+    return [
+        (
+            catalogue,
+            unit,
+            following,
+            staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
+            _next_roster(inputs, unit.code),
+        )
+        for unit in catalogue.units
+    ]
+
+
+def _feedback_jobs(
     staging: Path,
     catalogue: Catalogue,
-    unit: Unit,
     period: Period,
     submissions: list[Submission],
     issues: list[Issue],
     results: Results,
-    roster: Roster | None,
-) -> list[Path]:
-    """Everything written for one unit: its feedback, and next month's form."""
-    written = []
-    if submissions:
-        written.append(
-            write_feedback(
-                staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
-                catalogue,
-                unit,
-                period,
-                submissions,
-                issues,
-                results,
+) -> list[tuple]:
+    """Arguments of write_feedback for each unit that sent something."""
+    outcomes = {
+        level: _by_unit(getattr(results, level))
+        for level in ("citizens", "households", "units", "tasks")
+    }
+    own_files: dict[str | None, list[Submission]] = {}
+    for sub in submissions:
+        own_files.setdefault(sub.unit_code, []).append(sub)
+    file_issues: dict[str, list[tuple[int, Issue]]] = {}
+    for position, issue in enumerate(issues):
+        file_issues.setdefault(issue.file, []).append((position, issue))
+    jobs = []
+    for unit in catalogue.units:
+        own = own_files.get(unit.code, [])
+        if own:
+            jobs.append(
+                (
+                    staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
+                    catalogue,
+                    unit,
+                    period,
+                    own,
+                    [i for _, i in sorted(p for s in own for p in file_issues.get(s.name, []))],
+                    _unit_slice(outcomes, unit.code),
+                )
             )
-        )
-    if roster is not None:
-        following = period.next()
-        written.append(
-            write_form(
-                catalogue,
-                unit,
-                following,
-                staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
-                roster,
-            )
-        )
-    return written
+    return jobs
 
 
 def _write_outputs(
@@ -331,15 +385,16 @@ def _write_outputs(
     trend: pd.DataFrame,
     run_time: dt.datetime,
     *,
-    workers: int | None,
+    pool: ProcessPoolExecutor | None,
+    forms: list,
     feedback: bool,
-    next_forms: bool,
     progress: Callable[[str, int, int], None] | None,
 ) -> list[Path]:
-    """Write the summary and every unit's files; in parallel processes when there are cores.
+    """Write the summary and every unit's feedback, and collect the next-month forms.
 
-    Writing workbooks is CPU-bound in xlsxwriter, and units are independent, so the work is
-    split into one job for the summary and one per unit.
+    ``forms`` are the forms' futures already running in ``pool`` (or, without a pool, their
+    write_form arguments). Writing workbooks is CPU-bound and units are independent, so with
+    a pool the summary is one job and each unit's feedback another.
     """
     summary_args = (
         staging / f"tong_hop_{period}.xlsx",
@@ -351,56 +406,29 @@ def _write_outputs(
         trend,
         run_time,
     )
-    inputs = {
-        level: _by_unit(getattr(consolidated, level))
-        for level in ("citizens", "households", "tasks")
-    }
-    outcomes = {
-        level: _by_unit(getattr(results, level))
-        for level in ("citizens", "households", "units", "tasks")
-    }
-    own_files: dict[str | None, list[Submission]] = {}
-    for sub in submissions:
-        own_files.setdefault(sub.unit_code, []).append(sub)
-    file_issues: dict[str, list[tuple[int, Issue]]] = {}
-    for position, issue in enumerate(issues):
-        file_issues.setdefault(issue.file, []).append((position, issue))
-    unit_jobs = []
-    for unit in catalogue.units:
-        own = own_files.get(unit.code, []) if feedback else []
-        roster = _next_roster(inputs, unit.code) if next_forms else None
-        if own or roster is not None:
-            unit_jobs.append(
-                (
-                    staging,
-                    catalogue,
-                    unit,
-                    period,
-                    own,
-                    [i for _, i in sorted(p for s in own for p in file_issues.get(s.name, []))],
-                    _unit_slice(outcomes, unit.code),
-                    roster,
-                )
-            )
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    produced: list[Path] = []
-    total = len(unit_jobs) + 1
-    if workers <= 1:
-        produced.append(write_summary(*summary_args))
-        for i, job in enumerate(unit_jobs, start=2):
-            produced += _unit_outputs(*job)
+    feedback_jobs = (
+        _feedback_jobs(staging, catalogue, period, submissions, issues, results) if feedback else []
+    )
+    total = 1 + len(feedback_jobs) + len(forms)
+    if pool is None:
+        produced = [write_summary(*summary_args)]
+        for job in feedback_jobs:
+            produced.append(write_feedback(*job))
             if progress:
-                progress("Ghi kết quả", i, total)
+                progress("Ghi kết quả", len(produced), total)
+        for job in forms:
+            produced.append(write_form(*job))
+            if progress:
+                progress("Ghi kết quả", len(produced), total)
         return produced
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        # The summary is the longest job: start it first so the units fill the other cores.
-        futures = [pool.submit(write_summary, *summary_args)]
-        futures += [pool.submit(_unit_outputs, *job) for job in unit_jobs]
-        for i, future in enumerate(futures, start=1):
-            result = future.result()
-            produced += result if isinstance(result, list) else [result]
-            if progress:
-                progress("Ghi kết quả", i, total)
+    # The summary is the longest job: it goes ahead of the feedback so units fill the cores.
+    futures = [pool.submit(write_summary, *summary_args)]
+    futures += [pool.submit(write_feedback, *job) for job in feedback_jobs]
+    produced = []
+    for future in [*futures, *forms]:
+        produced.append(future.result())
+        if progress:
+            progress("Ghi kết quả", len(produced), total)
     return produced
 
 
