@@ -6,6 +6,7 @@ come from it. Loading checks every cell and reports every problem at once, by sh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -110,10 +111,12 @@ class Catalogue:
         return [t for t in self.tasks if t.criterion == criterion_code]
 
     def unit(self, code: str) -> Unit | None:
-        for unit in self.units:
-            if unit.code == code:
-                return unit
-        return None
+        return self._units_by_code.get(code)
+
+    @functools.cached_property
+    def _units_by_code(self) -> dict[str, Unit]:
+        # Looked up once per recognised person when drafting a district's decisions.
+        return {unit.code: unit for unit in reversed(self.units)}  # the first of a code wins
 
     def setting(self, key: str, default: str = "") -> str:
         values = self.settings.get(key)

@@ -51,7 +51,19 @@ def _missing(value: Any) -> bool:
 
 def _text(value: Any) -> str:
     """NFC text with spaces collapsed; NaN/None -> "" (forms may bring NFD from macOS)."""
+    try:  # names, units and genders repeat across a district's 200,000 recognised rows
+        return _text_of(type(value), value)
+    except TypeError:  # an unhashable value
+        return _plain_text(value)
+
+
+def _plain_text(value: Any) -> str:
     return "" if value is None or _missing(value) else nfc(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text_of(kind: type, value: Any) -> str:  # keyed by type too: 1, 1.0 and True differ
+    return _plain_text(value)
 
 
 def _col(frame: pd.DataFrame, name: str) -> list[Any]:
