@@ -25,7 +25,7 @@ from processor.periods import Period
 from processor.reports import citizen_labels, household_labels, unit_labels
 from processor.scoring import Results
 from processor.vietnamese import nfc
-from processor.xlsx import Book, write_table
+from processor.xlsx import Book, column_width, write_table
 
 FEEDBACK_SHEET = "Phản hồi"
 RESULTS_SHEETS = {
@@ -187,12 +187,17 @@ def _patch_own_workbook(
     ]
     for name, frame, columns in _result_frames(catalogue, unit, results):
         rows = frame.to_numpy(dtype=object).tolist()
+        keys = list(columns)
         sheets.append(
             xlsxpatch.NewSheet(
                 name,
                 rows=[list(columns.values()), *rows],
                 row_styles=["header", *["plain"] * len(rows)],
-                widths={j: 14 for j in range(len(columns))},
+                widths={
+                    j: 60 if key == "reason" else column_width(columns[key], frame[key].tolist())
+                    for j, key in enumerate(keys)
+                },
+                wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
                 freeze_first_row=True,
                 autofilter_from_row=1,
             )

@@ -110,7 +110,8 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt=None) -> No
         ws.write_string(row, col, text, fmt)
 
 
-def _width(label: str, values: Sequence[object]) -> float:
+def column_width(label: str, values: Sequence[object]) -> float:
+    """Characters wide for a column: its longest value (first 200 rows) or half its label."""
     sample = [len(str(v)) for v in values[:200] if v is not None and v == v]
     # Headers wrap onto two lines (the header row is 32 points high), so half a long label fits.
     header = len(label) * 0.9 if len(label) <= 14 else max(12, len(label) * 0.55)
@@ -138,7 +139,7 @@ def write_table(
     for j, key in enumerate(columns):
         values = frame[key].tolist()
         fmt = formats.get(key, book.wrap if str(key) in ("reason", "message") else book.base)
-        width = widths.get(key) or _width(labels[key], values)
+        width = widths.get(key) or column_width(labels[key], values)
         ws.set_column(j, j, width)
         block_columns.append(Column(values, fmt, book.date))
     if columns and len(frame):

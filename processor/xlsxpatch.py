@@ -238,7 +238,7 @@ class _Styles:
             font_id = self.font_count + self.new_fonts.index(font)
             number = 'numFmtId="14" applyNumberFormat="1"' if style == "date" else 'numFmtId="0"'
             xf = f'<xf {number} fontId="{font_id}" fillId="0" borderId="0" xfId="0" applyFont="1"'
-            if style == "wrap":
+            if style in ("wrap", "header"):  # a header may be longer than its column is wide
                 xf += ' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
             else:
                 xf += "/>"
@@ -944,9 +944,11 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        f'xmlns:r="{_NS_REL}"><dimension ref="A1:{last}"/><sheetViews>{view}</sheetViews>'
+        f'xmlns:r="{_NS_REL}"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<dimension ref="A1:{last}"/><sheetViews>{view}</sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
         f"<sheetData>{''.join(rows)}</sheetData>{autofilter}"
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape"/></worksheet>'
+        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+        'fitToHeight="0"/></worksheet>'
     )
