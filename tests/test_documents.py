@@ -712,13 +712,13 @@ def test_pdf_with_libreoffice(tmp_path, drafts):
         assert names and all(("Times" in n or "LiberationSerif" in n) for n in names), names
 
 
-def test_ten_thousand_names_render_fast(tmp_path, catalogue):
+def test_ten_thousand_names_all_in_the_annex(tmp_path, catalogue):
+    """Every name of a large decision is in its annex (its speed: benchmarks/decision_names.py)."""
     big = make_results(seed=3, per_unit=1250, unit_codes=("TDP01", "TDP02", "TDP03", "TDP04"))
     big = Results(
         big.citizens.assign(outcome=S.ACHIEVED), big.households.iloc[0:0], big.units.iloc[0:0]
     )
     assert len(big.citizens) == 10_000
-    started = time.perf_counter()
     from processor import document_context as ctx
     from processor.documents import DEFAULT_TEMPLATES, _Renderer
 
@@ -727,8 +727,6 @@ def test_ten_thousand_names_render_fast(tmp_path, catalogue):
         ctx.ward_context(catalogue, 2021), catalogue.citizen_title, rows
     )
     out = _Renderer(DEFAULT_TEMPLATES).render("quyet_dinh", decision, tmp_path / "qd.docx")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20, f"10,000-name decision took {elapsed:.1f} s"
     assert len(annex_rows(Document(out))) == 10_000
 
 
