@@ -20,7 +20,7 @@ from processor import cells
 from processor import schema as S
 from processor.catalogue import Catalogue
 from processor.errors import KieumauError
-from processor.forms import HEADER_ROW, citizen_columns, household_columns
+from processor.forms import HEADER_ROW, MONTHS, citizen_columns, household_columns
 from processor.issues import ERROR, Issue, make_issue
 from processor.periods import Period
 from processor.safety import MAX_ROWS, SheetScan, Verdict, inspect_file
@@ -768,11 +768,14 @@ def _type_columns(
         elif column.kind == "choice":
             values, problems = cells.parse_choice(raw, column.choices)
         elif column.kind in ("int", "number"):
-            maximum = (
-                criterion.points if criterion is not None and criterion.kind == "diem" else None
+            minimum, maximum = (
+                0,
+                (criterion.points if criterion is not None and criterion.kind == "diem" else None),
             )
+            if column.key == "planned_month":  # the bounds the form's validation sets
+                minimum, maximum = MONTHS
             values, problems = cells.parse_number(
-                raw, minimum=0, maximum=maximum, integer=column.kind == "int"
+                raw, minimum=minimum, maximum=maximum, integer=column.kind == "int"
             )
         elif column.kind == "code":
             values, problems = cells.parse_code(raw), []

@@ -139,6 +139,24 @@ def test_points_are_bounded_in_the_form_and_again_by_the_reader(tmp_path, catalo
     assert sub.households["GD01"].tolist() == [4.5]
 
 
+def test_a_planned_month_outside_the_year_is_refused_like_the_form_refuses_it(
+    tmp_path, catalogue
+) -> None:
+    """Month 1..12 in the form's validation; a pasted 13 (or 0) is stopped by the reader too."""
+    tasks = all_tasks_done(catalogue)
+    tasks.loc[0, "planned_month"] = 13
+    tasks.loc[1, "planned_month"] = 0
+    path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    ws = openpyxl.load_workbook(path)[S.FORM_UNIT.name]
+    letter = next(c.column_letter for c in ws[HEADER] if c.value == "Tháng hoàn thành dự kiến")
+    sub = read_submission(path, catalogue)
+    issues = [(i.code, i.cell) for i in sub.issues]
+    assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST}") in issues
+    assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST + 1}") in issues
+    assert 13 not in sub.tasks["planned_month"].tolist()
+    assert len(sub.tasks) == len(tasks) - 2
+
+
 def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
     locked_keys = {"row_no", "criterion", "task", "text"}
     for sheet, columns, rows in _table_sheets(catalogue):
