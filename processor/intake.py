@@ -837,6 +837,34 @@ def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
             value=" / ".join(filter(None, key)),
         )
     sub.tasks = sub.tasks[[not u for u in unknown]].reset_index(drop=True)
+    _check_points(sub, catalogue)
+
+
+def _check_points(sub: Submission, catalogue: Catalogue) -> None:
+    """A points criterion's measured value is 0..its points; the value column holds every
+    criterion's measure, so the bound is per row (the form cannot set it per row)."""
+    points = {c.code: c.points for c in catalogue.criteria if c.kind == "diem" and c.points}
+    if not points or sub.tasks.empty:
+        return
+    limit = sub.tasks["criterion"].map(points)
+    value = pd.to_numeric(sub.tasks["value"], errors="coerce")
+    over = (value > limit).fillna(False).to_numpy(dtype=bool)
+    if not over.any():
+        return
+    for row, raw, top in zip(
+        sub.tasks["_row"][over], sub.tasks["value"][over], limit[over], strict=True
+    ):
+        sub.issue(
+            "NUMBER_OUT_OF_RANGE",
+            S.FORM_UNIT.name,
+            sub.cell(S.FORM_UNIT.name, "value", row),
+            value=f"{raw:g}" if isinstance(raw, float) else raw,
+            detail=f"từ 0 đến {top:g}",
+        )
+    count = sub.counts[S.FORM_UNIT.name]
+    count.accepted -= int(over.sum())
+    count.rejected += int(over.sum())
+    sub.tasks = sub.tasks[~over].reset_index(drop=True)
 
 
 def _cross_checks(sub: Submission, is_tdp: bool) -> None:

@@ -157,6 +157,24 @@ def test_a_planned_month_outside_the_year_is_refused_like_the_form_refuses_it(
     assert len(sub.tasks) == len(tasks) - 2
 
 
+def test_a_points_value_above_its_criterions_points_is_refused(tmp_path, catalogue) -> None:
+    """`Giá trị đo được` of a points criterion (TDP09: 0..10 in the default catalogue)."""
+    (criterion,) = [c for c in catalogue.criteria if c.kind == "diem"]
+    tasks = all_tasks_done(catalogue)
+    at = tasks.index[tasks["criterion"] == criterion.code][0]
+    tasks.loc[at, "value"] = criterion.points + 2
+    path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    ws = openpyxl.load_workbook(path)[S.FORM_UNIT.name]
+    letter = next(c.column_letter for c in ws[HEADER] if c.value == "Giá trị đo được")
+    sub = read_submission(path, catalogue)
+    (issue,) = [i for i in sub.issues if i.code == "NUMBER_OUT_OF_RANGE"]
+    assert issue.cell == f"{letter}{FIRST + at}"
+    assert f"đến {criterion.points:g}" in issue.message
+    count = sub.counts[S.FORM_UNIT.name]
+    assert (count.read, count.accepted, count.rejected) == (len(tasks), len(tasks) - 1, 1)
+    assert len(sub.tasks) == len(tasks) - 1
+
+
 def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
     locked_keys = {"row_no", "criterion", "task", "text"}
     for sheet, columns, rows in _table_sheets(catalogue):
