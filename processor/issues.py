@@ -6,6 +6,7 @@ says what is wrong and how to fix it. Messages live here together so they can be
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 ERROR = "lỗi"  # the row or the file is rejected
@@ -256,9 +257,32 @@ class Issue:
     code: str
     message: str
     severity: str
+    public_message: str = ""  # the message with CCCD numbers and birth dates masked
 
     def as_row(self) -> dict[str, str]:
         return asdict(self)
+
+
+# Messages quoting what identifies a person (a CCCD, a birth date): the public summary shows
+# them masked (SPEC §5); the unit's own feedback keeps them whole, it is the unit's data.
+_PERSONAL = {
+    "DATE_INVALID",
+    "DATE_SERIAL",
+    "DATE_AS_TEXT",
+    "CCCD_LENGTH",
+    "CCCD_LEADING_ZERO",
+    "CITIZEN_OTHER_UNIT",
+}
+_DAY_MONTH = re.compile(r"\b\d{1,2}([/.-])\d{1,2}\1(\d{4})\b")
+_ISO_DAY_MONTH = re.compile(r"\b(\d{4})-\d{1,2}-\d{1,2}\b")
+_LONG_NUMBER = re.compile(r"\d{5,}")  # a CCCD, or a date typed as its Excel serial number
+
+
+def mask_personal(value: object) -> str:
+    """``value`` as text with dates reduced to their year and long numbers to their end."""
+    text = _DAY_MONTH.sub(lambda m: f"**{m[1]}**{m[1]}{m[2]}", str(value))
+    text = _ISO_DAY_MONTH.sub(lambda m: f"{m[1]}-**-**", text)
+    return _LONG_NUMBER.sub(lambda m: "*" * (len(m[0]) - 3) + m[0][-3:], text)
 
 
 def make_issue(
@@ -266,7 +290,10 @@ def make_issue(
 ) -> Issue:
     kind = KINDS[code]
     message = kind.template.format(value=value, detail=detail)
-    return Issue(file, sheet, cell, code, message, kind.severity)
+    public = message
+    if code in _PERSONAL:
+        public = kind.template.format(value=mask_personal(value), detail=mask_personal(detail))
+    return Issue(file, sheet, cell, code, message, kind.severity, public)
 
 
 ISSUE_LABELS = {

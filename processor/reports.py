@@ -246,6 +246,8 @@ def write_summary(
         )
         ws = book.sheet(S.OUT_ISSUES)
         issue_frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
+        # The summary is public: CCCD numbers and birth dates in messages are masked (SPEC §5).
+        issue_frame["message"] = [i.public_message or i.message for i in issues]
         write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
         ws = book.sheet(S.OUT_SOURCES)
         write_table(book, ws, sources_frame(consolidated), SOURCE_LABELS, widths={"sha256": 20})
