@@ -36,7 +36,7 @@ from processor.issues import ERROR, Issue
 from processor.output_files import write_json
 from processor.periods import Period
 from processor.reports import PROGRESS_LABELS, write_summary
-from processor.scoring import Results, score
+from processor.scoring import Results, by_unit, score
 
 NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
@@ -152,16 +152,6 @@ def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -
             }
         )
     return pd.DataFrame(rows, columns=[k for k in PROGRESS_LABELS if k != "period"])
-
-
-def _by_unit(frame: pd.DataFrame) -> Callable[[str], pd.DataFrame]:
-    """unit code -> its rows, split in one pass: a mask per unit is O(units × rows), which at
-    district scale (400 units, 300,000 rows) cost ten seconds."""
-    if frame.empty or "unit_code" not in frame:
-        return lambda code: frame
-    groups = dict(tuple(frame.groupby("unit_code", sort=False)))
-    empty = frame.iloc[0:0]
-    return lambda code: groups.get(code, empty)
 
 
 def _next_roster(of: dict[str, Callable[[str], pd.DataFrame]], unit_code: str) -> Roster:
@@ -310,18 +300,12 @@ def _score_and_write(
     return report
 
 
-def _unit_slice(of: dict[str, Callable[[str], pd.DataFrame]], unit_code: str) -> Results:
-    return Results(
-        *(of[level](unit_code) for level in ("citizens", "households", "units", "tasks"))
-    )
-
-
 def _form_jobs(
     staging: Path, catalogue: Catalogue, period: Period, consolidated: Consolidated
 ) -> list[tuple]:
     """Arguments of write_form for each unit's next-month form (from this month's rows)."""
     inputs = {
-        level: _by_unit(getattr(consolidated, level))
+        level: by_unit(getattr(consolidated, level))
         for level in ("citizens", "households", "tasks")
     }
     following = period.next()
@@ -346,10 +330,7 @@ def _feedback_jobs(
     results: Results,
 ) -> list[tuple]:
     """Arguments of write_feedback for each unit that sent something."""
-    outcomes = {
-        level: _by_unit(getattr(results, level))
-        for level in ("citizens", "households", "units", "tasks")
-    }
+    results_of = results.by_unit()
     own_files: dict[str | None, list[Submission]] = {}
     for sub in submissions:
         own_files.setdefault(sub.unit_code, []).append(sub)
@@ -368,7 +349,7 @@ def _feedback_jobs(
                     period,
                     own,
                     [i for _, i in sorted(p for s in own for p in file_issues.get(s.name, []))],
-                    _unit_slice(outcomes, unit.code),
+                    results_of(unit.code),
                 )
             )
     return jobs

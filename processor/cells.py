@@ -184,18 +184,23 @@ def _to_number(raw: object) -> tuple[float | None, bool]:
         return None, True
 
 
+def range_text(minimum: float | None, maximum: float | None) -> str:
+    """'từ 0 đến 10', as the messages about a number's bounds say it."""
+    span = []
+    if minimum is not None:
+        span.append(f"từ {minimum:g}")
+    if maximum is not None:
+        span.append(f"đến {maximum:g}")
+    return " ".join(span)
+
+
 def parse_number(
     series: pd.Series,
     minimum: float | None = None,
     maximum: float | None = None,
     integer: bool = False,
 ) -> tuple[pd.Series, list[Problem]]:
-    span = []
-    if minimum is not None:
-        span.append(f"từ {minimum:g}")
-    if maximum is not None:
-        span.append(f"đến {maximum:g}")
-    detail_range = " ".join(span)
+    detail_range = range_text(minimum, maximum)
 
     def parse(raw: object):
         if is_blank(raw):

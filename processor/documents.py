@@ -17,14 +17,12 @@ import signal
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import jinja2
-import pandas as pd
 from docx.opc.exceptions import PackageNotFoundError
 from docxtpl import DocxTemplate
 from lxml import etree
@@ -34,6 +32,7 @@ from processor import document_context as ctx
 from processor.catalogue import DEFAULT_CATALOGUE, Catalogue
 from processor.errors import TemplateError
 from processor.output_files import atomic_path
+from processor.scoring import Results
 
 DEFAULT_TEMPLATES = DEFAULT_CATALOGUE.parent
 _W_T = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
@@ -171,9 +170,9 @@ def write_decisions(
                 part = f"_{_safe(unit)}" if unit else ""
                 out = out_dir / f"giay_khen_{title.code}{part}_{year}.docx"
                 jobs.append(("giay_khen", certificates, out))
-    by_unit = _split_by_unit(results)
+    results_of = Results(results.citizens, results.households, results.units).by_unit()
     for code in ctx.units_with_documents(catalogue, results):
-        mine = by_unit(code)
+        mine = results_of(code)
         for name, proposal in (("to_trinh", True), ("bien_ban", False)):
             context = ctx.unit_context(ward, catalogue, mine, code, proposal=proposal)
             jobs.append((name, context, out_dir / f"{name}_{_safe(code)}_{year}.docx"))
@@ -189,25 +188,6 @@ def write_decisions(
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_render_one, folder, *job) for job in jobs]
         return [future.result() for future in futures]
-
-
-def _split_by_unit(results: Any) -> Callable[[str], SimpleNamespace]:
-    """code -> the unit's own results, split in one pass (a mask per unit is O(units × rows):
-    a district's 400 units took seconds)."""
-    levels = ("citizens", "households", "units")
-    parts: dict[str, dict[str, pd.DataFrame]] = {}
-    for level in levels:
-        frame = getattr(results, level, None)
-        if frame is None or frame.empty or "unit_code" not in frame:
-            continue
-        for code, group in frame.groupby(frame["unit_code"].astype(str), sort=False):
-            parts.setdefault(code, {})[level] = group
-
-    def of(code: str) -> SimpleNamespace:
-        mine = parts.get(str(code), {})
-        return SimpleNamespace(**{level: mine.get(level) for level in levels})
-
-    return of
 
 
 # Below this many files, starting worker processes costs more than it saves.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from xlsxwriter.format import Format
 
-from processor.sheets import column_letter
+from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
 
 _EPOCH = dt.datetime(1899, 12, 30)
@@ -185,19 +185,12 @@ def _merge_sheet(xml: bytes, blocks: list[Block]) -> bytes:
     return b"".join(_sheet_pieces(xml, blocks))
 
 
-def _column_index(letters: bytes) -> int:
-    index = 0
-    for char in letters.decode():
-        index = index * 26 + ord(char) - 64
-    return index - 1
-
-
 def _widen_dimension(xml: bytes, last_row: int, last_col: int) -> bytes:
     """Readers such as calamine size the sheet from <dimension>: cover the injected cells."""
     match = _DIMENSION.search(xml)
     if match is None:
         return xml
-    end_col = _column_index(match.group(3) or match.group(1))
+    end_col = column_index((match.group(3) or match.group(1)).decode())
     end_row = int(match.group(4) or match.group(2))
     ref = f"A1:{column_letter(max(end_col, last_col))}{max(end_row, last_row)}".encode()
     return xml[: match.start()] + b'<dimension ref="' + ref + b'"/>' + xml[match.end() :]

@@ -859,7 +859,7 @@ def _check_points(sub: Submission, catalogue: Catalogue) -> None:
             S.FORM_UNIT.name,
             sub.cell(S.FORM_UNIT.name, "value", row),
             value=f"{raw:g}" if isinstance(raw, float) else raw,
-            detail=f"từ 0 đến {top:g}",
+            detail=cells.range_text(0, top),
         )
     count = sub.counts[S.FORM_UNIT.name]
     count.accepted -= int(over.sum())

@@ -8,6 +8,7 @@ household → unit. Work is done a criterion (column) at a time, never a row at 
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,12 +28,28 @@ _COMPARE = {
 VOTING_MONTH = 11  # votes count only from November (SPEC §4 step 4)
 
 
+def by_unit(frame: pd.DataFrame) -> Callable[[str], pd.DataFrame]:
+    """unit code -> its rows, split in one pass: a mask per unit is O(units × rows), which at
+    district scale (400 units, 300,000 rows) cost ten seconds."""
+    if frame.empty or "unit_code" not in frame:
+        return lambda code: frame
+    groups = dict(tuple(frame.groupby("unit_code", sort=False)))
+    empty = frame.iloc[0:0]
+    return lambda code: groups.get(code, empty)
+
+
 @dataclass
 class Results:
     citizens: pd.DataFrame
     households: pd.DataFrame
     units: pd.DataFrame
     tasks: pd.DataFrame = field(default_factory=pd.DataFrame)  # with `effective` and `behind`
+
+    def by_unit(self) -> Callable[[str], Results]:
+        """unit code -> the results of that unit alone (see ``by_unit``)."""
+        levels = [by_unit(frame) for frame in (self.citizens, self.households, self.units)]
+        tasks = by_unit(self.tasks)
+        return lambda code: Results(*(of(code) for of in levels), tasks(code))
 
 
 def _status(passed: pd.Series) -> pd.Series:

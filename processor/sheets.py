@@ -24,6 +24,14 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_index(letters: str) -> int:
+    """A -> 0, Z -> 25, AA -> 26 (the inverse of column_letter)."""
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
 def cell_name(row: int, col: int) -> str:
     """Excel name of a 0-based (row, column): (11, 7) -> 'H12'."""
     return f"{column_letter(col)}{row + 1}"

@@ -32,9 +32,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
+from xml.sax.saxutils import unescape
 
 from processor.fastrows import cell_body, escape_text
-from processor.sheets import column_letter
+from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
 
 AUTHOR = "kieumau"
@@ -122,13 +123,6 @@ def _set_attr(element: str, name: str, value: str) -> str:
 
 def _drop_attr(tag: str, name: str) -> str:
     return re.sub(_ATTR.format(name=re.escape(name)), "", tag)
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index - 1
 
 
 def _resolve(base_dir: str, target: str) -> str:
@@ -453,13 +447,7 @@ def _sheets(workbook: str, targets: dict[str, str]) -> list[_Sheet]:
 
 
 def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
+    return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
 def _drop_sheet(
@@ -604,9 +592,9 @@ def _merged_origin(xml: str) -> dict[tuple[int, int], tuple[int, int]]:
     """Each cell inside a merged range (not its top-left) → the top-left (row, col)."""
     out = {}
     for c1, r1, c2, r2 in _MERGE.findall(xml):
-        top, left = int(r1), _column_index(c1)
+        top, left = int(r1), column_index(c1)
         for row in range(top, int(r2) + 1):
-            for col in range(left, _column_index(c2) + 1):
+            for col in range(left, column_index(c2) + 1):
                 if (row, col) != (top, left):
                     out[(row, col)] = (top, left)
     return out
@@ -620,7 +608,7 @@ def _targets(marks: list[Mark], xml: str) -> dict[tuple[int, int], bool]:
         match = _REF.match(mark.cell)
         if match is None:
             continue
-        at = (int(match.group(2)), _column_index(match.group(1)))
+        at = (int(match.group(2)), column_index(match.group(1)))
         at = merged.get(at, at)
         out[at] = out.get(at, False) or mark.error
     return out
@@ -633,7 +621,7 @@ def _merge_marks(marks: list[Mark], xml: str) -> list[tuple[str, str, str]]:
         match = _REF.match(mark.cell)
         if match is None:
             continue
-        at = (int(match.group(2)), _column_index(match.group(1)))
+        at = (int(match.group(2)), column_index(match.group(1)))
         notes.setdefault(merged.get(at, at), []).append(mark.note)
     return [
         (f"{column_letter(col)}{row}", "\n".join(lines), AUTHOR)
@@ -722,7 +710,7 @@ def _edit_row(
     position = 0
     pending = sorted(cols.items())
     for match in _CELL.finditer(inner):
-        col = _column_index(match.group(1))
+        col = column_index(match.group(1))
         while pending and pending[0][0] < col:
             new_col, err = pending.pop(0)
             base = row_style if row_style is not None else col_styles.get(new_col, 0)
@@ -806,7 +794,7 @@ def _vml(comments: list[tuple[str, str, str]], idmap: int) -> str:
     for k, (ref, _, _) in enumerate(comments, start=1):
         match = _REF.match(ref)
         assert match is not None
-        row, col = int(match.group(2)) - 1, _column_index(match.group(1))
+        row, col = int(match.group(2)) - 1, column_index(match.group(1))
         top = max(row - 1, 0)
         shapes.append(
             f'<v:shape id="_x0000_s{idmap * 1024 + k}" type="#_x0000_t202" '

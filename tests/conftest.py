@@ -103,3 +103,11 @@ def make_form(
         folder / (name or f"{unit_code}_{period}.xlsx"),
         roster,
     )
+
+
+def sheet_rows(path: Path, sheet: str) -> list[dict]:
+    """The rows of a generated sheet whose first row is its header, as label -> value."""
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+    return [dict(zip(rows[0], row, strict=False)) for row in rows[1:]]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from processor.cli import main
-from tests.conftest import all_tasks_done, citizen, household, make_form
+from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
 NOV = {
     "attendees": 50,
@@ -19,13 +19,6 @@ NOV = {
     "chair": "Lê Văn Hùng",
     "secretary": "Mai Thị Thu",
 }
-
-
-def sheet_rows(path: Path, sheet: str) -> list[dict]:
-    book = CalamineWorkbook.from_path(str(path))
-    rows = book.get_sheet_by_name(sheet).to_python()
-    header = rows[0]
-    return [dict(zip(header, row, strict=False)) for row in rows[1:]]
 
 
 @pytest.fixture()

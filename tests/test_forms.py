@@ -148,7 +148,9 @@ def test_a_planned_month_outside_the_year_is_refused_like_the_form_refuses_it(
     tasks.loc[1, "planned_month"] = 0
     path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
     ws = openpyxl.load_workbook(path)[S.FORM_UNIT.name]
-    letter = next(c.column_letter for c in ws[HEADER] if c.value == "Tháng hoàn thành dự kiến")
+    letter = next(
+        c.column_letter for c in ws[HEADER] if c.value == S.FORM_UNIT.label("planned_month")
+    )
     sub = read_submission(path, catalogue)
     issues = [(i.code, i.cell) for i in sub.issues]
     assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST}") in issues
@@ -165,7 +167,7 @@ def test_a_points_value_above_its_criterions_points_is_refused(tmp_path, catalog
     tasks.loc[at, "value"] = criterion.points + 2
     path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
     ws = openpyxl.load_workbook(path)[S.FORM_UNIT.name]
-    letter = next(c.column_letter for c in ws[HEADER] if c.value == "Giá trị đo được")
+    letter = next(c.column_letter for c in ws[HEADER] if c.value == S.FORM_UNIT.label("value"))
     sub = read_submission(path, catalogue)
     (issue,) = [i for i in sub.issues if i.code == "NUMBER_OUT_OF_RANGE"]
     assert issue.cell == f"{letter}{FIRST + at}"

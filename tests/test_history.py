@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
+from processor import schema as S
 from processor.cli import main
 from processor.errors import HistoryError
 from processor.history import History
-from tests.conftest import all_tasks_done, citizen, household, make_form
+from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
 RESULT_SHEETS = ("Công dân", "Hộ gia đình", "Tổ dân phố", "Theo tiêu chí", "Theo đơn vị")
 
@@ -124,17 +125,12 @@ def test_january_registration_is_the_one_that_counts(catalogue, tmp_path: Path) 
     )
     run(tmp_path / "t01", "2021-01", tmp_path)
     run(tmp_path / "t03", "2021-03", tmp_path)
-    rows = (
-        CalamineWorkbook.from_path(str(tmp_path / "out" / "2021-03" / "tong_hop_2021-03.xlsx"))
-        .get_sheet_by_name("Công dân")
-        .to_python()
-    )
-    header = rows[0]
-    by_name = {r[header.index("Họ và tên")]: r for r in rows[1:]}
-    reason = header.index("Lý do")
+    rows = sheet_rows(tmp_path / "out" / "2021-03" / "tong_hop_2021-03.xlsx", S.OUT_CITIZENS)
+    by_name = {r[S.RESULT_LABELS["full_name"]]: r for r in rows}
+    reason, outcome = S.RESULT_LABELS["reason"], S.RESULT_LABELS["outcome"]
     assert by_name["Nguyễn Văn An"][reason] == "Chưa đăng ký thi đua"
     assert by_name["Lê Văn Mới"][reason] == "Chưa đăng ký thi đua"  # not on January's list
-    assert by_name["Trần Thị Bình"][header.index("Kết quả")] == "Đạt"
+    assert by_name["Trần Thị Bình"][outcome] == S.ACHIEVED
 
 
 def test_years_of_gia_dinh_van_hoa_carry_from_history(catalogue, tmp_path: Path) -> None:
@@ -142,15 +138,10 @@ def test_years_of_gia_dinh_van_hoa_carry_from_history(catalogue, tmp_path: Path)
     month(catalogue, tmp_path / "t11", "2021-10", gd01=None)
     run(tmp_path / "t10", "2020-10", tmp_path)
     run(tmp_path / "t11", "2021-10", tmp_path)
-    rows = (
-        CalamineWorkbook.from_path(str(tmp_path / "out" / "2021-10" / "tong_hop_2021-10.xlsx"))
-        .get_sheet_by_name("Hộ gia đình")
-        .to_python()
-    )
-    header = rows[0]
+    (home,) = sheet_rows(tmp_path / "out" / "2021-10" / "tong_hop_2021-10.xlsx", S.OUT_HOUSEHOLDS)
     # 2 years recorded in 2020, one more year on: 3 >= 3, the criterion passes.
-    gd01 = next(h for h in header if str(h).startswith("GD01"))
-    assert rows[1][header.index(gd01)] == "Đạt"
+    gd01 = next(label for label in home if str(label).startswith("GD01"))
+    assert home[gd01] == S.PASS
 
 
 # --- the store's payloads: format 2 holds what format 1 held ------------------------------------

@@ -207,6 +207,17 @@ def test_run_over_every_bad_case_loses_nothing(bad_inbox: Path, tmp_path: Path, 
     assert not [m for m in messages if personal.search(m)]
 
 
+def _run(inbox: Path, folder: Path, catalogue):
+    """One batch over ``inbox`` in one process, outputs in folder/out, history in folder/kho."""
+    from processor.batch import run_batch
+
+    kho = folder / "kho"
+    return run_batch(
+        inbox, Period.parse(PERIOD), catalogue, folder / "out", kho / "ls.sqlite", kho,
+        workers=1, next_forms=False,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("editor", ["xml", "openpyxl"])
 def test_feedback_marks_the_units_own_cells(
     editor: str, bad_inbox: Path, tmp_path: Path, catalogue, monkeypatch
@@ -215,7 +226,6 @@ def test_feedback_marks_the_units_own_cells(
     filled and commented, a first sheet listing the problems. The XML editor is the fast path;
     openpyxl takes over when it refuses a layout."""
     from processor import feedback, xlsxpatch
-    from processor.batch import run_batch
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise xlsxpatch.Unsupported("test")
@@ -228,16 +238,7 @@ def test_feedback_marks_the_units_own_cells(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy2(bad_inbox / f"TDP16_{PERIOD}.xlsx", inbox)
-    report = run_batch(
-        inbox,
-        Period.parse(PERIOD),
-        catalogue,
-        tmp_path / "out",
-        tmp_path / "kho" / "ls.sqlite",
-        tmp_path / "kho",
-        workers=1,
-        next_forms=False,
-    )
+    report = _run(inbox, tmp_path, catalogue)
     assert report.exit_code == 1
     path = tmp_path / "out" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx"
     book = openpyxl.load_workbook(path)
@@ -256,22 +257,14 @@ def test_a_feedback_workbook_sent_back_is_read_and_marked_afresh(
 ) -> None:
     """Units are asked to correct the feedback workbook and send it back: it is read like the
     form, and the next feedback carries one listing and only the current marks."""
-    from processor.batch import run_batch
-
-    def run(inbox: Path, out: Path):
-        return run_batch(
-            inbox, Period.parse(PERIOD), catalogue, out, out / "ls.sqlite", out, workers=1,
-            next_forms=False,
-        )  # fmt: skip
-
     first_inbox, second_inbox = tmp_path / "in1", tmp_path / "in2"
     first_inbox.mkdir()
     second_inbox.mkdir()
     shutil.copy2(bad_inbox / f"TDP16_{PERIOD}.xlsx", first_inbox)
-    first = run(first_inbox, tmp_path / "out1")
-    sent_back = tmp_path / "out1" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx"
+    first = _run(first_inbox, tmp_path / "run1", catalogue)
+    sent_back = tmp_path / "run1" / "out" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx"
     shutil.copy2(sent_back, second_inbox / f"TDP16_{PERIOD}.xlsx")
-    second = run(second_inbox, tmp_path / "out2")
+    second = _run(second_inbox, tmp_path / "run2", catalogue)
     assert [(i.code, i.sheet, i.cell) for i in second.issues] == [
         (i.code, i.sheet, i.cell) for i in first.issues
     ]
@@ -280,7 +273,9 @@ def test_a_feedback_workbook_sent_back_is_read_and_marked_afresh(
         first.submissions[0].rows_accepted,
         first.submissions[0].rows_rejected,
     )
-    book = openpyxl.load_workbook(tmp_path / "out2" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx")
+    book = openpyxl.load_workbook(
+        tmp_path / "run2" / "out" / PERIOD / "phan_hoi" / f"TDP16_{PERIOD}.xlsx"
+    )
     assert book.sheetnames.count("Phản hồi") == 1
     comments = [
         c.comment.text for ws in book.worksheets for row in ws.iter_rows() for c in row if c.comment
@@ -294,8 +289,6 @@ def test_a_feedback_workbook_sent_back_is_read_and_marked_afresh(
 def test_a_libreoffice_resave_still_gets_plain_feedback(
     suffix: str, bad_inbox: Path, tmp_path: Path, catalogue
 ) -> None:
-    from processor.batch import run_batch
-
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     source = tmp_path / f"TDP16_{PERIOD}.xlsx"
@@ -306,16 +299,7 @@ def test_a_libreoffice_resave_still_gets_plain_feedback(
         capture_output=True,
         timeout=180,
     )
-    report = run_batch(
-        inbox,
-        Period.parse(PERIOD),
-        catalogue,
-        tmp_path / "out",
-        tmp_path / "kho" / "ls.sqlite",
-        tmp_path / "kho",
-        workers=1,
-        next_forms=False,
-    )
+    report = _run(inbox, tmp_path, catalogue)
     (sub,) = report.submissions
     assert sub.unit_code == "TDP16" and sub.rows_rejected == 1
     cell = f"{corpus.col(catalogue, 'votes')}{FIRST}"
