@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from xlsxwriter.format import Format
 
 from processor.sheets import column_index, column_letter
@@ -33,6 +35,7 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 # XML 1.0 forbids most control characters; Excel would refuse the file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_TEXT = 32767  # Excel's limit for one cell
+_NUMBERS = (bool, int, float, np.bool_, np.number)
 _FLUSH_BYTES = 1 << 20
 _ZIP64_BYTES = 1 << 30
 
@@ -78,10 +81,31 @@ def _style(fmt: Format | None) -> str:
 
 
 def _cell_bodies(column: Column) -> list[str]:
-    """The part of each `<c>` element after its reference, cached per distinct value."""
+    """The part of each `<c>` element after its reference, made once per distinct value.
+
+    A district summary has 7 million cells but 250,000 distinct values: pandas' factorize finds
+    them in C, about ten times faster than a dict lookup per cell.
+    """
     style = _style(column.fmt)
     date_style = _style(column.date_fmt or column.fmt)
     blank = f"{style}/>" if style else ""
+    values = column.values
+    kinds = set(map(type, values))
+    if sum(issubclass(kind, _NUMBERS) for kind in kinds) > 1:
+        # 1 == 1.0 == True: factorize would merge values that are written differently.
+        return _cell_bodies_by_type(column, style, date_style, blank)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    try:
+        codes, uniques = pd.factorize(array)
+    except TypeError:  # an unhashable value
+        return _cell_bodies_by_type(column, style, date_style, blank)
+    bodies = [cell_body(v, style, date_style, blank, column.text) for v in uniques]
+    bodies.append(blank)  # code -1: None, NaN, NA, NaT
+    return np.array(bodies, dtype=object)[codes].tolist()
+
+
+def _cell_bodies_by_type(column: Column, style: str, date_style: str, blank: str) -> list[str]:
     cache: dict[tuple[type, object], str] = {}
     out = []
     for value in column.values:
@@ -228,9 +252,4 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
     tmp.replace(path)
 
 
-try:  # pandas' missing-value singletons, compared by identity above
-    import pandas as _pd
-
-    _NA, _NAT = _pd.NA, _pd.NaT
-except ImportError:  # pragma: no cover - pandas is a dependency
-    _NA = _NAT = object()
+_NA, _NAT = pd.NA, pd.NaT  # compared by identity in cell_body

@@ -1,0 +1,88 @@
+"""The fast paths of the workbook writers give the same file parts as xlsxwriter's own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processor.fastrows import Column, _cell_bodies, cell_body
+from processor.xlsx import WORKBOOK_OPTIONS, add_table
+
+
+def _table_xml(path: Path, fast: bool, rows: int) -> bytes:
+    book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    ws = book.add_worksheet("Bảng")
+    header = book.add_format({"bold": True})
+    options = {
+        "columns": [{"header": h, "header_format": header} for h in ("Mã", "Họ và tên", "Điểm")],
+        "style": "Table Style Light 9",
+        "autofilter": True,
+    }
+    (add_table if fast else type(ws).add_table)(ws, 2, 0, 2 + rows, 2, options)
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/tables/table1.xml") + z.read("xl/worksheets/sheet1.xml")
+
+
+@pytest.mark.parametrize("rows", [1, 2, 500])
+def test_add_table_writes_what_xlsxwriter_writes(tmp_path: Path, rows: int) -> None:
+    fast = _table_xml(tmp_path / "fast.xlsx", True, rows)
+    own = _table_xml(tmp_path / "own.xlsx", False, rows)
+    assert f'ref="A3:C{3 + rows}"'.encode() in fast
+    # The sheet's <dimension> follows the cells written; the table part is identical.
+    assert fast.split(b"<?xml")[1] == own.split(b"<?xml")[1]
+
+
+def test_add_table_refuses_a_total_row(tmp_path: Path) -> None:
+    book = xlsxwriter.Workbook(str(tmp_path / "t.xlsx"), WORKBOOK_OPTIONS)
+    with pytest.raises(ValueError):
+        add_table(book.add_worksheet(), 0, 0, 10, 1, {"total_row": True})
+    book.close()
+
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**15), 10**15),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["0012", "1", "1.0", " đầu", "a&b<c>", "", "x\x01y"]),
+    st.dates(min_value=dt.date(1900, 1, 1)),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1)),
+    st.sampled_from([pd.NA, pd.NaT, float("nan"), pd.Timestamp("2021-11-05")]),
+)
+
+
+class _Format:
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def _get_xf_index(self) -> int:
+        return self.index
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.one_of(
+        st.lists(_values, max_size=40),  # mixed numbers: cached per (type, value)
+        st.lists(st.one_of(st.none(), st.text(max_size=5), st.dates()), max_size=40),
+        st.lists(st.one_of(st.none(), st.floats(), st.sampled_from([pd.NA])), max_size=40),
+    ),
+    as_text=st.booleans(),
+    styled=st.booleans(),
+)
+def test_cell_bodies_are_each_values_own_body(values: list, as_text: bool, styled: bool) -> None:
+    """Distinct values are found once (factorize); every cell still gets its own value's body."""
+    fmt, date_fmt = (_Format(3), _Format(4)) if styled else (None, None)
+    column = Column(values, fmt, date_fmt, text=as_text)
+    style, date_style = (' s="3"', ' s="4"') if styled else ("", "")
+    blank = f"{style}/>" if style else ""
+    expected = [cell_body(v, style, date_style, blank, as_text) for v in values]
+    assert _cell_bodies(column) == expected
