@@ -837,6 +837,10 @@ def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
             value=" / ".join(filter(None, key)),
         )
     sub.tasks = sub.tasks[[not u for u in unknown]].reset_index(drop=True)
+    # A row the batch cannot use is not accepted: every row read is accepted or rejected.
+    count = sub.counts[S.FORM_UNIT.name]
+    count.accepted -= sum(unknown)
+    count.rejected += sum(unknown)
     _check_points(sub, catalogue)
 
 

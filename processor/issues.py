@@ -241,8 +241,9 @@ KINDS: dict[str, Kind] = {
         "họp.",
     ),
     "TASK_UNKNOWN": Kind(
-        WARNING,
-        "Mã tiêu chí/phần việc '{value}' không có trong Bộ tiêu chí nên được bỏ qua.",
+        ERROR,
+        "Mã tiêu chí/phần việc '{value}' không có trong Bộ tiêu chí nên dòng này chưa được "
+        "tính. Hãy chọn mã tiêu chí và phần việc trong danh sách của biểu mẫu.",
     ),
 }
 

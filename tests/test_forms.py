@@ -177,6 +177,24 @@ def test_a_points_value_above_its_criterions_points_is_refused(tmp_path, catalog
     assert len(sub.tasks) == len(tasks) - 1
 
 
+def test_an_unknown_task_is_reported_and_counted_as_rejected(tmp_path, catalogue) -> None:
+    """A task code typed over the form's own list (the form lists the catalogue's tasks)."""
+    tasks = all_tasks_done(catalogue)
+    path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    book = openpyxl.load_workbook(path)
+    ws = book[S.FORM_UNIT.name]
+    letter = next(c.column_letter for c in ws[HEADER] if c.value == S.FORM_UNIT.label("task"))
+    ws[f"{letter}{FIRST + 2}"] = "XX99"
+    book.save(path)
+    sub = read_submission(path, catalogue)
+    (issue,) = [i for i in sub.issues if i.code == "TASK_UNKNOWN"]
+    assert issue.severity == ERROR and "XX99" in issue.message
+    assert issue.cell.endswith(str(FIRST + 2))
+    count = sub.counts[S.FORM_UNIT.name]
+    assert (count.read, count.accepted, count.rejected) == (len(tasks), len(tasks) - 1, 1)
+    assert len(sub.tasks) == len(tasks) - 1
+
+
 def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
     locked_keys = {"row_no", "criterion", "task", "text"}
     for sheet, columns, rows in _table_sheets(catalogue):
