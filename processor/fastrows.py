@@ -16,7 +16,7 @@ import itertools
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -36,6 +36,8 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_TEXT = 32767  # Excel's limit for one cell
 _NUMBERS = (bool, int, float, np.bool_, np.number)
+_SEPARATOR = "\ue000"  # a private-use character, to escape many texts joined in one pass
+_PRESERVE = ' xml:space="preserve"'
 _FLUSH_BYTES = 1 << 20
 _ZIP64_BYTES = 1 << 30
 
@@ -81,41 +83,77 @@ def _style(fmt: Format | None) -> str:
 
 
 def _cell_bodies(column: Column) -> list[str]:
-    """The part of each `<c>` element after its reference, made once per distinct value.
+    style = _style(column.fmt)
+    date_style = _style(column.date_fmt or column.fmt)
+    blank = f"{style}/>" if style else ""
+    return cell_bodies(column.values, style, date_style, blank, column.text)
+
+
+def cell_bodies(
+    values: Sequence[object], style: str, date_style: str, blank: str, as_text: bool
+) -> list[str]:
+    """The part of each value's `<c>` element after its reference, made once per distinct value.
 
     A district summary has 7 million cells but 250,000 distinct values: pandas' factorize finds
     them in C, about ten times faster than a dict lookup per cell.
     """
-    style = _style(column.fmt)
-    date_style = _style(column.date_fmt or column.fmt)
-    blank = f"{style}/>" if style else ""
-    values = column.values
     kinds = set(map(type, values))
     if sum(issubclass(kind, _NUMBERS) for kind in kinds) > 1:
         # 1 == 1.0 == True: factorize would merge values that are written differently.
-        return _cell_bodies_by_type(column, style, date_style, blank)
+        return _cell_bodies_by_type(values, style, date_style, blank, as_text)
     array = np.empty(len(values), dtype=object)
     array[:] = values
     try:
         codes, uniques = pd.factorize(array)
     except TypeError:  # an unhashable value
-        return _cell_bodies_by_type(column, style, date_style, blank)
-    bodies = [cell_body(v, style, date_style, blank, column.text) for v in uniques]
+        return _cell_bodies_by_type(values, style, date_style, blank, as_text)
+    distinct = uniques.tolist()
+    texts = [i for i, v in enumerate(distinct) if v.__class__ is str]
+    bodies = [
+        None if v.__class__ is str else cell_body(v, style, date_style, blank, as_text)
+        for v in distinct
+    ]
+    for i, body in zip(
+        texts, _text_bodies([distinct[i] for i in texts], style, blank), strict=True
+    ):
+        bodies[i] = body
     bodies.append(blank)  # code -1: None, NaN, NA, NaT
     return np.array(bodies, dtype=object)[codes].tolist()
 
 
-def _cell_bodies_by_type(column: Column, style: str, date_style: str, blank: str) -> list[str]:
+def _text_bodies(texts: list[str], style: str, blank: str) -> list[str]:
+    """cell_body of each text, escaped in one pass over them all (a unit's results: thousands
+    of names and reasons, each escaped on its own cost more than the rest of its cell)."""
+    joined = _SEPARATOR.join(texts)
+    if joined.count(_SEPARATOR) != len(texts) - 1 or max(map(len, texts), default=0) > MAX_TEXT:
+        return [cell_body(t, style, style, blank, False) for t in texts]
+    if _CONTROL.search(joined):
+        joined = _CONTROL.sub("", joined)
+    escaped = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return [
+        (
+            f'{style} t="inlineStr"><is><t{_PRESERVE if text != text.strip() else ""}>'
+            f"{xml}</t></is></c>"
+        )
+        if text
+        else blank
+        for text, xml in zip(texts, escaped.split(_SEPARATOR), strict=True)
+    ]
+
+
+def _cell_bodies_by_type(
+    values: Sequence[object], style: str, date_style: str, blank: str, as_text: bool
+) -> list[str]:
     cache: dict[tuple[type, object], str] = {}
     out = []
-    for value in column.values:
+    for value in values:
         try:
             key = (type(value), value)
             body = cache.get(key)
         except TypeError:
             key, body = None, None
         if body is None:
-            body = cell_body(value, style, date_style, blank, column.text)
+            body = cell_body(value, style, date_style, blank, as_text)
             if key is not None:
                 cache[key] = body
         out.append(body)
@@ -145,22 +183,33 @@ def cell_body(value: object, style: str, date_style: str, blank: str, as_text: b
     text = value if isinstance(value, str) else nfc(str(value))
     if not text:
         return blank
-    space = ' xml:space="preserve"' if text != text.strip() else ""
+    space = _PRESERVE if text != text.strip() else ""
     return f'{style} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
 
 
 def _block_rows(block: Block) -> Iterator[tuple[int, bytes, bool]]:
     """(row number, cells, generated) for each row of ``block``, in order, made lazily."""
     bodies = [_cell_bodies(c) for c in block.columns]
-    letters = [column_letter(block.first_col + j) for j in range(len(block.columns))]
-    for i, number in enumerate(block.row_numbers()):
-        r = str(number)
-        cells = "".join(
-            f'<c r="{letter}{r}"{body[i]}'
-            for letter, body in zip(letters, bodies, strict=True)
-            if body[i]
-        )
+    for number, cells in row_cells(bodies, block.first_col, block.row_numbers()):
         yield number, cells.encode("utf-8"), True
+
+
+def row_cells(
+    bodies: list[list[str]], first_col: int, numbers: Iterable[int]
+) -> Iterator[tuple[int, str]]:
+    """(row number, its `<c>` elements) from each column's cell bodies (see cell_bodies); an
+    empty body is no cell at all."""
+    letters = [column_letter(first_col + j) for j in range(len(bodies))]
+    for i, number in enumerate(numbers):
+        r = str(number)
+        yield (
+            number,
+            "".join(
+                f'<c r="{letter}{r}"{body[i]}'
+                for letter, body in zip(letters, bodies, strict=True)
+                if body[i]
+            ),
+        )
 
 
 _SPANS = re.compile(rb' spans="[^"]*"')
@@ -229,13 +278,13 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename not in names:
-                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-                continue
+            # Level 1 deflates three times faster than 6, for files about a quarter larger
+            # (a district's summary, feedback and forms: seconds saved).
             info.compress_type = zipfile.ZIP_DEFLATED
-            # Level 1 deflates these large sheets three times faster than 6, for files about
-            # a quarter larger (a district summary: seconds saved).
             info._compresslevel = 1  # compress_level from Python 3.13 (an alias of this)
+            if info.filename not in names:
+                dst.writestr(info, data)
+                continue
             blocks = names[info.filename]
             # Zip64 headers only when the sheet may pass 2 GiB: older Excel dislikes them.
             cells = sum(b.rows * len(b.columns) for b in blocks)

@@ -11,7 +11,6 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -272,19 +271,19 @@ def _fit_rows(
     wrapped = [c for c in columns if _wraps(c, c.key in locked_keys) and c.key in data.columns]
     if not wrapped or data.empty:
         return
-    lines = pd.Series(1, index=data.index)
+    lines: dict[int, int] = {}
     for column in wrapped:
-        values = data[column.key]
         per_line = max(1, int(column.width * CHARS_PER_WIDTH) - 1)
-        # Most cells fit on one line: only the long ones are wrapped word by word.
-        text = values.map(lambda v: v if isinstance(v, str) else "")
-        long = text.str.len().gt(per_line) | text.str.contains("\n", regex=False)
-        if long.any():
-            counts = text[long].map(lambda v, w=column.width: _line_count(v, w))
-            lines[long] = np.maximum(lines[long].to_numpy(), counts.to_numpy())
-    for i, count in enumerate(lines.tolist()):
-        if count > 1:
-            ws.set_row(first + i, LINE_HEIGHT * count)
+        # Most cells fit on one line: only the long ones are wrapped word by word. A plain
+        # loop over the list: pandas' string methods on object columns loop in Python too,
+        # with more overhead per column than a form's few hundred rows are worth.
+        for i, value in enumerate(data[column.key].tolist()):
+            if isinstance(value, str) and (len(value) > per_line or "\n" in value):
+                count = _line_count(value, column.width)
+                if count > lines.get(i, 1):
+                    lines[i] = count
+    for i, count in sorted(lines.items()):
+        ws.set_row(first + i, LINE_HEIGHT * count)
 
 
 def _print_setup(ws: Worksheet, n_columns: int) -> None:

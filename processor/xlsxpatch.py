@@ -24,6 +24,7 @@ feedback shows only the current problems.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import zipfile
@@ -34,7 +35,7 @@ from pathlib import Path
 from xml.parsers import expat
 from xml.sax.saxutils import unescape
 
-from processor.fastrows import cell_body, escape_text
+from processor.fastrows import cell_bodies, cell_body, escape_text, row_cells
 from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
 
@@ -54,7 +55,7 @@ _CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 _ATTR = r'\s{name}="([^"]*)"'
 _SHEET_ENTRY = re.compile(r"<sheet\b[^>]*?/>")
 _REL_ENTRY = re.compile(r"<Relationship\b[^>]*?/>")
-_ROW = re.compile(r'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.DOTALL)
+_ROW_START = re.compile(r'<row\b[^>]*?\br="(\d+)"[^>]*?/?>')
 _CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.DOTALL)
 _XF = re.compile(r"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.DOTALL)
 _FILL = re.compile(r"<fill\b[^>]*?(?:/>|>.*?</fill>)", re.DOTALL)
@@ -297,6 +298,7 @@ class _Package:
         self.names = set(source.namelist())
         self.edited: dict[str, str | bytes] = {}
         self.removed: set[str] = set()
+        self.generated: set[str] = set()  # written whole by _sheet_xml, not edited
 
     def text(self, name: str) -> str:
         if name in self.edited:
@@ -315,30 +317,39 @@ class _Package:
     def exists(self, name: str) -> bool:
         return (name in self.names or name in self.edited) and name not in self.removed
 
-    def put(self, name: str, value: str | bytes) -> None:
+    def put(self, name: str, value: str | bytes, *, generated: bool = False) -> None:
         self.edited[name] = value
         self.removed.discard(name)
+        if generated:
+            self.generated.add(name)
 
     def remove(self, name: str) -> None:
         self.removed.add(name)
         self.edited.pop(name, None)
 
     def write(self, dest: Path) -> None:
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
-            # [Content_Types].xml first, as Office writes it; some readers expect it.
-            order = sorted(self.names | set(self.edited), key=lambda n: n != "[Content_Types].xml")
+        # Level 1: a third of level 6's time for a file about a quarter larger, and this file
+        # goes straight back to the unit.
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            # [Content_Types].xml first, as Office writes it (some readers expect it), then the
+            # unit's parts in their order and ours: the same inputs give the same file.
+            new = sorted(set(self.edited) - self.names)
+            parts = dict.fromkeys([*self.zip.namelist(), *new])
+            order = sorted(parts, key=lambda n: n != "[Content_Types].xml")
             for name in order:
                 if name in self.removed:
                     continue
                 if name in self.edited:
                     value = self.edited[name]
                     data = value.encode("utf-8") if isinstance(value, str) else value
-                    _check_well_formed(name, data)
+                    # Parts cut and spliced by the regular expressions here are parsed before
+                    # they are written; a sheet made whole from escaped values (the listing,
+                    # the results) is not, as fastrows' sheets are not (tested instead).
+                    if name not in self.generated:
+                        _check_well_formed(name, data)
                     out.writestr(name, data)
                 else:
                     info = self.zip.getinfo(name)
-                    # Sheets the unit typed in are the bulk of the package; level 1 is enough
-                    # for a file that goes straight back to the unit.
                     out.writestr(info, self.zip.read(name), zipfile.ZIP_DEFLATED, 1)
 
 
@@ -663,7 +674,12 @@ def _mark_cells(xml: str, marks: list[Mark], styles: _Styles) -> str:
     pieces: list[str] = []
     position = 0
     rows = sorted(wanted)
-    for match in _ROW.finditer(body):
+    # Only the start tags are matched: scanning each row's cells with a regular expression was
+    # most of the time spent marking a unit's sheet. Rows are in order, so the scan stops at
+    # the last marked one.
+    for match in _ROW_START.finditer(body):
+        if not rows:
+            break
         number = int(match.group(1))
         while rows and rows[0] < number:
             row = rows.pop(0)
@@ -672,9 +688,14 @@ def _mark_cells(xml: str, marks: list[Mark], styles: _Styles) -> str:
             pieces.append(_new_row(row, wanted[row], col_styles, styles))
         if rows and rows[0] == number:
             rows.pop(0)
+            end = match.end()
+            if not match.group(0).endswith("/>"):
+                end = body.index("</row>", end) + len("</row>")
             pieces.append(body[position : match.start()])
-            pieces.append(_edit_row(match.group(0), number, wanted[number], col_styles, styles))
-            position = match.end()
+            pieces.append(
+                _edit_row(body[match.start() : end], number, wanted[number], col_styles, styles)
+            )
+            position = end
     pieces.append(body[position:])
     for row in rows:
         pieces.append(_new_row(row, wanted[row], col_styles, styles))
@@ -846,7 +867,7 @@ def _add_sheets(
         part = f"{workbook_dir}/worksheets/sheet{n}.xml"
         rel_id = next(f"rIdKm{i}" for i in range(1, 10000) if f"rIdKm{i}" not in existing_ids)
         existing_ids.add(rel_id)
-        package.put(part, _sheet_xml(sheet, styles, selected=k == 0))
+        package.put(part, _sheet_xml(sheet, styles, selected=k == 0), generated=True)
         rels = _add_relationship(
             rels, rel_id, _REL_WORKSHEET, posixpath.relpath(part, workbook_dir)
         )
@@ -895,26 +916,38 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
     wrap = f' s="{styles.named("wrap")}"'
     date = f' s="{styles.named("date")}"'
     letters = [column_letter(c) for c in range(width)]
-    # A unit's results repeat a few values down each column ("Đạt", a reason): make each once.
-    cache: dict[tuple[object, ...], str] = {}
-    rows = []
-    for r, (values, kind) in enumerate(zip(sheet.rows, sheet.row_styles, strict=True), start=1):
-        style = f' s="{styles.named(kind)}"' if kind in ("title", "text", "header") else None
+    rows: list[str] = []
+    plain_run: list[list[object]] = []
+
+    def flush() -> None:
+        # A run of plain rows (a unit's results: hundreds) is made column by column, each
+        # distinct value once, as fastrows makes the summary's.
+        if not plain_run:
+            return
+        columns = itertools.zip_longest(*plain_run)
+        bodies = [
+            cell_bodies(values, wrap if c in sheet.wrap_columns else plain, date, "", False)
+            for c, values in enumerate(columns)
+        ]
+        first = len(rows) + 1
+        numbers = range(first, first + len(plain_run))
+        rows.extend(f'<row r="{r}">{cells}</row>' for r, cells in row_cells(bodies, 0, numbers))
+        plain_run.clear()
+
+    for values, kind in zip(sheet.rows, sheet.row_styles, strict=True):
+        if kind not in ("title", "text", "header"):
+            plain_run.append(values)
+            continue
+        flush()
+        r = len(rows) + 1
+        style = f' s="{styles.named(kind)}"'
         cells = []
         for c, value in enumerate(values):
-            cell_style = style or (wrap if c in sheet.wrap_columns else plain)
-            try:
-                key: tuple[object, ...] | None = (type(value), value, cell_style)
-                body = cache.get(key)  # type: ignore[arg-type]
-            except TypeError:  # an unhashable value
-                key, body = None, None
-            if body is None:
-                body = cell_body(value, cell_style, style or date, "", as_text=False)
-                if key is not None:
-                    cache[key] = body
+            body = cell_body(value, style, style, "", as_text=False)
             if body:
                 cells.append(f'<c r="{letters[c]}{r}"{body}')
         rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    flush()
     last = f"{column_letter(width - 1)}{max(len(sheet.rows), 1)}"
     pane = (
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'

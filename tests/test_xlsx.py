@@ -53,7 +53,7 @@ _values = st.one_of(
     st.integers(-(10**15), 10**15),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["0012", "1", "1.0", " đầu", "a&b<c>", "", "x\x01y"]),
+    st.sampled_from(["0012", "1", "1.0", " đầu", "a&b<c>", "", "x\x01y", "\ue000", "\x1f"]),
     st.dates(min_value=dt.date(1900, 1, 1)),
     st.datetimes(min_value=dt.datetime(1900, 1, 1)),
     st.sampled_from([pd.NA, pd.NaT, float("nan"), pd.Timestamp("2021-11-05")]),
@@ -86,3 +86,10 @@ def test_cell_bodies_are_each_values_own_body(values: list, as_text: bool, style
     blank = f"{style}/>" if style else ""
     expected = [cell_body(v, style, date_style, blank, as_text) for v in values]
     assert _cell_bodies(column) == expected
+
+
+def test_a_text_over_excels_limit_is_cut_like_any_other_cell() -> None:
+    values = ["x" * 40_000, "a&b", "x" * 40_000]
+    expected = [cell_body(v, "", "", "", False) for v in values]
+    assert _cell_bodies(Column(values, None)) == expected
+    assert expected[0].endswith("…</t></is></c>")
