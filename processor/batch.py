@@ -64,9 +64,37 @@ class RunReport:
         return 1 if rejected or errors else 0
 
 
-def _read_one(args: tuple[Path, str, Catalogue, Period]) -> Submission:
-    path, name, catalogue, period = args
-    return read_submission(path, catalogue, name, period)
+# The run's catalogue inside a worker process, given once when the worker starts rather than
+# pickled with each of its jobs (1-2 ms a job, a thousand jobs for a district).
+_worker_catalogue: Catalogue | None = None
+
+
+def _hold_catalogue(catalogue: Catalogue) -> None:
+    global _worker_catalogue
+    _worker_catalogue = catalogue
+
+
+def _pool(workers: int, catalogue: Catalogue) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, initializer=_hold_catalogue, initargs=(catalogue,))
+
+
+def _catalogue_here() -> Catalogue:
+    if _worker_catalogue is None:  # pragma: no cover - only if a job runs outside _pool
+        raise RuntimeError("no catalogue in this worker")
+    return _worker_catalogue
+
+
+def _read_in_worker(args: tuple[Path, str, Period]) -> Submission:
+    path, name, period = args
+    return read_submission(path, _catalogue_here(), name, period)
+
+
+def _form_in_worker(*job: object) -> Path:
+    return write_form(_catalogue_here(), *job)  # type: ignore[arg-type]
+
+
+def _feedback_in_worker(path: Path, *job: object) -> Path:
+    return write_feedback(path, _catalogue_here(), *job)  # type: ignore[arg-type]
 
 
 def read_inbox(
@@ -77,18 +105,18 @@ def read_inbox(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Submission]:
     files = list_inbox(inbox)
-    jobs = [(path, str(path.relative_to(inbox)), catalogue, period) for path in files]
+    jobs = [(path, str(path.relative_to(inbox)), period) for path in files]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     results: list[Submission] = []
     if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, sub in enumerate(pool.map(_read_one, jobs, chunksize=1), start=1):
+        with _pool(workers, catalogue) as pool:
+            for i, sub in enumerate(pool.map(_read_in_worker, jobs, chunksize=1), start=1):
                 results.append(sub)
                 if progress:
                     progress(i, len(jobs))
     else:
-        for i, job in enumerate(jobs, start=1):
-            results.append(_read_one(job))
+        for i, (path, name, _) in enumerate(jobs, start=1):
+            results.append(read_submission(path, catalogue, name, period))
             if progress:
                 progress(i, len(jobs))
     return results
@@ -198,7 +226,7 @@ def run_batch(
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = _pool(workers, catalogue) if workers > 1 else None
     try:
         report = _score_and_write(
             inbox, period, catalogue, history_path, submissions, consolidated, submitted,
@@ -234,7 +262,7 @@ def _score_and_write(
     # Next month's forms need only this month's rows: they are written while scoring runs.
     forms: list = _form_jobs(staging, catalogue, period, consolidated) if next_forms else []
     if pool is not None:
-        forms = [pool.submit(write_form, *job) for job in forms]
+        forms = [pool.submit(_form_in_worker, *job) for job in forms]
     with History(history_path) as history:
         frames = {
             "citizens": consolidated.citizens,
@@ -303,7 +331,8 @@ def _score_and_write(
 def _form_jobs(
     staging: Path, catalogue: Catalogue, period: Period, consolidated: Consolidated
 ) -> list[tuple]:
-    """Arguments of write_form for each unit's next-month form (from this month's rows)."""
+    """Arguments of write_form after the catalogue, for each unit's next-month form (from this
+    month's rows)."""
     inputs = {
         level: by_unit(getattr(consolidated, level))
         for level in ("citizens", "households", "tasks")
@@ -311,7 +340,6 @@ def _form_jobs(
     following = period.next()
     return [
         (
-            catalogue,
             unit,
             following,
             staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
@@ -329,7 +357,9 @@ def _feedback_jobs(
     issues: list[Issue],
     results: Results,
 ) -> list[tuple]:
-    """Arguments of write_feedback for each unit that sent something."""
+    """Arguments of write_feedback but the catalogue, for each unit that sent something. The
+    unit's submissions go without their rows: the feedback needs where each file is and what
+    was found in it, and the rows were a third of what a job sent to its worker."""
     results_of = results.by_unit()
     own_files: dict[str | None, list[Submission]] = {}
     for sub in submissions:
@@ -344,10 +374,9 @@ def _feedback_jobs(
             jobs.append(
                 (
                     staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
-                    catalogue,
                     unit,
                     period,
-                    own,
+                    [s.without_rows() for s in own],
                     [i for _, i in sorted(p for s in own for p in file_issues.get(s.name, []))],
                     results_of(unit.code),
                 )
@@ -375,7 +404,7 @@ def _write_outputs(
 
     ``forms`` are the forms' futures already running in ``pool`` (or, without a pool, their
     write_form arguments). Writing workbooks is CPU-bound and units are independent, so with
-    a pool the summary is one job and each unit's feedback another.
+    a pool each unit's feedback is a job, and the summary is written by this process.
     """
     summary_args = (
         staging / f"tong_hop_{period}.xlsx",
@@ -393,19 +422,21 @@ def _write_outputs(
     total = 1 + len(feedback_jobs) + len(forms)
     if pool is None:
         produced = [write_summary(*summary_args)]
-        for job in feedback_jobs:
-            produced.append(write_feedback(*job))
+        for path, *job in feedback_jobs:
+            produced.append(write_feedback(path, catalogue, *job))
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         for job in forms:
-            produced.append(write_form(*job))
+            produced.append(write_form(catalogue, *job))
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         return produced
-    # The summary is the longest job: it goes ahead of the feedback so units fill the cores.
-    futures = [pool.submit(write_summary, *summary_args)]
-    futures += [pool.submit(write_feedback, *job) for job in feedback_jobs]
-    produced = []
+    futures = [pool.submit(_feedback_in_worker, *job) for job in feedback_jobs]
+    # The summary is written here, while the workers write the feedback: sent to a worker, its
+    # arguments (every row of the month) took seconds to pickle and held the queue behind them.
+    produced = [write_summary(*summary_args)]
+    if progress:
+        progress("Ghi kết quả", len(produced), total)
     for future in [*futures, *forms]:
         produced.append(future.result())
         if progress:

@@ -98,6 +98,8 @@ def cell_bodies(
     them in C, about ten times faster than a dict lookup per cell.
     """
     kinds = set(map(type, values))
+    if kinds <= {type(None)}:  # a form's blank input rows
+        return [blank] * len(values)
     if sum(issubclass(kind, _NUMBERS) for kind in kinds) > 1:
         # 1 == 1.0 == True: factorize would merge values that are written differently.
         return _cell_bodies_by_type(values, style, date_style, blank, as_text)

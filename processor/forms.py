@@ -7,6 +7,7 @@ town's filled forms: a roster is just the values to put in the input cells.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,7 @@ def unit_task_rows(catalogue: Catalogue) -> list[dict[str, object]]:
     return rows
 
 
+@functools.lru_cache(maxsize=4096)  # the guide's and the tasks' texts recur in every form
 def _line_count(text: object, width: float, bold: bool = False) -> int:
     """Lines a wrapped cell of ``width`` needs for ``text`` (an estimate, erring on more)."""
     if not isinstance(text, str):

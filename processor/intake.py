@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,12 @@ class Submission:
     sheet_titles: dict[str, str] = field(default_factory=dict)
     # A sheet was too large to load: nothing may open the whole file later (feedback).
     oversized: bool = False
+
+    def without_rows(self) -> Submission:
+        """A copy without the rows read: what a worker writing the unit's feedback needs."""
+        return replace(
+            self, citizens=pd.DataFrame(), households=pd.DataFrame(), tasks=pd.DataFrame()
+        )
 
     def cell(self, sheet: str, key: str, row: int) -> str:
         """Excel name of column ``key`` on Excel row ``row`` of ``sheet`` ('H12')."""
