@@ -130,14 +130,16 @@ def _decide(
         label = criterion.label + (" (bắt buộc)" if criterion.mandatory else "")
         values = assessment.values.get(criterion.code)
         if values is not None and criterion.kind in ("so", "tong_hop", "diem"):
-            shown = values.map(lambda v, c=criterion: _value_text(v, c))
-            suffix = np.where(
-                shown != "",
-                ": " + shown + f" (cần {criterion.comparator} "
-                f"{_value_text(criterion.threshold, criterion)})",
-                "",
+            # The reason quotes the measured value: worded once per distinct value.
+            codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+            need = f" (cần {criterion.comparator} {_value_text(criterion.threshold, criterion)})"
+            shown = [_value_text(v, criterion) for v in uniques.tolist()]
+            reasons = np.array(
+                [f"; {label}: {text}{need}" if text else f"; {label}" for text in shown]
+                + [f"; {label}"],  # code -1: no value
+                dtype=object,
             )
-            fail_text = fail_text + np.where(is_false, "; " + label + suffix, "")
+            fail_text = fail_text + np.where(is_false, reasons[codes], "")
         else:
             fail_text = fail_text + np.where(is_false, "; " + label, "")
         missing_text = missing_text + np.where(is_na, "; " + criterion.code, "")
