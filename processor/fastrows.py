@@ -242,6 +242,11 @@ def _sheet_pieces(xml: bytes, blocks: list[Block]) -> Iterator[bytes]:
     last_row = max([*ours, *(n for n, _, _ in kept), 1])
     last_col = max(b.first_col + len(b.columns) - 1 for b in blocks)
     yield _widen_dimension(xml[: match.start()], last_row, last_col) + b"<sheetData>"
+    ordered = sorted(blocks, key=lambda b: b.first_row)
+    if all(a.first_row + a.rows <= b.first_row for a, b in itertools.pairwise(ordered)):
+        yield from _stacked_pieces(kept, ordered, opening)
+        yield b"</sheetData>" + xml[match.end() :]
+        return
     streams = [iter(kept), *(_block_rows(b) for b in blocks)]
     merged = heapq.merge(*streams, key=itemgetter(0))
     for number, group in itertools.groupby(merged, key=itemgetter(0)):
@@ -254,6 +259,32 @@ def _sheet_pieces(xml: bytes, blocks: list[Block]) -> Iterator[bytes]:
             tag = opening.get(number, b'<row r="%d">' % number)
             yield tag + cells + b"</row>"
     yield b"</sheetData>" + xml[match.end() :]
+
+
+def _stacked_pieces(
+    kept: list[tuple[int, bytes, bool]], blocks: list[Block], opening: dict[int, bytes]
+) -> Iterator[bytes]:
+    """The rows of blocks one below another (every sheet we write), with xlsxwriter's other
+    rows around them: the general merge above costs more per row than making the row does."""
+    tags = {number: tag.decode("utf-8") for number, tag in opening.items()}
+    position = 0
+    for block in blocks:
+        while position < len(kept) and kept[position][0] <= block.first_row:
+            yield kept[position][1]
+            position += 1
+        bodies = [_cell_bodies(c) for c in block.columns]
+        buffer: list[str] = []
+        for number, cells in row_cells(bodies, block.first_col, block.row_numbers()):
+            tag = tags.get(number)
+            if cells or tag is not None:
+                head = tag if tag is not None else f'<row r="{number}">'
+                buffer.append(f"{head}{cells}</row>")
+                if len(buffer) == 4096:
+                    yield "".join(buffer).encode("utf-8")
+                    buffer = []
+        yield "".join(buffer).encode("utf-8")
+    for _, row, _ in kept[position:]:
+        yield row
 
 
 def _merge_sheet(xml: bytes, blocks: list[Block]) -> bytes:

@@ -6,14 +6,16 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
 
-from processor.fastrows import Column, _cell_bodies, cell_body
-from processor.xlsx import WORKBOOK_OPTIONS, add_table
+from processor.fastrows import Block, Column, _cell_bodies, cell_body
+from processor.xlsx import WORKBOOK_OPTIONS, Book, add_table
 
 
 def _table_xml(path: Path, fast: bool, rows: int) -> bytes:
@@ -93,3 +95,36 @@ def test_a_text_over_excels_limit_is_cut_like_any_other_cell() -> None:
     expected = [cell_body(v, "", "", "", False) for v in values]
     assert _cell_bodies(Column(values, None)) == expected
     assert expected[0].endswith("…</t></is></c>")
+
+
+@pytest.mark.parametrize("side_by_side", [False, True])
+def test_blocks_and_xlsxwriters_own_rows_are_merged_in_order(tmp_path: Path, side_by_side) -> None:
+    """Blocks one below another take the quick path, blocks sharing rows the general merge;
+    both keep xlsxwriter's own cells and row heights around and inside them."""
+    path = tmp_path / "blocks.xlsx"
+    book = Book(path)
+    ws = book.sheet("Khối")
+    ws.write_string(0, 0, "Tiêu đề", book.title)
+    ws.set_row(2, 30)  # a row inside the first block keeps its height
+    first = Block(1, 0, [Column(["a1", "a2", "a3"], book.base), Column([1, 2, 3], book.base)], 3)
+    second = (
+        Block(1, 3, [Column(["b1", "b2", "b3"], book.base)], 3)
+        if side_by_side
+        else Block(5, 0, [Column(["b1", None, "b3"], book.base)], 3)
+    )
+    ws.write_string(4, 0, "giữa", book.base)  # xlsxwriter's row between stacked blocks
+    ws.write_string(9, 0, "cuối", book.base)
+    book.add_rows(ws, first)
+    book.add_rows(ws, second)
+    book.close()
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
+    assert rows[0][0] == "Tiêu đề" and rows[9][0] == "cuối"
+    assert [r[0] for r in rows[1:4]] == ["a1", "a2", "a3"]
+    assert [r[1] for r in rows[1:4]] == [1, 2, 3]
+    if side_by_side:
+        assert [r[3] for r in rows[1:4]] == ["b1", "b2", "b3"]
+    else:
+        assert rows[4][0] == "giữa"
+        assert [r[0] for r in rows[5:8]] == ["b1", "", "b3"]
+    sheet = openpyxl.load_workbook(path)["Khối"]
+    assert sheet.row_dimensions[3].height == 30
