@@ -25,7 +25,7 @@ from processor.periods import Period
 from processor.reports import citizen_labels, household_labels, unit_labels
 from processor.scoring import Results
 from processor.vietnamese import nfc
-from processor.xlsx import Book, column_width, write_table
+from processor.xlsx import Book, column_width, row_heights, write_table
 
 FEEDBACK_SHEET = "Phản hồi"
 RESULTS_SHEETS = {
@@ -34,6 +34,8 @@ RESULTS_SHEETS = {
     "units": "Kết quả tổ dân phố",
 }
 _CELL = re.compile(r"^[A-Z]{1,3}\d+$")
+# Columns that wrap, in characters: a problem's message, a result's reason.
+_MESSAGE_WIDTH, _REASON_WIDTH = 90, 60
 # Files refused before or while parsing: never handed to openpyxl.
 _UNREADABLE = {
     "FILE_NOT_SPREADSHEET",
@@ -130,7 +132,7 @@ def _plain_feedback(
         for i, line in enumerate(lines):
             ws.write_string(i, 0, line, book.title if i == 0 else book.base)
         frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
-        write_table(book, ws, frame, ISSUE_LABELS, first_row=3, widths={"message": 90})
+        write_table(book, ws, frame, ISSUE_LABELS, first_row=3, widths={"message": _MESSAGE_WIDTH})
         _results_sheets(book, catalogue, unit, results)
         book.close()
     return path
@@ -138,7 +140,7 @@ def _plain_feedback(
 
 def _results_sheets(book: Book, catalogue: Catalogue, unit: Unit, results: Results) -> None:
     for name, frame, columns in _result_frames(catalogue, unit, results):
-        write_table(book, book.sheet(name), frame, columns, widths={"reason": 60})
+        write_table(book, book.sheet(name), frame, columns, widths={"reason": _REASON_WIDTH})
 
 
 def _result_frames(
@@ -176,30 +178,38 @@ def _patch_own_workbook(
     ]
     lines = _summary_lines(unit, period, issues)
     listing = [[str(getattr(i, key)) for key in ISSUE_LABELS] for i in issues]
+    message = list(ISSUE_LABELS).index("message")
+    listing_heights = row_heights([([row[message] for row in listing], _MESSAGE_WIDTH)])
     sheets = [
         xlsxpatch.NewSheet(
             FEEDBACK_SHEET,
             rows=[[lines[0]], [lines[1]], [], list(ISSUE_LABELS.values()), *listing],
             row_styles=["title", "text", "plain", "header", *["plain"] * len(listing)],
-            widths=dict(enumerate((28, 14, 10, 10, 22, 90))),
-            wrap_columns=frozenset({list(ISSUE_LABELS).index("message")}),
+            widths=dict(enumerate((28, 14, 10, 10, 22, _MESSAGE_WIDTH))),
+            wrap_columns=frozenset({message}),
+            heights={4 + i: height for i, height in listing_heights.items()},
         )
     ]
     for name, frame, columns in _result_frames(catalogue, unit, results):
         rows = frame.to_numpy(dtype=object).tolist()
         keys = list(columns)
+        reasons = [(frame[key].tolist(), _REASON_WIDTH) for key in keys if key == "reason"]
         sheets.append(
             xlsxpatch.NewSheet(
                 name,
                 rows=[list(columns.values()), *rows],
                 row_styles=["header", *["plain"] * len(rows)],
                 widths={
-                    j: 60 if key == "reason" else column_width(columns[key], frame[key].tolist())
+                    j: _REASON_WIDTH
+                    if key == "reason"
+                    else column_width(columns[key], frame[key].tolist())
                     for j, key in enumerate(keys)
                 },
                 wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
                 freeze_first_row=True,
                 autofilter_from_row=1,
+                # The header row holds two lines, as write_table makes it.
+                heights={0: 32} | {1 + i: h for i, h in row_heights(reasons).items()},
             )
         )
     with atomic_path(path) as tmp:
@@ -257,8 +267,10 @@ def _mark_own_workbook(
             cell.value = str(getattr(issue, key))
             cell.data_type = "s"
             cell.alignment = Alignment(wrap_text=key == "message", vertical="top")
-    for letter, width in zip("ABCDEF", (28, 14, 10, 10, 22, 90), strict=True):
+    for letter, width in zip("ABCDEF", (28, 14, 10, 10, 22, _MESSAGE_WIDTH), strict=True):
         ws.column_dimensions[letter].width = width
+    for i, height in row_heights([([i.message for i in issues], _MESSAGE_WIDTH)]).items():
+        ws.row_dimensions[5 + i].height = height
     book.active = 0
     for sheet in book.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == FEEDBACK_SHEET

@@ -7,8 +7,6 @@ town's filled forms: a roster is just the values to put in the input cells.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from processor.fastrows import Block, inject, register_formats
 from processor.fastrows import Column as FastColumn
 from processor.output_files import atomic_path
 from processor.periods import Period
-from processor.xlsx import WORKBOOK_OPTIONS
+from processor.xlsx import WORKBOOK_OPTIONS, line_count, row_heights
 
 # Blank input rows left under the roster, so units can add new residents without inserting rows.
 EXTRA_ROWS = 100
@@ -174,15 +172,12 @@ def unit_task_rows(catalogue: Catalogue) -> list[dict[str, object]]:
     return rows
 
 
-@functools.lru_cache(maxsize=4096)  # the guide's and the tasks' texts recur in every form
 def _line_count(text: object, width: float, bold: bool = False) -> int:
     """Lines a wrapped cell of ``width`` needs for ``text`` (an estimate, erring on more)."""
     if not isinstance(text, str):
         return 1
     per_line = max(1, int(width * (CHARS_PER_WIDTH_BOLD if bold else CHARS_PER_WIDTH)) - 1)
-    if len(text) <= per_line and "\n" not in text:
-        return 1
-    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+    return line_count(text, per_line)
 
 
 def _wraps(column: S.Column, locked: bool) -> bool:
@@ -270,22 +265,13 @@ def _fit_rows(
     ws: Worksheet, first: int, columns: list[S.Column], data: pd.DataFrame, locked_keys: set[str]
 ) -> None:
     """Give rows with wrapped text the height of their lines (see LINE_HEIGHT)."""
-    wrapped = [c for c in columns if _wraps(c, c.key in locked_keys) and c.key in data.columns]
-    if not wrapped or data.empty:
-        return
-    lines: dict[int, int] = {}
-    for column in wrapped:
-        per_line = max(1, int(column.width * CHARS_PER_WIDTH) - 1)
-        # Most cells fit on one line: only the long ones are wrapped word by word. A plain
-        # loop over the list: pandas' string methods on object columns loop in Python too,
-        # with more overhead per column than a form's few hundred rows are worth.
-        for i, value in enumerate(data[column.key].tolist()):
-            if isinstance(value, str) and (len(value) > per_line or "\n" in value):
-                count = _line_count(value, column.width)
-                if count > lines.get(i, 1):
-                    lines[i] = count
-    for i, count in sorted(lines.items()):
-        ws.set_row(first + i, LINE_HEIGHT * count)
+    wrapped = [
+        (data[c.key].tolist(), c.width)
+        for c in columns
+        if _wraps(c, c.key in locked_keys) and c.key in data.columns
+    ]
+    for i, height in row_heights(wrapped, CHARS_PER_WIDTH, LINE_HEIGHT).items():
+        ws.set_row(first + i, height)
 
 
 def _print_setup(ws: Worksheet, n_columns: int) -> None:

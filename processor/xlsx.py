@@ -8,7 +8,9 @@ Vietnamese text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,39 @@ WORKBOOK_OPTIONS = {
     # workbook cost 5 ms each on this machine's file system, a third of a form's writing.
     "in_memory": True,
 }
+
+
+# LibreOffice does not grow a row to fit wrapped text when it opens an xlsx (Excel leaves the
+# height to the reader too): a long reason printed over the rows below it. Heights are set.
+LINE_HEIGHT = 15  # points, one line of 11 pt Times New Roman
+CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column width
+
+
+@functools.lru_cache(maxsize=65536)  # reasons and messages recur across rows and units
+def line_count(text: str, per_line: int) -> int:
+    """Lines ``text`` needs wrapped at ``per_line`` characters (an estimate, erring on more)."""
+    if len(text) <= per_line and "\n" not in text:
+        return 1
+    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+
+
+def row_heights(
+    columns: Sequence[tuple[Sequence[object], float]],
+    chars_per_width: float = CHARS_PER_WIDTH,
+    line_height: float = LINE_HEIGHT,
+) -> dict[int, float]:
+    """Height in points of each row (by position) that a wrapped text makes taller than one
+    line, from (values, column width) of the wrapped columns."""
+    lines: dict[int, int] = {}
+    for values, width in columns:
+        per_line = max(1, int(width * chars_per_width) - 1)
+        # Most cells fit on one line: only the long ones are wrapped word by word.
+        for i, value in enumerate(values):
+            if isinstance(value, str) and (len(value) > per_line or "\n" in value):
+                count = line_count(value, per_line)
+                if count > lines.get(i, 1):
+                    lines[i] = count
+    return {i: line_height * count for i, count in sorted(lines.items())}
 
 
 class Book:
@@ -159,12 +194,17 @@ def write_table(
     widths = widths or {}
     ws.set_row(first_row, 32)
     block_columns = []
+    wrapped = []
     for j, key in enumerate(columns):
         values = frame[key].tolist()
         fmt = formats.get(key, book.wrap if str(key) in ("reason", "message") else book.base)
         width = widths.get(key) or column_width(labels[key], values)
         ws.set_column(j, j, width)
         block_columns.append(Column(values, fmt, book.date))
+        if fmt is book.wrap:
+            wrapped.append((values, width))
+    for i, height in row_heights(wrapped).items():
+        ws.set_row(first_row + 1 + i, height)
     if columns and len(frame):
         book.add_rows(ws, Block(first_row + 1, 0, block_columns, len(frame)))
     last = first_row + max(len(frame), 1)

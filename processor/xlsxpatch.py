@@ -98,6 +98,7 @@ class NewSheet:
     wrap_columns: frozenset[int] = frozenset()
     freeze_first_row: bool = False
     autofilter_from_row: int | None = None  # 1-based header row of an autofilter
+    heights: dict[int, float] = field(default_factory=dict)  # row position -> points
 
 
 def _opening(element: str) -> int:
@@ -233,10 +234,10 @@ class _Styles:
             font_id = self.font_count + self.new_fonts.index(font)
             number = 'numFmtId="14" applyNumberFormat="1"' if style == "date" else 'numFmtId="0"'
             xf = f'<xf {number} fontId="{font_id}" fillId="0" borderId="0" xfId="0" applyFont="1"'
-            if style in ("wrap", "header"):  # a header may be longer than its column is wide
-                xf += ' applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
-            else:
-                xf += "/>"
+            # Top-aligned, as in the workbooks xlsxwriter writes: a row made tall by a wrapped
+            # reason reads from its top line. A header may be longer than its column is wide.
+            wrap = ' wrapText="1"' if style in ("wrap", "header") else ""
+            xf += f' applyAlignment="1"><alignment vertical="top"{wrap}/></xf>'
             self.new_xfs.append(xf)
             self._named[style] = self.xf_count - 1
         return self._named[style]
@@ -931,8 +932,14 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
         ]
         first = len(rows) + 1
         numbers = range(first, first + len(plain_run))
-        rows.extend(f'<row r="{r}">{cells}</row>' for r, cells in row_cells(bodies, 0, numbers))
+        rows.extend(f"{row_tag(r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers))
         plain_run.clear()
+
+    def row_tag(number: int) -> str:
+        height = sheet.heights.get(number - 1)
+        if height is None:
+            return f'<row r="{number}">'
+        return f'<row r="{number}" ht="{height:g}" customHeight="1">'
 
     for values, kind in zip(sheet.rows, sheet.row_styles, strict=True):
         if kind not in ("title", "text", "header"):
@@ -946,7 +953,7 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
             body = cell_body(value, style, style, "", as_text=False)
             if body:
                 cells.append(f'<c r="{letters[c]}{r}"{body}')
-        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+        rows.append(f"{row_tag(r)}{''.join(cells)}</row>")
     flush()
     last = f"{column_letter(width - 1)}{max(len(sheet.rows), 1)}"
     pane = (

@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from processor.fastrows import Block, Column, _cell_bodies, cell_body
-from processor.xlsx import WORKBOOK_OPTIONS, Book, add_table
+from processor.xlsx import (
+    CHARS_PER_WIDTH,
+    LINE_HEIGHT,
+    WORKBOOK_OPTIONS,
+    Book,
+    add_table,
+    line_count,
+    write_table,
+)
 
 
 def _table_xml(path: Path, fast: bool, rows: int) -> bytes:
@@ -128,3 +136,23 @@ def test_blocks_and_xlsxwriters_own_rows_are_merged_in_order(tmp_path: Path, sid
         assert [r[0] for r in rows[5:8]] == ["b1", "", "b3"]
     sheet = openpyxl.load_workbook(path)["Khối"]
     assert sheet.row_dimensions[3].height == 30
+
+
+def test_a_table_gives_long_reasons_the_height_of_their_lines(tmp_path: Path) -> None:
+    reason = "Không đạt: " + "; ".join(f"CD0{i} - Chấp hành pháp luật" for i in range(1, 9))
+    frame = pd.DataFrame({"full_name": ["An", "Bình"], "reason": ["Chưa đủ 18 tuổi", reason]})
+    path = tmp_path / "t.xlsx"
+    book = Book(path)
+    write_table(
+        book,
+        book.sheet("Kết quả"),
+        frame,
+        {"full_name": "Họ tên", "reason": "Lý do"},
+        widths={"reason": 60},
+    )
+    book.close()
+    ws = openpyxl.load_workbook(path)["Kết quả"]
+    lines = line_count(reason, int(60 * CHARS_PER_WIDTH) - 1)
+    assert lines >= 3
+    assert ws.row_dimensions[3].height == LINE_HEIGHT * lines
+    assert ws.row_dimensions[2].height is None  # one line: the reader's default height

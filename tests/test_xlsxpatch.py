@@ -247,3 +247,22 @@ def test_libreoffice_opens_the_marks_and_its_resave_can_be_marked(form: Path, tm
     assert book.sheetnames.count("Phản hồi") == 1
     assert book[CD][f"C{row}"].comment is None
     assert book[CD][f"D{row}"].comment.text == "mới"
+
+
+def test_rows_with_a_long_wrapped_text_are_made_tall(form: Path, tmp_path: Path):
+    """LibreOffice does not grow a row to fit wrapped text: the height is in the file."""
+    long_reason = "Không đạt: " + "; ".join(f"CD0{i} - tiêu chí số {i}" for i in range(1, 9))
+    sheet = NewSheet(
+        "Kết quả",
+        rows=[["Họ và tên", "Lý do"], ["An", "Chưa đủ 18 tuổi"], ["Bình", long_reason]],
+        row_styles=["header", "plain", "plain"],
+        widths={0: 20, 1: 30},
+        wrap_columns=frozenset({1}),
+        heights={2: 45},
+    )
+    out = tmp_path / "out.xlsx"
+    xlsxpatch.mark_workbook(form, out, [], [sheet])
+    ws = openpyxl.load_workbook(out)["Kết quả"]
+    assert ws.row_dimensions[3].height == 45
+    assert ws.row_dimensions[2].height is None
+    assert ws["B3"].value == long_reason
