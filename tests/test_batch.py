@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,40 @@ def test_an_inbox_of_agencies_alone_is_scored(catalogue, tmp_path: Path) -> None
     (person,) = sheet_rows(summary, "Công dân")
     assert person["Họ và tên"] == "Lê Thị Hoa"
     assert sheet_rows(summary, "Hộ gia đình") == []
+
+
+def test_worker_processes_write_what_one_process_writes(
+    small_town: Path, tmp_path: Path, catalogue
+) -> None:
+    """Reading (four files or more), forms and feedback in worker processes, which hold the
+    catalogue from the pool's start and get the units' submissions without their rows: every
+    part of every workbook is the one a single process writes."""
+    make_form(
+        catalogue,
+        small_town,
+        "TDP03",
+        "2021-11",
+        [citizen("TDP03-H001", "Ngô Văn Sơn", dt.date(1975, 1, 1), votes=3, CD02="x?")],
+        [household("TDP03-H001", "Ngô Văn Sơn", votes=45)],
+        all_tasks_done(catalogue),
+        NOV,
+    )
+    written = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        result = CliRunner().invoke(
+            main,
+            ["run", str(small_town), "--ky", "2021-11", "--out", str(out),
+             "--kho", str(tmp_path / f"kho{workers}"), "--workers", workers],
+        )  # fmt: skip
+        assert result.exit_code == 1, result.output  # TDP03's CD02 is refused
+        parts = {}
+        for book in sorted((out / "2021-11").rglob("*.xlsx")):
+            with zipfile.ZipFile(book) as z:
+                for name in z.namelist():
+                    if name != "docProps/core.xml":  # the time it was written
+                        parts[(str(book.relative_to(out)), name)] = z.read(name)
+        written[workers] = parts
+    assert len(written["1"]) > 100
+    assert written["1"].keys() == written["2"].keys()
+    assert [k for k in written["1"] if written["1"][k] != written["2"][k]] == []
