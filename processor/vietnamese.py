@@ -7,6 +7,7 @@ Text normalisation (NFC, spaces, accent-free matching keys), Vietnamese name ord
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
@@ -22,6 +23,7 @@ def nfc(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+@functools.lru_cache(maxsize=16384)  # the same labels and answers, in every file of a batch
 def fold(text: str) -> str:
     """Accent-free lower-case key to match labels and lenient values (`Chưa đạt` ~ `chua dat`)."""
     decomposed = unicodedata.normalize("NFD", nfc(text).replace("đ", "d").replace("Đ", "D"))
