@@ -10,11 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
-from openpyxl.cell.cell import MergedCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from processor import xlsxpatch
 from processor.catalogue import Catalogue, Unit
@@ -45,8 +41,6 @@ _UNREADABLE = {
     "FILE_UNSAFE_XML",
     "FILE_FORMAT_UNSUPPORTED",
 }
-_ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
-_WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 
 
 def _unit_results(results: Results, unit: Unit) -> dict[str, pd.DataFrame]:
@@ -233,6 +227,13 @@ def _mark_own_workbook(
     issues: list[Issue],
     results: Results,
 ) -> Path:
+    # openpyxl only here, for the layouts xlsxpatch does not edit: importing it cost every
+    # run 60 ms.
+    import openpyxl
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     book = openpyxl.load_workbook(target.path)
     ours = {FEEDBACK_SHEET, *RESULTS_SHEETS.values()}
     for name in list(book.sheetnames):  # an earlier feedback sent back: its sheets are redone
@@ -247,7 +248,9 @@ def _mark_own_workbook(
         if isinstance(cell, MergedCell):  # inside a merged range: mark its top-left cell
             merged = next(r for r in ws.merged_cells.ranges if issue.cell in r)
             cell = ws.cell(merged.min_row, merged.min_col)
-        cell.fill = _ERROR_FILL if issue.severity == ERROR else _WARNING_FILL
+        # xlsxpatch's colours, so that a next feedback recognises and clears these marks too.
+        rgb = xlsxpatch.ERROR_RGB if issue.severity == ERROR else xlsxpatch.WARNING_RGB
+        cell.fill = PatternFill("solid", fgColor=rgb)
         note = f"[{issue.severity}] {issue.message}"
         if cell.comment is not None:
             note = cell.comment.text + "\n" + note

@@ -7,10 +7,12 @@ import json
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
+from processor import schema as S
 from processor.cli import main
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
@@ -267,3 +269,42 @@ def test_worker_processes_write_what_one_process_writes(
     assert len(written["1"]) > 100
     assert written["1"].keys() == written["2"].keys()
     assert [k for k in written["1"] if written["1"][k] != written["2"][k]] == []
+
+
+def test_a_workbook_marked_by_openpyxl_is_cleaned_like_any_other(
+    small_town: Path, tmp_path: Path, catalogue, monkeypatch
+) -> None:
+    """When xlsxpatch cannot edit a layout, openpyxl marks the unit's workbook instead, with
+    the same colours: the next feedback on the file sent back recognises and clears them."""
+    from processor import feedback, xlsxpatch
+
+    make_form(
+        catalogue,
+        small_town,
+        "TDP03",
+        "2021-11",
+        [citizen("TDP03-H001", "Ngô Văn Sơn", dt.date(1975, 1, 1), votes=3, CD02="x?")],
+        [household("TDP03-H001", "Ngô Văn Sơn", votes=45)],
+        all_tasks_done(catalogue),
+        NOV,
+    )
+
+    def unsupported(*args, **kwargs):
+        raise xlsxpatch.Unsupported("a layout the patcher does not edit")
+
+    monkeypatch.setattr(feedback, "_patch_own_workbook", unsupported)
+    out = tmp_path / "out"
+    CliRunner().invoke(
+        main,
+        ["run", str(small_town), "--ky", "2021-11", "--out", str(out),
+         "--kho", str(tmp_path / "kho"), "--workers", "1"],
+    )  # fmt: skip
+    marked = out / "2021-11" / "phan_hoi" / "TDP03_2021-11.xlsx"
+    ws = openpyxl.load_workbook(marked)[S.FORM_CITIZENS.name]
+    filled = [c for row in ws.iter_rows() for c in row if c.fill.fgColor.rgb == xlsxpatch.ERROR_RGB]
+    assert len(filled) == 1 and filled[0].comment is not None
+    cleaned = tmp_path / "cleaned.xlsx"
+    xlsxpatch.mark_workbook(marked, cleaned, [], [], note_prefixes=("[lỗi]", "[cảnh báo]"))
+    ws = openpyxl.load_workbook(cleaned)[S.FORM_CITIZENS.name]
+    cell = ws[filled[0].coordinate]
+    assert cell.fill.fgColor.rgb != xlsxpatch.ERROR_RGB and cell.comment is None
