@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from processor import schema as S
+from processor.batch import run_batch
 from processor.cli import main
+from processor.periods import Period
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
 NOV = {
@@ -234,15 +236,11 @@ def test_an_inbox_of_agencies_alone_is_scored(catalogue, tmp_path: Path) -> None
     assert sheet_rows(summary, "Hộ gia đình") == []
 
 
-def test_worker_processes_write_what_one_process_writes(
-    small_town: Path, tmp_path: Path, catalogue
-) -> None:
-    """Reading (four files or more), forms and feedback in worker processes, which hold the
-    catalogue from the pool's start and get the units' submissions without their rows: every
-    part of every workbook is the one a single process writes."""
+def _add_unit_with_a_refused_cell(catalogue, inbox: Path) -> None:
+    """TDP03, whose one citizen has 'x?' for CD02: an error on a cell, so a marked feedback."""
     make_form(
         catalogue,
-        small_town,
+        inbox,
         "TDP03",
         "2021-11",
         [citizen("TDP03-H001", "Ngô Văn Sơn", dt.date(1975, 1, 1), votes=3, CD02="x?")],
@@ -250,25 +248,32 @@ def test_worker_processes_write_what_one_process_writes(
         all_tasks_done(catalogue),
         NOV,
     )
+
+
+def test_worker_processes_write_what_one_process_writes(
+    small_town: Path, tmp_path: Path, catalogue
+) -> None:
+    """Reading (four files or more), forms and feedback in worker processes, which hold the
+    catalogue from the pool's start and get the units' submissions without their rows: every
+    part of every workbook is the one a single process writes."""
+    _add_unit_with_a_refused_cell(catalogue, small_town)
     written = {}
-    for workers in ("1", "2"):
+    for workers in (1, 2):
         out = tmp_path / f"out{workers}"
-        result = CliRunner().invoke(
-            main,
-            ["run", str(small_town), "--ky", "2021-11", "--out", str(out),
-             "--kho", str(tmp_path / f"kho{workers}"), "--workers", workers],
+        run_batch(
+            small_town, Period.parse("2021-11"), catalogue, out, tmp_path / f"h{workers}.sqlite",
+            tmp_path / f"kho{workers}", workers=workers, now=dt.datetime(2021, 11, 30, 9),
         )  # fmt: skip
-        assert result.exit_code == 1, result.output  # TDP03's CD02 is refused
         parts = {}
         for book in sorted((out / "2021-11").rglob("*.xlsx")):
             with zipfile.ZipFile(book) as z:
                 for name in z.namelist():
-                    if name != "docProps/core.xml":  # the time it was written
+                    if name != "docProps/core.xml":  # the time a feedback was written
                         parts[(str(book.relative_to(out)), name)] = z.read(name)
         written[workers] = parts
-    assert len(written["1"]) > 100
-    assert written["1"].keys() == written["2"].keys()
-    assert [k for k in written["1"] if written["1"][k] != written["2"][k]] == []
+    assert len(written[1]) > 100
+    assert written[1].keys() == written[2].keys()
+    assert [k for k in written[1] if written[1][k] != written[2][k]] == []
 
 
 def test_a_workbook_marked_by_openpyxl_is_cleaned_like_any_other(
@@ -278,16 +283,7 @@ def test_a_workbook_marked_by_openpyxl_is_cleaned_like_any_other(
     the same colours: the next feedback on the file sent back recognises and clears them."""
     from processor import feedback, xlsxpatch
 
-    make_form(
-        catalogue,
-        small_town,
-        "TDP03",
-        "2021-11",
-        [citizen("TDP03-H001", "Ngô Văn Sơn", dt.date(1975, 1, 1), votes=3, CD02="x?")],
-        [household("TDP03-H001", "Ngô Văn Sơn", votes=45)],
-        all_tasks_done(catalogue),
-        NOV,
-    )
+    _add_unit_with_a_refused_cell(catalogue, small_town)
 
     def unsupported(*args, **kwargs):
         raise xlsxpatch.Unsupported("a layout the patcher does not edit")
