@@ -35,6 +35,7 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 # XML 1.0 forbids most control characters; Excel would refuse the file.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_TEXT = 32767  # Excel's limit for one cell
+_NA, _NAT = pd.NA, pd.NaT  # compared by identity in cell_body
 _NUMBERS = (bool, int, float, np.bool_, np.number)
 _SEPARATOR = "\ue000"  # a private-use character, to escape many texts joined in one pass
 _PRESERVE = ' xml:space="preserve"'
@@ -332,6 +333,3 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
                         buffer, size = [], 0
                 member.write(b"".join(buffer))
     tmp.replace(path)
-
-
-_NA, _NAT = pd.NA, pd.NaT  # compared by identity in cell_body

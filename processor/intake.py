@@ -486,9 +486,6 @@ def _identify(
     return True
 
 
-_INFO_KINDS = {"date": "date", "int": "int"}  # the rest is read as text
-
-
 def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[str, object]:
     """The Thông tin values, parsed by kind: one call per kind, not per value (each call has a
     fixed cost, several times that of reading a value)."""
@@ -500,7 +497,7 @@ def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[s
     parsed: dict[str, object] = {}
     problems: list[cells.Problem] = []
     for kind in ("date", "int", "text"):
-        keys = [k for k, (c, _, _) in found.items() if _INFO_KINDS.get(c.kind, "text") == kind]
+        keys = [k for k, (c, _, _) in found.items() if _info_kind(c) == kind]
         if not keys:
             continue
         series = pd.Series([found[k][1] for k in keys], index=keys, dtype=object)
@@ -516,6 +513,10 @@ def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[s
     for key, code, raw_value, detail in sorted(problems, key=lambda p: order.index(p[0])):
         sub.issue(code, S.FORM_INFO.name, found[key][2], raw_value, detail)
     return {key: parsed[key] for key in order if parsed.get(key) is not None}
+
+
+def _info_kind(column: S.Column) -> str:
+    return column.kind if column.kind in ("date", "int") else "text"  # codes are read as text
 
 
 def _count_only(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:

@@ -33,8 +33,8 @@ WORKBOOK_OPTIONS = {
 }
 
 
-# LibreOffice does not grow a row to fit wrapped text when it opens an xlsx (Excel leaves the
-# height to the reader too): a long reason printed over the rows below it. Heights are set.
+# LibreOffice does not grow a row to fit wrapped text when it opens an xlsx that gives no row
+# height: a long reason printed over the rows below it. Heights are set from the lines needed.
 LINE_HEIGHT = 15  # points, one line of 11 pt Times New Roman
 CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column width
 
@@ -156,7 +156,8 @@ def add_table(
     table per block of rows they own, so the table is declared on its header and first data
     row, which still runs xlsxwriter's checks of the options and headers, then widened to its
     rows. Only the ranges xlsxwriter derives from ``last_row`` change; a total row is not
-    supported here, so those are the whole range.
+    supported here, so those are the whole range. tests/test_xlsx.py compares the table part
+    with the one xlsxwriter's own add_table writes.
     """
     if options.get("total_row"):
         raise ValueError("add_table: a total row needs xlsxwriter's own add_table")
