@@ -161,7 +161,12 @@ def add_table(
     """
     if options.get("total_row"):
         raise ValueError("add_table: a total row needs xlsxwriter's own add_table")
+    before = len(ws.tables)
     ws.add_table(first_row, first_col, min(last_row, first_row + 1), last_col, options)
+    if len(ws.tables) == before:
+        # xlsxwriter refused the options (it warns, e.g. on two headers alike): no table to
+        # widen, and the last one in the list belongs to another block.
+        return
     table = ws.tables[-1]
     whole = xl_range(first_row, first_col, last_row, last_col)
     table["range"] = table["a_range"] = whole

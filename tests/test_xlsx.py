@@ -156,3 +156,13 @@ def test_a_table_gives_long_reasons_the_height_of_their_lines(tmp_path: Path) ->
     assert lines >= 3
     assert ws.row_dimensions[3].height == LINE_HEIGHT * lines
     assert ws.row_dimensions[2].height is None  # one line: the reader's default height
+
+
+def test_a_table_xlsxwriter_refuses_leaves_the_sheets_other_tables_alone(tmp_path: Path) -> None:
+    book = xlsxwriter.Workbook(str(tmp_path / "t.xlsx"), WORKBOOK_OPTIONS)
+    ws = book.add_worksheet()
+    add_table(ws, 0, 0, 50, 1, {"columns": [{"header": "A"}, {"header": "B"}]})
+    with pytest.warns(UserWarning):
+        add_table(ws, 60, 0, 90, 1, {"columns": [{"header": "Trùng"}, {"header": "Trùng"}]})
+    assert len(ws.tables) == 1 and ws.tables[0]["range"] == "A1:B51"
+    book.close()
