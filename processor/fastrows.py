@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ def escape_text(text: str) -> str:
     text = _CONTROL.sub("", text)
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(text)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def _text_bodies(texts: list[str], style: str, blank: str) -> list[str]:
         return [cell_body(t, style, style, blank, False) for t in texts]
     if _CONTROL.search(joined):
         joined = _CONTROL.sub("", joined)
-    escaped = joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escape(joined)
     return [
         (
             f'{style} t="inlineStr"><is><t{_PRESERVE if text != text.strip() else ""}>'
