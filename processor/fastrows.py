@@ -10,6 +10,7 @@ looks exactly as if xlsxwriter had written it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import itertools
@@ -24,6 +25,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
+import xlsxwriter.workbook
 from xlsxwriter.format import Format
 
 from processor.sheets import column_index, column_letter
@@ -302,6 +304,35 @@ def _widen_dimension(xml: bytes, last_row: int, last_col: int) -> bytes:
     end_row = int(match.group(4) or match.group(2))
     ref = f"A1:{column_letter(max(end_col, last_col))}{max(end_row, last_row)}".encode()
     return xml[: match.start()] + b'<dimension ref="' + ref + b'"/>' + xml[match.end() :]
+
+
+def close_and_inject(
+    workbook: xlsxwriter.workbook.Workbook, path: Path, pending: dict[int, list[Block]]
+) -> None:
+    """Close ``workbook`` (written to ``path``) and merge the pending blocks into its sheets.
+
+    With blocks pending, inject() reads every part again and deflates it once, at level 1. So
+    xlsxwriter stores its parts instead of deflating them at zlib's default level first: that
+    was a sixth of a next-month form's time. xlsxwriter has no option for it, so the name its
+    module compresses with is swapped for the length of close() (one close at a time: the
+    batch writes in processes, not threads).
+    """
+    if not pending or getattr(xlsxwriter.workbook, "ZIP_DEFLATED", None) != zipfile.ZIP_DEFLATED:
+        workbook.close()
+        inject(path, pending)
+        return
+    with _stored_parts():
+        workbook.close()
+    inject(path, pending)
+
+
+@contextlib.contextmanager
+def _stored_parts() -> Iterator[None]:
+    xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED
+    try:
+        yield
+    finally:
+        xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_DEFLATED
 
 
 def inject(path: Path, pending: dict[int, list[Block]]) -> None:

@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from processor import schema as S
 from processor.catalogue import Catalogue, Criterion, Unit
-from processor.fastrows import Block, inject, register_formats
+from processor.fastrows import Block, close_and_inject, register_formats
 from processor.fastrows import Column as FastColumn
 from processor.output_files import atomic_path
 from processor.periods import Period
@@ -496,6 +496,5 @@ def write_form(
                 limits=limits,
             )
         _meta_sheet(book, catalogue, unit, period)
-        book.close()
-        inject(tmp, pending)
+        close_and_inject(book, tmp, pending)
     return path

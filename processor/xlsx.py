@@ -19,7 +19,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_range
 from xlsxwriter.worksheet import Worksheet
 
-from processor.fastrows import Block, Column, inject, register_formats
+from processor.fastrows import Block, Column, close_and_inject, register_formats
 from processor.vietnamese import nfc
 
 WORKBOOK_OPTIONS = {
@@ -106,8 +106,7 @@ class Book:
         self.names: set[str] = set()
 
     def close(self) -> None:
-        self.workbook.close()
-        inject(self.path, self.pending)
+        close_and_inject(self.workbook, self.path, self.pending)
 
     def add_rows(self, ws: Worksheet, block: Block) -> None:
         """Queue a block of cells for the fast writer (see processor.fastrows)."""

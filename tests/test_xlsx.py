@@ -166,3 +166,28 @@ def test_a_table_xlsxwriter_refuses_leaves_the_sheets_other_tables_alone(tmp_pat
         add_table(ws, 60, 0, 90, 1, {"columns": [{"header": "Trùng"}, {"header": "Trùng"}]})
     assert len(ws.tables) == 1 and ws.tables[0]["range"] == "A1:B51"
     book.close()
+
+
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_every_part_is_deflated_and_xlsxwriter_is_left_as_it_was(
+    tmp_path: Path, with_rows: bool
+) -> None:
+    """xlsxwriter stores its parts when fast rows follow (inject deflates them once); the file
+    the user gets is deflated all the same, and xlsxwriter's own workbooks still deflate."""
+    path = tmp_path / "book.xlsx"
+    book = Book(path)
+    ws = book.sheet("Khối")
+    ws.write_string(0, 0, "Tiêu đề", book.title)
+    if with_rows:
+        book.add_rows(ws, Block(1, 0, [Column(["a"] * 50, book.base)], 50))
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert z.testzip() is None
+    assert xlsxwriter.workbook.ZIP_DEFLATED == zipfile.ZIP_DEFLATED
+    plain = tmp_path / "plain.xlsx"
+    other = xlsxwriter.Workbook(str(plain))
+    other.add_worksheet().write_string(0, 0, "x")
+    other.close()
+    with zipfile.ZipFile(plain) as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
