@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +45,28 @@ def line_count(text: str, per_line: int) -> int:
     """Lines ``text`` needs wrapped at ``per_line`` characters (an estimate, erring on more)."""
     if len(text) <= per_line and "\n" not in text:
         return 1
-    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+    return sum(_wrapped_lines(part, per_line) for part in text.split("\n"))
+
+
+# What textwrap treats specially besides single spaces between words: other ASCII whitespace
+# and runs of it, and hyphens (it may break after one).
+_NOT_PLAIN = re.compile(r"[-\t\n\x0b\x0c\r]|  |^ | $")
+
+
+def _wrapped_lines(part: str, per_line: int) -> int:
+    """len(textwrap.wrap(part, per_line)) or 1. Words separated by single spaces, each of them
+    fitting a line, are counted greedily as textwrap fills them: a district's addresses and
+    names made textwrap a tenth of writing a form."""
+    words = part.split(" ")
+    if _NOT_PLAIN.search(part) or max(map(len, words)) > per_line:
+        return len(textwrap.wrap(part, per_line)) or 1
+    lines, used = 1, len(words[0])
+    for word in words[1:]:
+        if used + 1 + len(word) <= per_line:
+            used += 1 + len(word)
+        else:
+            lines, used = lines + 1, len(word)
+    return lines
 
 
 def row_heights(

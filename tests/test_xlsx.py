@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from processor.xlsx import (
     LINE_HEIGHT,
     WORKBOOK_OPTIONS,
     Book,
+    _wrapped_lines,
     add_table,
     line_count,
     write_table,
@@ -191,3 +193,13 @@ def test_every_part_is_deflated_and_xlsxwriter_is_left_as_it_was(
     other.close()
     with zipfile.ZipFile(plain) as z:
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("aăđêô Ơ-–,.\t\r\n\u00a0Nguyễn"), max_size=120),
+    st.integers(min_value=1, max_value=60),
+)
+def test_wrapped_lines_are_what_textwrap_gives(text: str, per_line: int) -> None:
+    """The greedy count of plain texts agrees with textwrap, which handles the rest."""
+    assert _wrapped_lines(text, per_line) == (len(textwrap.wrap(text, per_line)) or 1)
