@@ -206,6 +206,18 @@ def row_cells(
     """(row number, its `<c>` elements) from each column's cell bodies (see cell_bodies); an
     empty body is no cell at all."""
     letters = [column_letter(first_col + j) for j in range(len(bodies))]
+    if bodies and all(map(all, bodies)):
+        # Every cell is written (the usual block: every column has a format, so even a blank
+        # cell has a body): one %-format per row, its arguments zipped in C, costs two thirds
+        # of joining the cells one by one.
+        template = "".join(f'<c r="{letter}%s"%s' for letter in letters)
+        numbers = list(numbers)
+        refs = list(map(str, numbers))
+        arguments: list[list[str]] = []  # template % (ref, body, ref, body, ...)
+        for column in bodies:
+            arguments += (refs, column)
+        yield from zip(numbers, map(template.__mod__, zip(*arguments, strict=True)), strict=True)
+        return
     for i, number in enumerate(numbers):
         r = str(number)
         yield (

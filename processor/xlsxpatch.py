@@ -926,14 +926,16 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
 
     def flush() -> None:
         # A run of plain rows (a unit's results: hundreds) is made column by column, each
-        # distinct value once, as fastrows makes the summary's.
+        # distinct value once, as fastrows makes the summary's. A blank cell is written with
+        # its column's style, as xlsxwriter writes the summary's: it looks the same, and rows
+        # without gaps take fastrows' quicker path.
         if not plain_run:
             return
         columns = itertools.zip_longest(*plain_run)
-        bodies = [
-            cell_bodies(values, wrap if c in sheet.wrap_columns else plain, date, "", False)
-            for c, values in enumerate(columns)
-        ]
+        bodies = []
+        for c, values in enumerate(columns):
+            style = wrap if c in sheet.wrap_columns else plain
+            bodies.append(cell_bodies(values, style, date, f"{style}/>", False))
         first = len(rows) + 1
         numbers = range(first, first + len(plain_run))
         rows.extend(f"{row_tag(r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers))

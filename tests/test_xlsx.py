@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from processor.fastrows import Block, Column, _cell_bodies, cell_body
+from processor.fastrows import Block, Column, _cell_bodies, cell_body, row_cells
+from processor.sheets import column_letter
 from processor.xlsx import (
     CHARS_PER_WIDTH,
     LINE_HEIGHT,
@@ -203,3 +204,30 @@ def test_every_part_is_deflated_and_xlsxwriter_is_left_as_it_was(
 def test_wrapped_lines_are_what_textwrap_gives(text: str, per_line: int) -> None:
     """The greedy count of plain texts agrees with textwrap, which handles the rest."""
     assert _wrapped_lines(text, per_line) == (len(textwrap.wrap(text, per_line)) or 1)
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["", ' s="3"/>', "><v>1</v></c>", ' s="4"><v>%s</v></c>']),
+            min_size=3,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(min_value=0, max_value=30),
+)
+def test_rows_are_their_cells_one_after_another(columns: list[list[str]], first_col: int) -> None:
+    """Blocks without a gap take the %-format path, others the cell-by-cell one: both write
+    each non-empty body after its reference, a '%' in a body included."""
+    numbers = range(5, 8)
+    expected = [
+        "".join(
+            f'<c r="{column_letter(first_col + j)}{n}"{body[i]}'
+            for j, body in enumerate(columns)
+            if body[i]
+        )
+        for i, n in enumerate(numbers)
+    ]
+    assert list(row_cells(columns, first_col, numbers)) == list(zip(numbers, expected, strict=True))
