@@ -32,6 +32,7 @@ from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
 
 _EPOCH = dt.datetime(1899, 12, 30)
+_EPOCH_ORDINAL = _EPOCH.toordinal()  # a date's serial number is its ordinal less this
 _ROW = re.compile(rb'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.DOTALL)
 _SHEET_DATA = re.compile(rb"<sheetData>(.*)</sheetData>|<sheetData/>", re.DOTALL)
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
@@ -42,6 +43,7 @@ _NA, _NAT = pd.NA, pd.NaT  # compared by identity in cell_body
 _NUMBERS = (bool, int, float, np.bool_, np.number)
 _SEPARATOR = "\ue000"  # a private-use character, to escape many texts joined in one pass
 _PRESERVE = ' xml:space="preserve"'
+_SPACE_AFTER = re.compile(_SEPARATOR + r"\s")  # a text starting with a space, but the first
 _FLUSH_BYTES = 1 << 20
 _ZIP64_BYTES = 1 << 30
 
@@ -113,7 +115,23 @@ def cell_bodies(
         codes, uniques = pd.factorize(array)
     except TypeError:  # an unhashable value
         return _cell_bodies_by_type(values, style, date_style, blank, as_text)
-    distinct = uniques.tolist()
+    bodies = _distinct_bodies(uniques.tolist(), style, date_style, blank, as_text)
+    bodies.append(blank)  # code -1: None, NaN, NA, NaT
+    return np.array(bodies, dtype=object)[codes].tolist()
+
+
+def _distinct_bodies(
+    distinct: list, style: str, date_style: str, blank: str, as_text: bool
+) -> list[str]:
+    """cell_body of each distinct value; a column of one common type is made without a call
+    per value (a unit's names, CCCDs, birth dates and row numbers are nearly all distinct)."""
+    kinds = set(map(type, distinct))
+    if kinds == {str}:
+        return _text_bodies(distinct, style, blank)
+    if kinds == {int} and not as_text:
+        return [f"{style}><v>{value}</v></c>" for value in distinct]
+    if kinds == {dt.date}:
+        return [f"{date_style}><v>{day.toordinal() - _EPOCH_ORDINAL}</v></c>" for day in distinct]
     texts = [i for i, v in enumerate(distinct) if v.__class__ is str]
     bodies = [
         None if v.__class__ is str else cell_body(v, style, date_style, blank, as_text)
@@ -123,19 +141,32 @@ def cell_bodies(
         texts, _text_bodies([distinct[i] for i in texts], style, blank), strict=True
     ):
         bodies[i] = body
-    bodies.append(blank)  # code -1: None, NaN, NA, NaT
-    return np.array(bodies, dtype=object)[codes].tolist()
+    return bodies
 
 
 def _text_bodies(texts: list[str], style: str, blank: str) -> list[str]:
     """cell_body of each text, escaped in one pass over them all (a unit's results: thousands
     of names and reasons, each escaped on its own cost more than the rest of its cell)."""
+    if not texts:
+        return []
     joined = _SEPARATOR.join(texts)
-    if joined.count(_SEPARATOR) != len(texts) - 1 or max(map(len, texts), default=0) > MAX_TEXT:
+    too_long = len(joined) > MAX_TEXT and max(map(len, texts)) > MAX_TEXT
+    if joined.count(_SEPARATOR) != len(texts) - 1 or too_long:
         return [cell_body(t, style, style, blank, False) for t in texts]
+    starts = not joined or joined[0].isspace() or _SPACE_AFTER.search(joined)
+    ends = not joined or joined[-1].isspace() or _SPACE_AFTER.search(joined[::-1])
     if _CONTROL.search(joined):
         joined = _CONTROL.sub("", joined)
     escaped = escape(joined)
+    if not (starts or ends):
+        # No text starts or ends with a space (xml:space="preserve"): every body is made in
+        # the pass that escapes them, by wrapping each at the separators.
+        head, tail = f'{style} t="inlineStr"><is><t>', "</t></is></c>"
+        wrapped = escaped.replace(_SEPARATOR, tail + _SEPARATOR + head)
+        bodies = f"{head}{wrapped}{tail}".split(_SEPARATOR)
+        if "" in texts:
+            bodies = [body if text else blank for text, body in zip(texts, bodies, strict=True)]
+        return bodies
     return [
         (
             f'{style} t="inlineStr"><is><t{_PRESERVE if text != text.strip() else ""}>'

@@ -87,6 +87,17 @@ class _Format:
         st.lists(_values, max_size=40),  # mixed numbers: cached per (type, value)
         st.lists(st.one_of(st.none(), st.text(max_size=5), st.dates()), max_size=40),
         st.lists(st.one_of(st.none(), st.floats(), st.sampled_from([pd.NA])), max_size=40),
+        # One type but None: each takes its own quick path.
+        st.lists(st.one_of(st.none(), st.integers(-(10**15), 10**15)), max_size=40),
+        st.lists(st.one_of(st.none(), st.dates()), max_size=40),
+        st.lists(
+            st.one_of(
+                st.none(),
+                st.text(max_size=8),
+                st.sampled_from([" a", "b ", "\ta", "a\n", "\x1fz", "", "&<>", "\ue000", "x"]),
+            ),
+            max_size=40,
+        ),
     ),
     as_text=st.booleans(),
     styled=st.booleans(),
