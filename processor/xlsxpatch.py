@@ -38,6 +38,7 @@ from xml.sax.saxutils import unescape
 from processor.fastrows import cell_bodies, cell_body, escape_text, row_cells
 from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
+from processor.zipwrite import ZipWriter
 
 AUTHOR = "kieumau"
 ERROR_RGB = "FFFFC7CE"
@@ -329,9 +330,9 @@ class _Package:
         self.edited.pop(name, None)
 
     def write(self, dest: Path) -> None:
-        # Level 1: a third of level 6's time for a file about a quarter larger, and this file
-        # goes straight back to the unit.
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        # Deflated by ISA-L at level 1 (processor.zipwrite): this file goes straight back to
+        # the unit, and a district writes four hundred of them.
+        with open(dest, "wb") as file, ZipWriter(file) as out:
             # [Content_Types].xml first, as Office writes it (some readers expect it), then the
             # unit's parts in their order and ours: the same inputs give the same file.
             new = sorted(set(self.edited) - self.names)
@@ -348,10 +349,9 @@ class _Package:
                     # the results) is not, as fastrows' sheets are not (tested instead).
                     if name not in self.generated:
                         _check_well_formed(name, data)
-                    out.writestr(name, data)
+                    out.write(name, data)
                 else:
-                    info = self.zip.getinfo(name)
-                    out.writestr(info, self.zip.read(name), zipfile.ZIP_DEFLATED, 1)
+                    out.write(self.zip.getinfo(name), self.zip.read(name))
 
 
 def _check_well_formed(name: str, data: bytes) -> None:
