@@ -386,8 +386,9 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
         return
     names = {f"xl/worksheets/sheet{index + 1}.xml": blocks for index, blocks in pending.items()}
     tmp = path.with_name(path.name + ".rows")
-    # A sheet that may pass 2 GiB needs zip64 headers, which zipfile writes (and older Excel
-    # dislikes, so only then); the rest is deflated by ISA-L (processor.zipwrite).
+    # A sheet that may pass 1 GiB of XML (at about 120 bytes a cell) could reach zip's 4 GiB
+    # limit: zipfile writes such a workbook, with zip64 headers on the sheet (older Excel
+    # dislikes them, so only then). Every other workbook is deflated by ISA-L (zipwrite).
     huge = any(
         sum(b.rows * len(b.columns) for b in blocks) * 120 > _ZIP64_BYTES
         for blocks in names.values()

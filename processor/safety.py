@@ -26,7 +26,7 @@ import zipfile
 import zlib
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -437,7 +437,14 @@ def _inspect_archive(archive: zipfile.ZipFile) -> Verdict:
     loadable = {n: s for n, s in sheets.items() if not (s.too_many_rows or s.too_many_cells)}
     if sum(scan.cells for scan in loadable.values()) > 2 * MAX_CELLS:
         name, scan = max(loadable.items(), key=lambda item: item[1].cells)
-        return Verdict(None, "SHEET_TOO_LARGE", scan.corner, sheets, name, scan.corner)
+        # The whole file is refused: the rows of every sheet are rejected, and counted.
+        counted = {
+            n: replace(s, value_rows=_value_rows(archive, archive.getinfo(sheet_parts[n])))
+            if n in loadable
+            else s
+            for n, s in sheets.items()
+        }
+        return Verdict(None, "SHEET_TOO_LARGE", scan.corner, counted, name, scan.corner)
     return Verdict("xlsx", sheets=sheets)
 
 

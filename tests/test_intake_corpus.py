@@ -397,3 +397,32 @@ def test_random_cell_values_never_break_the_reader(
     accepted_rows = set(sub.citizens["_row"]) if not sub.citizens.empty else set()
     assert len(error_rows) == count.rejected
     assert not error_rows & accepted_rows
+
+
+def test_a_file_refused_for_its_sheets_together_counts_their_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each sheet small enough alone, too large together: the whole file is refused, and the
+    rows holding a value are still counted (the blank-row count is made for such a file)."""
+    import xlsxwriter
+
+    from processor import safety
+
+    path = tmp_path / "ba_sheet.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    styled = book.add_format({"bold": True})
+    for name in ("Một", "Hai", "Ba"):
+        ws = book.add_worksheet(name)
+        for row in range(30):
+            ws.write_string(row, 0, f"{name} {row}")
+        for row in range(30, 40):  # formatted but blank: not a row with a value
+            ws.write_blank(row, 0, None, styled)
+    book.close()
+    monkeypatch.setattr(safety, "MAX_CELLS", 1_200)  # 40 rows x 26 columns fit alone
+    verdict = safety.inspect_file(path)
+    assert verdict.code == "SHEET_TOO_LARGE"
+    assert {name: scan.value_rows for name, scan in verdict.sheets.items()} == {
+        "Một": 30,
+        "Hai": 30,
+        "Ba": 30,
+    }

@@ -242,3 +242,21 @@ def test_rows_are_their_cells_one_after_another(columns: list[list[str]], first_
         for i, n in enumerate(numbers)
     ]
     assert list(row_cells(columns, first_col, numbers)) == list(zip(numbers, expected, strict=True))
+
+
+def test_a_sheet_that_may_need_zip64_is_written_by_zipfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the size at which zip64 may be needed, zipfile writes the workbook (zipwrite
+    writes no zip64): the file reads back whole all the same."""
+    monkeypatch.setattr("processor.fastrows._ZIP64_BYTES", 1000)
+    path = tmp_path / "big.xlsx"
+    book = Book(path)
+    ws = book.sheet("Khối")
+    book.add_rows(ws, Block(0, 0, [Column([f"dòng {i}" for i in range(50)], book.base)], 50))
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
+    assert [r[0] for r in rows] == [f"dòng {i}" for i in range(50)]
