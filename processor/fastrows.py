@@ -31,7 +31,7 @@ from xlsxwriter.format import Format
 
 from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
-from processor.zipwrite import ZipWriter
+from processor.zipwrite import TooLarge, ZipWriter
 
 _EPOCH = dt.datetime(1899, 12, 30)
 _EPOCH_ORDINAL = _EPOCH.toordinal()  # a date's serial number is its ordinal less this
@@ -393,16 +393,20 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
         sum(b.rows * len(b.columns) for b in blocks) * 120 > _ZIP64_BYTES
         for blocks in names.values()
     )
-    with zipfile.ZipFile(path) as src, open(tmp, "wb") as out:
+    with zipfile.ZipFile(path) as src:
+        if not huge:
+            try:
+                with open(tmp, "wb") as out, ZipWriter(out) as dst:
+                    for info in src.infolist():
+                        data = src.read(info.filename)
+                        blocks = names.get(info.filename)
+                        pieces = [data] if blocks is None else _chunks(_sheet_pieces(data, blocks))
+                        dst.write(info, pieces)
+            except TooLarge:  # the estimate fell short (very long texts): zipfile, with zip64
+                huge = True
         if huge:
-            _rewrite_with_zipfile(src, out, names)
-        else:
-            with ZipWriter(out) as dst:
-                for info in src.infolist():
-                    data = src.read(info.filename)
-                    blocks = names.get(info.filename)
-                    pieces = [data] if blocks is None else _chunks(_sheet_pieces(data, blocks))
-                    dst.write(info, pieces)
+            with open(tmp, "wb") as out:
+                _rewrite_with_zipfile(src, out, names)
     tmp.replace(path)
 
 

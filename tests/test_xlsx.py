@@ -260,3 +260,20 @@ def test_a_sheet_that_may_need_zip64_is_written_by_zipfile(
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
     assert [r[0] for r in rows] == [f"dòng {i}" for i in range(50)]
+
+
+def test_a_sheet_past_zipwrites_limit_goes_to_zipfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the size estimate fall short, zipwrite's refusal (no zip64) sends the workbook
+    to zipfile: the batch gets its file, whole."""
+    monkeypatch.setattr("processor.zipwrite._LIMIT", 2_000)
+    path = tmp_path / "dai.xlsx"
+    book = Book(path)
+    ws = book.sheet("Khối")
+    book.add_rows(ws, Block(0, 0, [Column([f"dòng {i}" for i in range(200)], book.base)], 200))
+    book.close()
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
+    assert [r[0] for r in rows] == [f"dòng {i}" for i in range(200)]
