@@ -244,36 +244,26 @@ def test_rows_are_their_cells_one_after_another(columns: list[list[str]], first_
     assert list(row_cells(columns, first_col, numbers)) == list(zip(numbers, expected, strict=True))
 
 
+@pytest.mark.parametrize(
+    ("setting", "limit"),
+    [
+        ("processor.fastrows._ZIP64_BYTES", 1_000),  # the estimate says zip64 may be needed
+        ("processor.zipwrite._LIMIT", 2_000),  # the estimate fell short: zipwrite refuses
+    ],
+)
 def test_a_sheet_that_may_need_zip64_is_written_by_zipfile(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, limit: int
 ) -> None:
-    """Past the size at which zip64 may be needed, zipfile writes the workbook (zipwrite
-    writes no zip64): the file reads back whole all the same."""
-    monkeypatch.setattr("processor.fastrows._ZIP64_BYTES", 1000)
+    """zipwrite writes no zip64: such a workbook goes to zipfile and reads back whole."""
+    monkeypatch.setattr(setting, limit)
     path = tmp_path / "big.xlsx"
     book = Book(path)
     ws = book.sheet("Khối")
-    book.add_rows(ws, Block(0, 0, [Column([f"dòng {i}" for i in range(50)], book.base)], 50))
+    values = [f"dòng {i}" for i in range(200)]
+    book.add_rows(ws, Block(0, 0, [Column(values, book.base)], len(values)))
     book.close()
     with zipfile.ZipFile(path) as z:
         assert z.testzip() is None
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
-    assert [r[0] for r in rows] == [f"dòng {i}" for i in range(50)]
-
-
-def test_a_sheet_past_zipwrites_limit_goes_to_zipfile(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Should the size estimate fall short, zipwrite's refusal (no zip64) sends the workbook
-    to zipfile: the batch gets its file, whole."""
-    monkeypatch.setattr("processor.zipwrite._LIMIT", 2_000)
-    path = tmp_path / "dai.xlsx"
-    book = Book(path)
-    ws = book.sheet("Khối")
-    book.add_rows(ws, Block(0, 0, [Column([f"dòng {i}" for i in range(200)], book.base)], 200))
-    book.close()
-    with zipfile.ZipFile(path) as z:
-        assert z.testzip() is None
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
-    assert [r[0] for r in rows] == [f"dòng {i}" for i in range(200)]
+    assert [r[0] for r in rows] == values
