@@ -208,7 +208,8 @@ def cell_body(value: object, style: str, date_style: str, blank: str, as_text: b
         number = float(value)
         if math.isnan(number) or math.isinf(number):
             return blank
-        return f"{style}><v>{repr(value) if isinstance(value, float) else value}</v></c>"
+        # + 0.0 writes -0.0 as 0: equal values, found as one distinct value by factorize.
+        return f"{style}><v>{repr(value + 0.0) if isinstance(value, float) else value}</v></c>"
     if isinstance(value, dt.datetime):
         serial = (value - _EPOCH).total_seconds() / 86400
         return f"{date_style}><v>{serial!r}</v></c>"

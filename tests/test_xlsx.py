@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
@@ -82,6 +82,7 @@ class _Format:
 
 
 @settings(max_examples=300, deadline=None)
+@example(values=[0.0, -0.0], as_text=False, styled=False)
 @given(
     values=st.one_of(
         st.lists(_values, max_size=40),  # mixed numbers: cached per (type, value)
