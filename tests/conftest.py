@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from processor.catalogue import Catalogue, load_catalogue
 from processor.forms import Roster, write_form
 from processor.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Tests are deterministic: Hypothesis draws the same examples on every run and machine, so CI
+# passes or fails on the code alone. To look for new cases: pytest --hypothesis-profile=explore
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=2_000)
+settings.load_profile("default")
 
 
 @pytest.fixture(scope="session")
