@@ -18,7 +18,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
@@ -73,6 +73,10 @@ class Block:
     first_col: int
     columns: list[Column]
     rows: int
+    # Points high, by position in the block, of the rows that are not the default height.
+    # Set here rather than by the sheet's set_row, which made xlsxwriter write each such row
+    # for the merge to take apart again (100,000 rows in a district's outputs).
+    heights: dict[int, float] = field(default_factory=dict)
 
     def row_numbers(self) -> range:
         return range(self.first_row + 1, self.first_row + 1 + self.rows)
@@ -84,6 +88,19 @@ def register_formats(block: Block) -> None:
         for fmt in (column.fmt, column.date_fmt):
             if fmt is not None:
                 fmt._get_xf_index()
+
+
+# xlsxwriter's default row, in pixels: set_row writes no height for it.
+_DEFAULT_ROW_PIXELS = 20
+
+
+def row_tag(number: int, points: float) -> bytes:
+    """The `<row>` start tag that ``set_row(number - 1, points)`` makes xlsxwriter write (its
+    `spans` aside, which the merge drops): the height is rounded to whole pixels first."""
+    pixels = int(points * 4.0 / 3.0 + 0.5)
+    if pixels == _DEFAULT_ROW_PIXELS:
+        return b'<row r="%d">' % number
+    return f'<row r="{number}" ht="{pixels * 0.75:.16g}" customHeight="1">'.encode()
 
 
 def _style(fmt: Format | None) -> str:
@@ -289,6 +306,10 @@ def _sheet_pieces(xml: bytes, blocks: list[Block]) -> Iterator[bytes]:
             opening[number] = _SPANS.sub(b"", tag)
         else:
             kept.append((number, row.group(0), False))
+    for block in blocks:
+        for position, points in block.heights.items():
+            number = block.first_row + 1 + position
+            opening[number] = row_tag(number, points)  # in place of what set_row wrote
     last_row = max([*ours, *(n for n, _, _ in kept), 1])
     last_col = max(b.first_col + len(b.columns) - 1 for b in blocks)
     yield _widen_dimension(xml[: match.start()], last_row, last_col) + b"<sheetData>"

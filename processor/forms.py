@@ -238,12 +238,12 @@ def _table_sheet(
         if rule and not locked:
             ws.data_validation(first, j, last, j, rule)
     if n:
-        pending.setdefault(ws.index, []).append(Block(first, 0, filled, n))
+        heights = _fitted_heights(columns, data, locked_keys)
+        pending.setdefault(ws.index, []).append(Block(first, 0, filled, n, heights))
     if extra_rows:
         pending.setdefault(ws.index, []).append(Block(first + n, 0, blank, extra_rows))
     for block in pending.get(ws.index, []):
         register_formats(block)
-    _fit_rows(ws, first, columns, data, locked_keys)
     ws.freeze_panes(HEADER_ROW + 1, 3)
     ws.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     ws.protect(
@@ -261,17 +261,17 @@ def _table_sheet(
     ws.repeat_rows(HEADER_ROW)
 
 
-def _fit_rows(
-    ws: Worksheet, first: int, columns: list[S.Column], data: pd.DataFrame, locked_keys: set[str]
-) -> None:
-    """Give rows with wrapped text the height of their lines (see LINE_HEIGHT)."""
+def _fitted_heights(
+    columns: list[S.Column], data: pd.DataFrame, locked_keys: set[str]
+) -> dict[int, float]:
+    """Points high, by position in ``data``, of the rows whose wrapped text needs more than one
+    line (see LINE_HEIGHT)."""
     wrapped = [
         (data[c.key].tolist(), c.width)
         for c in columns
         if _wraps(c, c.key in locked_keys) and c.key in data.columns
     ]
-    for i, height in row_heights(wrapped, CHARS_PER_WIDTH, LINE_HEIGHT).items():
-        ws.set_row(first + i, height)
+    return row_heights(wrapped, CHARS_PER_WIDTH, LINE_HEIGHT)
 
 
 def _print_setup(ws: Worksheet, n_columns: int) -> None:

@@ -230,10 +230,9 @@ def write_table(
         block_columns.append(Column(values, fmt, book.date))
         if fmt is book.wrap:
             wrapped.append((values, width))
-    for i, height in row_heights(wrapped).items():
-        ws.set_row(first_row + 1 + i, height)
     if columns and len(frame):
-        book.add_rows(ws, Block(first_row + 1, 0, block_columns, len(frame)))
+        heights = row_heights(wrapped)
+        book.add_rows(ws, Block(first_row + 1, 0, block_columns, len(frame), heights))
     last = first_row + max(len(frame), 1)
     if table and columns:
         add_table(

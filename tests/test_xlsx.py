@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from processor.fastrows import Block, Column, _cell_bodies, cell_body, row_cells
+from processor.fastrows import Block, Column, _cell_bodies, cell_body, row_cells, row_tag
 from processor.sheets import column_letter
 from processor.xlsx import (
     CHARS_PER_WIDTH,
@@ -131,9 +131,9 @@ def test_blocks_and_xlsxwriters_own_rows_are_merged_in_order(tmp_path: Path, sid
     ws.set_row(2, 30)  # a row inside the first block keeps its height
     first = Block(1, 0, [Column(["a1", "a2", "a3"], book.base), Column([1, 2, 3], book.base)], 3)
     second = (
-        Block(1, 3, [Column(["b1", "b2", "b3"], book.base)], 3)
+        Block(1, 3, [Column(["b1", "b2", "b3"], book.base)], 3, heights={2: 45})
         if side_by_side
-        else Block(5, 0, [Column(["b1", None, "b3"], book.base)], 3)
+        else Block(5, 0, [Column(["b1", None, "b3"], book.base)], 3, heights={2: 45})
     )
     ws.write_string(4, 0, "giữa", book.base)  # xlsxwriter's row between stacked blocks
     ws.write_string(9, 0, "cuối", book.base)
@@ -151,6 +151,24 @@ def test_blocks_and_xlsxwriters_own_rows_are_merged_in_order(tmp_path: Path, sid
         assert [r[0] for r in rows[5:8]] == ["b1", "", "b3"]
     sheet = openpyxl.load_workbook(path)["Khối"]
     assert sheet.row_dimensions[3].height == 30
+    assert sheet.row_dimensions[4 if side_by_side else 8].height == 45  # the block's own
+
+
+@pytest.mark.parametrize("points", [15, 15.2, 16, 30, 32, 32.4, 45, 100.1, 409])
+def test_a_blocks_row_height_is_written_as_xlsxwriters_set_row_writes_it(
+    tmp_path: Path, points: float
+) -> None:
+    path = tmp_path / "h.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet()
+    ws.set_row(6, points)
+    ws.write_string(6, 0, "x")
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    tag = xml[xml.index('<row r="7"') :]
+    tag = tag[: tag.index(">") + 1].replace(' spans="1:1"', "")
+    assert row_tag(7, points).decode() == tag
 
 
 def test_a_table_gives_long_reasons_the_height_of_their_lines(tmp_path: Path) -> None:
