@@ -22,7 +22,7 @@ from processor import schema as S
 from processor.catalogue import Catalogue
 from processor.conditions import carry_years, january_registration
 from processor.consolidate import Consolidated, consolidate
-from processor.feedback import write_feedback
+from processor.feedback import shown_results, write_feedback
 from processor.forms import Roster, write_form
 from processor.history import History
 from processor.intake import (
@@ -411,9 +411,10 @@ def _feedback_jobs(
     results: Results,
 ) -> list[tuple]:
     """Arguments of write_feedback but the catalogue, for each unit that sent something. The
-    unit's submissions go without their rows: the feedback needs where each file is and what
-    was found in it, and the rows were a third of what a job sent to its worker."""
-    results_of = results.by_unit()
+    unit's submissions go without their rows, and its results with only the columns shown:
+    the feedback needs where each file is and what was found in it, and the rows were a third
+    of what a job sent to its worker."""
+    results_of = shown_results(catalogue, results).by_unit()
     own_files: dict[str | None, list[Submission]] = {}
     for sub in submissions:
         own_files.setdefault(sub.unit_code, []).append(sub)

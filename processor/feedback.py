@@ -43,6 +43,27 @@ _UNREADABLE = {
 }
 
 
+def _labels(catalogue: Catalogue) -> dict[str, dict[str, str]]:
+    return {
+        "citizens": citizen_labels(catalogue),
+        "households": household_labels(catalogue),
+        "units": unit_labels(catalogue),
+    }
+
+
+def shown_results(catalogue: Catalogue, results: Results) -> Results:
+    """``results`` with only what a feedback shows: the columns of its results sheets.
+
+    A feedback written in a worker process receives its unit's results pickled; the columns it
+    never shows (CCCD, birth date, notes, row numbers, tasks) were a third of what was sent.
+    """
+    kept = {
+        key: getattr(results, key)[[c for c in labels if c in getattr(results, key).columns]]
+        for key, labels in _labels(catalogue).items()
+    }
+    return Results(kept["citizens"], kept["households"], kept["units"])
+
+
 def _unit_results(results: Results, unit: Unit) -> dict[str, pd.DataFrame]:
     return {
         key: getattr(results, key)[getattr(results, key)["unit_code"] == unit.code]
@@ -141,11 +162,7 @@ def _result_frames(
     catalogue: Catalogue, unit: Unit, results: Results
 ) -> list[tuple[str, pd.DataFrame, dict[str, str]]]:
     """(sheet name, rows, column labels) of the unit's results, in the order they are shown."""
-    labels = {
-        "citizens": citizen_labels(catalogue),
-        "households": household_labels(catalogue),
-        "units": unit_labels(catalogue),
-    }
+    labels = _labels(catalogue)
     out = []
     for key, frame in _unit_results(results, unit).items():
         if frame.empty or (key == "units" and not unit.is_tdp):
