@@ -154,6 +154,30 @@ def test_blocks_and_xlsxwriters_own_rows_are_merged_in_order(tmp_path: Path, sid
     assert sheet.row_dimensions[4 if side_by_side else 8].height == 45  # the block's own
 
 
+def test_a_long_block_keeps_its_heights_across_the_pieces_it_is_written_in(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "dai.xlsx"
+    book = Book(path)
+    ws = book.sheet("Dài")
+    ws.write_string(0, 0, "Tiêu đề", book.title)
+    n = 9000  # three pieces of 4,096 rows
+    tall = [0, 4095, 4096, 8191, 8192, n - 1]
+    values = [f"dòng {i}" for i in range(n)]
+    book.add_rows(
+        ws,
+        Block(1, 0, [Column(values, book.base), Column(list(range(n)), book.base)], n,
+              heights=dict.fromkeys(tall, 30)),
+    )  # fmt: skip
+    book.close()
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Dài").to_python()
+    assert [r[0] for r in rows[1:]] == values
+    assert [r[1] for r in rows[1:]] == list(range(n))
+    sheet = openpyxl.load_workbook(path)["Dài"]
+    heights = {r: d.height for r, d in sheet.row_dimensions.items() if d.height}
+    assert heights == {2 + i: 30 for i in tall}
+
+
 @pytest.mark.parametrize("points", [15, 15.2, 16, 30, 32, 32.4, 45, 100.1, 409])
 def test_a_blocks_row_height_is_written_as_xlsxwriters_set_row_writes_it(
     tmp_path: Path, points: float
