@@ -82,18 +82,18 @@ def _hold_catalogue(catalogue: Catalogue) -> None:
 
 
 def _pool(workers: int, catalogue: Catalogue) -> ProcessPoolExecutor:
-    # The workers are forked: frozen, the objects they inherit are not walked by their
-    # collector, whose walks would otherwise copy the pages holding them (copy-on-write).
-    gc.freeze()
     return ProcessPoolExecutor(workers, initializer=_hold_catalogue, initargs=(catalogue,))
 
 
 @contextlib.contextmanager
 def _batch_collector() -> Iterator[None]:
-    """Python's cyclic garbage collector run less often for the length of a batch, and objects
-    frozen for the workers unfrozen at its end (see GC_ALLOCATIONS and _pool)."""
+    """Python's cyclic garbage collector run less often for the length of a batch (see
+    GC_ALLOCATIONS), and what exists when it starts frozen: where the workers are forked, their
+    collector then leaves alone the objects they inherit, which it would otherwise walk and so
+    copy, page by page (the use the gc module's documentation gives for fork without exec)."""
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], GC_ALLOCATIONS), *threshold[1:])
+    gc.freeze()
     try:
         yield
     finally:
