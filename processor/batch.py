@@ -41,6 +41,7 @@ from processor.reports import PROGRESS_LABELS, write_summary
 from processor.scoring import Results, by_unit, score
 
 NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
+_NOT_CARRIED = ("votes", "inspection")  # what next month's form does not take from this one
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
 PARALLEL_THRESHOLD = 4
 # Objects allocated between two collections of the youngest generation (Python's default: 700).
@@ -211,13 +212,8 @@ def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -
 
 
 def _next_roster(of: dict[str, Callable[[str], pd.DataFrame]], unit_code: str) -> Roster:
-    """Next month's form starts from what was accepted this month; votes start empty."""
-
-    def mine(level: str) -> pd.DataFrame:
-        frame = of[level](unit_code)
-        return frame.drop(columns=[c for c in ("votes", "inspection") if c in frame.columns])
-
-    return Roster(mine("citizens"), mine("households"), mine("tasks"))
+    """Next month's form starts from what was accepted this month (see _form_jobs)."""
+    return Roster(of["citizens"](unit_code), of["households"](unit_code), of["tasks"](unit_code))
 
 
 def run_batch(
@@ -386,9 +382,11 @@ def _form_jobs(
 ) -> list[tuple]:
     """Arguments of write_form after the catalogue, for each unit's next-month form (from this
     month's rows)."""
+    # Votes start empty: the columns are dropped once from the month's rows, not per unit.
     inputs = {
-        level: by_unit(getattr(consolidated, level))
+        level: by_unit(frame.drop(columns=[c for c in _NOT_CARRIED if c in frame.columns]))
         for level in ("citizens", "households", "tasks")
+        for frame in [getattr(consolidated, level)]
     }
     following = period.next()
     return [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from processor import schema as S
@@ -76,16 +77,35 @@ def _stack(
 ) -> pd.DataFrame:
     """The level's rows of every counted submission; with no rows, the level's columns still
     (an inbox of agencies alone has no household, and scoring reads the columns)."""
-    frames = []
-    for sub in submissions:
-        frame = getattr(sub, attribute)
-        if frame.empty:
-            continue
-        frames.append(frame.assign(unit_code=sub.unit_code, source_file=sub.name))
-    if not frames:
+    kept = [(sub, getattr(sub, attribute)) for sub in submissions]
+    kept = [(sub, frame) for sub, frame in kept if not frame.empty]
+    if not kept:
         keys = [*(columns or []), "_row", "unit_code", "source_file"]
         return pd.DataFrame({key: pd.Series(dtype=object) for key in dict.fromkeys(keys)})
-    return pd.concat(frames, ignore_index=True)
+    if len({tuple(frame.columns) for _, frame in kept}) > 1 or any(
+        key in frame for _, frame in kept for key in ("unit_code", "source_file")
+    ):
+        # Frames of different shapes: each gets its columns first, as concat then orders them.
+        return pd.concat(
+            [frame.assign(unit_code=sub.unit_code, source_file=sub.name) for sub, frame in kept],
+            ignore_index=True,
+        )
+    # The usual case, every file's rows with the same columns: the unit and file columns are
+    # added once to the stacked rows (an assign per file was half of consolidation).
+    stacked = pd.concat([frame for _, frame in kept], ignore_index=True)
+    lengths = [len(frame) for _, frame in kept]
+    for key, values in (
+        ("unit_code", [sub.unit_code for sub, _ in kept]),
+        ("source_file", [sub.name for sub, _ in kept]),
+    ):
+        column = np.empty(len(values), dtype=object)
+        column[:] = values
+        repeated = np.repeat(column, lengths)
+        if all(type(value) is str for value in values):
+            stacked[key] = repeated  # the dtype pandas gives a text column, as assign gave
+        else:  # a file without a unit: assign's None made the stacked column object
+            stacked[key] = pd.Series(repeated, index=stacked.index, dtype=object)
+    return stacked
 
 
 def consolidate(submissions: list[Submission], catalogue: Catalogue) -> Consolidated:
@@ -132,8 +152,10 @@ def _citizens_in_two_units(citizens: pd.DataFrame, by_name: dict[str, Submission
     if citizens.empty or "cccd" not in citizens:
         return []
     with_id = citizens[citizens["cccd"].notna()]
-    units_per_id = with_id.groupby("cccd")["unit_code"].nunique()
-    shared = units_per_id[units_per_id > 1].index
+    # CCCDs found with more than one unit: distinct (cccd, unit) pairs, by hashing (a
+    # groupby's nunique sorted the 300,000 CCCDs of a district).
+    pairs = with_id.loc[with_id["unit_code"].notna(), ["cccd", "unit_code"]].drop_duplicates()
+    shared = pairs.loc[pairs["cccd"].duplicated(keep=False), "cccd"].unique()
     issues = []
     for cccd, group in with_id[with_id["cccd"].isin(shared)].groupby("cccd"):
         places = sorted(set(group["unit_code"]))
