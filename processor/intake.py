@@ -729,8 +729,7 @@ def _normalized_text(
 ) -> None:
     """One warning per column for text typed in NFD or with stray spaces (it is fixed, but the
     unit should know: a name that looks the same must also compare the same)."""
-    distinct = [v for v in pd.unique(raw.to_numpy(dtype=object)) if isinstance(v, str)]
-    if cells.nfc_unchanged(distinct):
+    if cells.nfc_unchanged(_distinct_texts([raw])):
         return
     strings = raw[raw.map(lambda v: isinstance(v, str))]
     changed = {v for v in strings.unique() if v != nfc(v)}
@@ -745,6 +744,14 @@ def _normalized_text(
         nfc(hits.iloc[0]),
         f"{len(hits)} ô",
     )
+
+
+def _distinct_texts(columns: list[pd.Series]) -> list[str]:
+    """The distinct strings of ``columns`` together."""
+    if not columns:
+        return []
+    values = np.concatenate([column.to_numpy(dtype=object) for column in columns])
+    return [v for v in pd.unique(values) if isinstance(v, str)]
 
 
 def _type_columns(
@@ -767,13 +774,17 @@ def _type_columns(
             if issue.severity == ERROR:
                 bad.add(label)
 
+    texts = [c.key for c in columns if c.kind in ("text", "code") and c.key in frame.columns]
+    # One look at the distinct texts of all those columns together: nearly always none needs
+    # normalizing, and a look per column cost more in pandas' calls than in the texts.
+    tidy = cells.nfc_unchanged(_distinct_texts([frame[key] for key in texts]))
     for column in columns:
         if column.key not in frame.columns:
             out[column.key] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
             continue
         raw = frame[column.key]
         criterion = by_code.get(column.key)
-        if column.kind in ("text", "code"):
+        if column.kind in ("text", "code") and not tidy:
             _normalized_text(sub, sheet, column.key, raw, positions)
         if column.key == "cccd":
             values, problems = cells.parse_cccd(raw)
