@@ -92,6 +92,14 @@ class _Assessment:
     values: dict[str, pd.Series]  # criterion code -> the measured number, for reasons
 
 
+def _joined(parts: list[np.ndarray], index: pd.Index) -> pd.Series:
+    """Row by row, the texts of ``parts`` (one array per criterion) one after another."""
+    joined = np.empty(len(index), dtype=object)
+    columns = [part.tolist() for part in parts]  # Python strings: zip walks lists fastest
+    joined[:] = [""] * len(index) if not parts else list(map("".join, zip(*columns, strict=True)))
+    return pd.Series(joined, index=index, dtype=object)
+
+
 def _decide(
     frame: pd.DataFrame,
     title: Title,
@@ -114,8 +122,10 @@ def _decide(
     points = pd.Series(0.0, index=index)
     mandatory_fail = pd.Series(False, index=index)
     any_missing = pd.Series(False, index=index)
-    fail_text = pd.Series("", index=index, dtype=object)
-    missing_text = pd.Series("", index=index, dtype=object)
+    # Each criterion's piece of every row's reason, joined once per row after the loop (added
+    # criterion by criterion, the texts were copied again for each criterion).
+    fail_parts: list[np.ndarray] = []
+    missing_parts: list[np.ndarray] = []
     for criterion in criteria:
         passes = assessment.passes[criterion.code]
         is_true = passes.eq(True).fillna(False).astype(bool)
@@ -139,10 +149,12 @@ def _decide(
                 + [f"; {label}"],  # code -1: no value
                 dtype=object,
             )
-            fail_text = fail_text + np.where(is_false, reasons[codes], "")
+            fail_parts.append(np.where(is_false, reasons[codes], ""))
         else:
-            fail_text = fail_text + np.where(is_false, "; " + label, "")
-        missing_text = missing_text + np.where(is_na, "; " + criterion.code, "")
+            fail_parts.append(np.where(is_false, "; " + label, ""))
+        missing_parts.append(np.where(is_na, "; " + criterion.code, ""))
+    fail_text = _joined(fail_parts, index)
+    missing_text = _joined(missing_parts, index)
     n = len(criteria)
     na_count = (
         n
