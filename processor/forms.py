@@ -224,9 +224,12 @@ def _table_sheet(
     n = len(data)
     first, last = HEADER_ROW + 1, HEADER_ROW + n + extra_rows
     filled, blank = [], []
+    # Each column of the roster taken out of the frame once (pandas' cost per column).
+    wanted = {c.key for c in columns}
+    listed = {key: data[key].tolist() for key in data.columns if key in wanted}
     for j, column in enumerate(columns):
         locked = column.key in locked_keys
-        values = data[column.key].tolist() if column.key in data.columns else [None] * n
+        values = listed.get(column.key, [None] * n)
         if column.key == "row_no":
             values = list(range(1, n + 1))
         # Codes and IDs are written as text so a CCCD keeps its leading zero.
@@ -238,7 +241,7 @@ def _table_sheet(
         if rule and not locked:
             ws.data_validation(first, j, last, j, rule)
     if n:
-        heights = _fitted_heights(columns, data, locked_keys)
+        heights = _fitted_heights(columns, listed, locked_keys)
         pending.setdefault(ws.index, []).append(Block(first, 0, filled, n, heights))
     if extra_rows:
         pending.setdefault(ws.index, []).append(Block(first + n, 0, blank, extra_rows))
@@ -262,14 +265,14 @@ def _table_sheet(
 
 
 def _fitted_heights(
-    columns: list[S.Column], data: pd.DataFrame, locked_keys: set[str]
+    columns: list[S.Column], listed: dict[str, list], locked_keys: set[str]
 ) -> dict[int, float]:
-    """Points high, by position in ``data``, of the rows whose wrapped text needs more than one
-    line (see LINE_HEIGHT)."""
+    """Points high, by position in the roster (``listed``: its values by column key), of the
+    rows whose wrapped text needs more than one line (see LINE_HEIGHT)."""
     wrapped = [
-        (data[c.key].tolist(), c.width)
+        (listed[c.key], c.width)
         for c in columns
-        if _wraps(c, c.key in locked_keys) and c.key in data.columns
+        if _wraps(c, c.key in locked_keys) and c.key in listed
     ]
     return row_heights(wrapped, CHARS_PER_WIDTH, LINE_HEIGHT)
 
