@@ -94,12 +94,17 @@ def _batch_collector() -> Iterator[None]:
     copy, page by page (the use the gc module's documentation gives for fork without exec)."""
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], GC_ALLOCATIONS), *threshold[1:])
-    gc.freeze()
+    # gc.unfreeze() thaws everything: a caller that froze objects of its own keeps them frozen,
+    # and the batch then leaves the freezing alone.
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 def _catalogue_here() -> Catalogue:
