@@ -552,16 +552,19 @@ def _sources_fingerprint() -> dict:
 
 
 def table(bench: Bench, floor: float) -> str:
+    # CPU-seconds of a command and all its processes: steadier than its wall time on a shared
+    # machine, where another tenant's load slows the wall clock more than it adds work.
     lines = [
         f"{'stage':<22} {'seconds':>9} {'rows/s':>11} {'x floor':>8} {'peak RSS MB':>12} "
-        f"{'tree MB':>8}  note",
-        "-" * 100,
+        f"{'tree MB':>8} {'CPU s':>7}  note",
+        "-" * 108,
     ]
     for s in bench.stages:
         rate = bench.rows / s["seconds"] if s["seconds"] else 0
+        cpu = f"{s['cpu_seconds']:7.1f}" if "cpu_seconds" in s else " " * 7
         lines.append(
             f"{s['stage']:<22} {s['seconds']:9.2f} {rate:11,.0f} {s['seconds'] / floor:8.1f} "
-            f"{s['peak_rss_mb']:12.0f} {s.get('peak_tree_mb', 0):8.0f}  {s['note']}"
+            f"{s['peak_rss_mb']:12.0f} {s.get('peak_tree_mb', 0):8.0f} {cpu}  {s['note']}"
         )
     return "\n".join(lines)
 
