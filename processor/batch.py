@@ -328,6 +328,15 @@ def _score_and_write(
         results = score(
             frames["citizens"], frames["households"], submitted, frames["tasks"], catalogue, period
         )
+        # The feedback needs the results, not the history: with workers, it is written while
+        # the history is saved (a town's workers waited for it, their forms long done).
+        feedbacks: list = (
+            _feedback_jobs(staging, catalogue, period, submissions, issues, results)
+            if feedback
+            else []
+        )
+        if pool is not None:
+            feedbacks = [pool.submit(_feedback_in_worker, *job) for job in feedbacks]
         current_progress = progress_rows(results, catalogue, consolidated.units)
         history.save_period(
             str(period),
@@ -363,7 +372,6 @@ def _score_and_write(
         staging,
         catalogue,
         period,
-        submissions,
         consolidated,
         results,
         issues,
@@ -371,7 +379,7 @@ def _score_and_write(
         run_time,
         pool=pool,
         forms=forms,
-        feedback=feedback,
+        feedbacks=feedbacks,
         progress=progress,
     )
     manifest = staging / "nhat_ky.json"
@@ -445,7 +453,6 @@ def _write_outputs(
     staging: Path,
     catalogue: Catalogue,
     period: Period,
-    submissions: list[Submission],
     consolidated: Consolidated,
     results: Results,
     issues: list[Issue],
@@ -454,14 +461,15 @@ def _write_outputs(
     *,
     pool: ProcessPoolExecutor | None,
     forms: list,
-    feedback: bool,
+    feedbacks: list,
     progress: Callable[[str, int, int], None] | None,
 ) -> list[Path]:
-    """Write the summary and every unit's feedback, and collect the next-month forms.
+    """Write the summary, and collect every unit's feedback and next-month form.
 
-    ``forms`` are the forms' futures already running in ``pool`` (or, without a pool, their
-    write_form arguments). Writing workbooks is CPU-bound and units are independent, so with
-    a pool each unit's feedback is a job, and the summary is written by this process.
+    ``forms`` and ``feedbacks`` are their futures already running in ``pool`` (or, without a
+    pool, their write_form and write_feedback arguments). Writing workbooks is CPU-bound and
+    units are independent, so with a pool each unit's workbook is a job, and the summary is
+    written by this process.
     """
     summary_args = (
         staging / f"tong_hop_{period}.xlsx",
@@ -473,13 +481,10 @@ def _write_outputs(
         trend,
         run_time,
     )
-    feedback_jobs = (
-        _feedback_jobs(staging, catalogue, period, submissions, issues, results) if feedback else []
-    )
-    total = 1 + len(feedback_jobs) + len(forms)
+    total = 1 + len(feedbacks) + len(forms)
     if pool is None:
         produced = [write_summary(*summary_args)]
-        for path, *job in feedback_jobs:
+        for path, *job in feedbacks:
             produced.append(write_feedback(path, catalogue, *job))
             if progress:
                 progress("Ghi kết quả", len(produced), total)
@@ -488,13 +493,12 @@ def _write_outputs(
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         return produced
-    futures = [pool.submit(_feedback_in_worker, *job) for job in feedback_jobs]
     # The summary is written here, while the workers write the feedback: sent to a worker, its
     # arguments (every row of the month) took seconds to pickle and held the queue behind them.
     produced = [write_summary(*summary_args)]
     if progress:
         progress("Ghi kết quả", len(produced), total)
-    for future in [*futures, *forms]:
+    for future in [*feedbacks, *forms]:
         produced.append(future.result())
         if progress:
             progress("Ghi kết quả", len(produced), total)
