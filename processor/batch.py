@@ -238,61 +238,40 @@ def run_batch(
     """Run the whole monthly batch for ``period`` over ``inbox``."""
     run_time = now or dt.datetime.now().replace(microsecond=0)
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    with _batch_collector():
+    with _batch_collector(), contextlib.ExitStack() as cleanup:
         # One pool for the whole run, forked before the month's rows exist: its workers read
         # the files, then write the forms and the feedback.
         pool = _pool(workers, catalogue) if workers > 1 else None
-        try:
-            return _run(
-                inbox, period, catalogue, output_root, history_path, workspace, run_time, pool,
-                next_forms=next_forms, feedback=feedback, progress=progress,
-            )  # fmt: skip
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-
-
-def _run(
-    inbox: Path,
-    period: Period,
-    catalogue: Catalogue,
-    output_root: Path,
-    history_path: Path,
-    workspace: Path,
-    run_time: dt.datetime,
-    pool: ProcessPoolExecutor | None,
-    *,
-    next_forms: bool,
-    feedback: bool,
-    progress: Callable[[str, int, int], None] | None,
-) -> RunReport:
-    submissions = read_inbox(
-        inbox,
-        catalogue,
-        period,
-        1 if pool is None else None,
-        (lambda i, n: progress("Đọc tệp", i, n)) if progress else None,
-        pool=pool,
-    )
-    archive(submissions, workspace)
-    consolidated = consolidate(submissions, catalogue)
-    submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
-    issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
-    issues += consolidated.issues
-    out_dir = output_root / str(period)
-    staging = output_root / f".dang-ghi-{period}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
+        if pool is not None:
+            cleanup.callback(pool.shutdown, cancel_futures=True)
+        submissions = read_inbox(
+            inbox,
+            catalogue,
+            period,
+            1 if pool is None else None,
+            (lambda i, n: progress("Đọc tệp", i, n)) if progress else None,
+            pool=pool,
+        )
+        archive(submissions, workspace)
+        consolidated = consolidate(submissions, catalogue)
+        submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
+        issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
+        issues += consolidated.issues
+        out_dir = output_root / str(period)
+        staging = output_root / f".dang-ghi-{period}"
+        _remove_staging(staging)
+        staging.mkdir(parents=True)
+        cleanup.callback(_remove_staging, staging)  # runs before the pool's shutdown
         return _score_and_write(
             inbox, period, catalogue, history_path, submissions, consolidated, submitted,
             issues, run_time, staging, out_dir, pool,
             feedback=feedback, next_forms=next_forms, progress=progress,
         )  # fmt: skip
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+
+
+def _remove_staging(staging: Path) -> None:
+    if staging.exists():
+        shutil.rmtree(staging)
 
 
 def _score_and_write(

@@ -93,6 +93,7 @@ class _Assessment:
 
 
 _EMPTY = np.array("", dtype=object)  # np.where on two str scalars would make a str per row
+_ROWS_AT_ONCE = 32_768  # rows whose reason pieces are joined together (see _joined)
 
 
 def _text_where(mask: pd.Series, text: str) -> np.ndarray:
@@ -111,9 +112,6 @@ def _joined(parts: list[np.ndarray], index: pd.Index) -> pd.Series:
         columns = [part[rows].tolist() for part in parts]  # zip walks lists fastest
         joined[rows] = list(map("".join, zip(*columns, strict=True)))
     return pd.Series(joined, index=index, dtype=object)
-
-
-_ROWS_AT_ONCE = 32_768
 
 
 def _decide(
