@@ -133,9 +133,13 @@ def read_inbox(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     pool: ProcessPoolExecutor | None = None,
+    arrived: Callable[[Submission], None] | None = None,
 ) -> list[Submission]:
     """Every file of ``inbox`` read, in ``pool`` when given (its workers hold ``catalogue``),
-    else in a pool of ``workers`` processes (all cores by default) made for the reading."""
+    else in a pool of ``workers`` processes (all cores by default) made for the reading.
+
+    ``arrived`` is given each submission as soon as it is read: with workers, the calling
+    process has nothing else to do until the last file is read."""
     files = list_inbox(inbox)
     jobs = [(path, str(path.relative_to(inbox)), period) for path in files]
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -146,31 +150,31 @@ def read_inbox(
                 pool = stack.enter_context(_pool(workers, catalogue))
             for i, sub in enumerate(pool.map(_read_in_worker, jobs, chunksize=1), start=1):
                 results.append(sub)
+                if arrived:
+                    arrived(sub)
                 if progress:
                     progress(i, len(jobs))
     else:
         for i, (path, name, _) in enumerate(jobs, start=1):
             results.append(read_submission(path, catalogue, name, period))
+            if arrived:
+                arrived(results[-1])
             if progress:
                 progress(i, len(jobs))
     return results
 
 
-def archive(submissions: list[Submission], workspace: Path) -> None:
-    """Keep a copy of every input by SHA-256: the inbox itself is never touched."""
-    store = workspace / "luu_tru"
-    for sub in submissions:
-        if not sub.sha256:
-            continue  # the file could not even be read; its issue says so
-        suffix = (
-            sub.path.suffix.lower() if sub.path.suffix.lower() in SPREADSHEET_SUFFIXES else ".bin"
-        )
-        target = store / sub.sha256[:2] / f"{sub.sha256}{suffix}"
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tmp")
-            shutil.copyfile(sub.path, tmp)
-            os.replace(tmp, target)
+def archive(sub: Submission, workspace: Path) -> None:
+    """Keep a copy of the submission's file by SHA-256: the inbox itself is never touched."""
+    if not sub.sha256:
+        return  # the file could not even be read; its issue says so
+    suffix = sub.path.suffix.lower() if sub.path.suffix.lower() in SPREADSHEET_SUFFIXES else ".bin"
+    target = workspace / "luu_tru" / sub.sha256[:2] / f"{sub.sha256}{suffix}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(sub.path, tmp)
+        os.replace(tmp, target)
 
 
 def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -> pd.DataFrame:
@@ -251,8 +255,9 @@ def run_batch(
             1 if pool is None else None,
             (lambda i, n: progress("Đọc tệp", i, n)) if progress else None,
             pool=pool,
+            # Each file is archived as it arrives, while the workers read the next ones.
+            arrived=lambda sub: archive(sub, workspace),
         )
-        archive(submissions, workspace)
         consolidated = consolidate(submissions, catalogue)
         submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
         issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]

@@ -1,8 +1,10 @@
 """Turning raw cell values into typed values, leniently, column by column (SPEC §2, §7).
 
-Each parser takes a pandas Series of raw cell values (whatever calamine returned: str, float,
-int, bool, date, datetime or None) and returns the typed Series plus the problems found, as
-(row label, code, value, detail). Parsing works on the distinct values of a column and maps
+Each parser takes a column's raw cell values as an object array (whatever calamine returned:
+str, float, int, bool, date, datetime or None) with each value's row label, and returns the
+typed values as an object array plus the problems found, as (row label, code, value, detail).
+Arrays rather than Series: a file's columns are short, and pandas' cost per Series was a
+tenth of reading one. Parsing works on the distinct values of a column and maps
 them back, so a 25,000-row column of Đạt/Chưa đạt costs a handful of Python calls.
 """
 
@@ -12,7 +14,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,13 +52,21 @@ def is_blank(value: object) -> bool:
 
 
 def _map_unique(
-    series: pd.Series,
+    raw: np.ndarray,
+    labels: Sequence[object],
     parse: Callable[[object], tuple[object, str | None, object]],
     bulk: Callable[[list], list[object] | None] | None = None,
-) -> tuple[pd.Series, list[Problem]]:
+) -> tuple[np.ndarray, list[Problem]]:
     """Apply ``parse`` once per distinct value and report problems per row."""
-    lookup, codes, problems = _parse_distinct(series, parse, bulk)
-    return pd.Series(lookup[codes], index=series.index, dtype=object), problems
+    lookup, codes, problems = _parse_distinct(raw, labels, parse, bulk)
+    return lookup[codes], problems
+
+
+def column(values: Sequence[object]) -> np.ndarray:
+    """``values`` as the object array the parsers take."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 # Types whose equal values parse alike (1 and 1.0, or a date and the same date), so a column of
@@ -66,7 +76,8 @@ _FACTORIZABLE = {str, float, int, type(None), dt.date, dt.datetime, dt.time, dt.
 
 
 def _parse_distinct(
-    series: pd.Series,
+    raw: np.ndarray,
+    labels: Sequence[object],
     parse: Callable[[object], tuple[object, str | None, object]],
     bulk: Callable[[list], list[object] | None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
@@ -75,9 +86,8 @@ def _parse_distinct(
     ``bulk`` may answer for all the distinct values at once when none of them has a problem
     (None when it cannot tell): the common case of a clean column costs little Python per value.
     """
-    raw = series.to_numpy(dtype=object)
     if not set(map(type, raw)) <= _FACTORIZABLE:
-        return _parse_keyed(series, raw, parse)
+        return _parse_keyed(raw, labels, parse)
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     distinct = uniques.tolist()
     parsed: list[tuple[object, str | None, object]] | None = None
@@ -95,18 +105,20 @@ def _parse_distinct(
     if bad:
         for position in np.flatnonzero(np.isin(codes, bad)):
             _, code, detail = parsed[codes[position]]
-            problems.append((series.index[position], code, raw[position], detail))
+            problems.append((labels[position], code, raw[position], detail))
     return lookup, codes, problems
 
 
 def _parse_keyed(
-    series: pd.Series, raw: np.ndarray, parse: Callable[[object], tuple[object, str | None, object]]
+    raw: np.ndarray,
+    labels: Sequence[object],
+    parse: Callable[[object], tuple[object, str | None, object]],
 ) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
     cache: dict[tuple[type, object], int] = {}
     parsed: list[tuple[object, str | None, object]] = []
     codes = np.empty(len(raw), dtype=np.intp)
     problems: list[Problem] = []
-    for position, (label, value) in enumerate(zip(series.index, raw, strict=True)):
+    for position, (label, value) in enumerate(zip(labels, raw, strict=True)):
         try:
             key = (type(value), value)
             hash(key)
@@ -147,7 +159,9 @@ def _tidy_texts(texts: list) -> list[object] | None:
     return [text or None for text in texts]
 
 
-def parse_choice(series: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series, list[Problem]]:
+def parse_choice(
+    array: np.ndarray, labels: Sequence[object], choices: tuple[str, ...]
+) -> tuple[np.ndarray, list[Problem]]:
     folded = {fold(c): c for c in choices}
     aliases = {alias: c for c in choices for alias in _ALIASES.get(c, ())}
 
@@ -169,7 +183,7 @@ def parse_choice(series: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series
             return aliases[key], None, None
         return None, "VALUE_NOT_ALLOWED", ", ".join(choices)
 
-    return _map_unique(series, parse)
+    return _map_unique(array, labels, parse)
 
 
 def _to_number(raw: object) -> tuple[float | None, bool]:
@@ -198,11 +212,12 @@ def range_text(minimum: float | None, maximum: float | None) -> str:
 
 
 def parse_number(
-    series: pd.Series,
+    array: np.ndarray,
+    labels: Sequence[object],
     minimum: float | None = None,
     maximum: float | None = None,
     integer: bool = False,
-) -> tuple[pd.Series, list[Problem]]:
+) -> tuple[np.ndarray, list[Problem]]:
     detail_range = range_text(minimum, maximum)
 
     def parse(raw: object):
@@ -237,14 +252,14 @@ def parse_number(
         typed = iter(array.astype(np.int64).tolist() if integer else numbers)
         return [None if type(v) is str else next(typed) for v in values]
 
-    return _map_unique(series, parse, bulk)
+    return _map_unique(array, labels, parse, bulk)
 
 
-def parse_text(series: pd.Series) -> pd.Series:
-    def one(raw: object) -> tuple[object, None, None]:
-        return _text(raw), None, None
+def parse_text(raw: np.ndarray) -> np.ndarray:
+    def one(value: object) -> tuple[object, None, None]:
+        return _text(value), None, None
 
-    return _map_unique(series, one, _tidy_texts)[0]
+    return _map_unique(raw, range(len(raw)), one, _tidy_texts)[0]
 
 
 def _text(raw: object) -> object:
@@ -260,13 +275,13 @@ def _text(raw: object) -> object:
     return nfc(str(raw))
 
 
-def parse_code(series: pd.Series) -> pd.Series:
+def parse_code(raw: np.ndarray) -> np.ndarray:
     """Codes (household, task, unit): text, upper-cased, with the `.0` of a number removed."""
 
-    def one(raw: object) -> tuple[object, None, None]:
-        return _text(raw), None, None
+    def one(value: object) -> tuple[object, None, None]:
+        return _text(value), None, None
 
-    lookup, codes, _ = _parse_distinct(series, one, _tidy_texts)
+    lookup, codes, _ = _parse_distinct(raw, range(len(raw)), one, _tidy_texts)
     # Codes were once mapped row by row with Series.map, which gives a blank beside a text
     # back as whatever pandas makes of it (_BLANK_BESIDE_TEXT); the distinct values present
     # (texts and None alone, from _text) get the same here without pandas' 150 µs a call.
@@ -276,7 +291,7 @@ def parse_code(series: pd.Series) -> pd.Series:
         mapped = [_BLANK_BESIDE_TEXT if value is None else value for value in mapped]
     coded = np.empty(len(lookup), dtype=object)
     coded[present] = mapped
-    return pd.Series(coded[codes], index=series.index, dtype=object)
+    return coded[codes]
 
 
 def _code(text: object) -> object:
@@ -305,8 +320,8 @@ def _date_from_text(text: str) -> tuple[dt.date | None, int | None]:
 
 
 def parse_dates(
-    series: pd.Series, earliest: int = 1900, latest: int = 2100
-) -> tuple[pd.Series, pd.Series, list[Problem]]:
+    array: np.ndarray, labels: Sequence[object], earliest: int = 1900, latest: int = 2100
+) -> tuple[np.ndarray, pd.arrays.IntegerArray, list[Problem]]:
     """Birth dates and the like: returns (dates, years, problems).
 
     Accepts real dates, Excel serial numbers, `05/01/1980` (5 January), `5-1-1980`, ISO text
@@ -348,15 +363,14 @@ def parse_dates(
             return None
         return [(v, v.year) if type(v) is dt.date else (None, None) for v in values]
 
-    lookup, codes, problems = _parse_distinct(series, parse, bulk)
+    lookup, codes, problems = _parse_distinct(array, labels, parse, bulk)
     day_of = np.empty(len(lookup), dtype=object)
     day_of[:] = [pair[0] for pair in lookup]
     year_of = pd.array([pair[1] for pair in lookup], dtype="Int64")
-    dates = pd.Series(day_of[codes], index=series.index, dtype=object)
-    return dates, pd.Series(year_of[codes], index=series.index), problems
+    return day_of[codes], year_of[codes], problems
 
 
-def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
+def parse_cccd(array: np.ndarray, labels: Sequence[object]) -> tuple[np.ndarray, list[Problem]]:
     """12-digit citizen ID, always as text; an 11-digit number lost its leading zero in a
     General-formatted cell, which is restored with a warning."""
 
@@ -384,7 +398,7 @@ def parse_cccd(series: pd.Series) -> tuple[pd.Series, list[Problem]]:
             return None
         return [t or None for t in texts] if _CCCD_ALL.fullmatch("\x00".join(texts)) else None
 
-    return _map_unique(series, parse, bulk)
+    return _map_unique(array, labels, parse, bulk)
 
 
 # Twelve ASCII digits or nothing each, NUL-joined: nothing for parse_cccd to change or report.

@@ -425,7 +425,7 @@ def _identify(
 ) -> bool:
     info = _key_values(info_rows)
     info_raw, info_cell = info.get(fold(S.FORM_INFO.label("unit_code")), (None, ""))
-    info_unit = cells.parse_code(pd.Series([info_raw]))[0]
+    info_unit = cells.parse_code(cells.column([info_raw]))[0]
     meta_raw, meta_cell = meta.get("unit_code", (None, ""))
     meta_unit = None if cells.is_blank(meta_raw) else nfc(str(meta_raw)).upper()
     unit_code = meta_unit or info_unit
@@ -500,14 +500,14 @@ def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[s
         keys = [k for k, (c, _, _) in found.items() if _info_kind(c) == kind]
         if not keys:
             continue
-        series = pd.Series([found[k][1] for k in keys], index=keys, dtype=object)
+        raw = cells.column([found[k][1] for k in keys])
         if kind == "date":
-            values, _, found_problems = cells.parse_dates(series)
+            values, _, found_problems = cells.parse_dates(raw, keys)
         elif kind == "int":
-            values, found_problems = cells.parse_number(series, minimum=0, integer=True)
+            values, found_problems = cells.parse_number(raw, keys, minimum=0, integer=True)
         else:
-            values, found_problems = cells.parse_text(series), []
-        parsed.update(values.items())
+            values, found_problems = cells.parse_text(raw), []
+        parsed.update(zip(keys, values.tolist(), strict=True))
         problems += found_problems
     order = list(found)
     for key, code, raw_value, detail in sorted(problems, key=lambda p: order.index(p[0])):
@@ -672,18 +672,31 @@ def _read_table(
     if missing:
         count.rejected = count.read
         return
-    frame = pd.DataFrame(
-        _columns_of([row for _, row in filled], positions),
-        index=[i for i, _ in filled],
-        dtype=object,
-    )
+    raw = {
+        key: cells.column(values)
+        for key, values in _columns_of([row for _, row in filled], positions).items()
+    }
+    labels = np.array([i for i, _ in filled], dtype=np.int64)  # 0-based rows of the sheet
     optional = {"household_code"} if household_optional else set()
-    typed, bad_rows = _type_columns(sub, sheet.name, frame, columns, positions, catalogue, optional)
-    typed["_row"] = typed.index + 1  # Excel row number, for messages and feedback
-    typed = typed.drop(index=sorted(bad_rows))
+    typed, bad_rows = _type_columns(
+        sub, sheet.name, raw, labels, columns, positions, catalogue, optional
+    )
+    typed = _frame(typed, ~np.isin(labels, list(bad_rows)), labels)
     count.accepted = len(typed)
     count.rejected = count.read - count.accepted
-    setattr(sub, target, typed.reset_index(drop=True))
+    setattr(sub, target, typed)
+
+
+def _frame(typed: dict[str, object], keep: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The typed columns' kept rows as a frame, with each one's Excel row number (`_row`, for
+    messages and feedback). Values are objects, but a year, a pandas integer array."""
+    kept = {key: values[keep] for key, values in typed.items()}
+    years = {key: kept.pop(key) for key in list(kept) if not isinstance(kept[key], np.ndarray)}
+    frame = pd.DataFrame(kept, dtype=object)
+    for key, values in years.items():
+        frame.insert(list(typed).index(key), key, values)
+    frame["_row"] = labels[keep] + 1
+    return frame
 
 
 def _columns_of(rows: list[list], positions: dict[str, int]) -> dict[str, list | tuple]:
@@ -725,12 +738,18 @@ def _formula_issues(sub: Submission, wb: _Workbook, sheet: str) -> None:
 
 
 def _normalized_text(
-    sub: Submission, sheet: str, key: str, raw: pd.Series, positions: dict[str, int]
+    sub: Submission,
+    sheet: str,
+    key: str,
+    values: np.ndarray,
+    labels: np.ndarray,
+    positions: dict[str, int],
 ) -> None:
     """One warning per column for text typed in NFD or with stray spaces (it is fixed, but the
     unit should know: a name that looks the same must also compare the same)."""
-    if cells.nfc_unchanged(_distinct_texts([raw])):
+    if cells.nfc_unchanged(_distinct_texts([values])):
         return
+    raw = pd.Series(values, index=labels, dtype=object)
     strings = raw[raw.map(lambda v: isinstance(v, str))]
     changed = {v for v in strings.unique() if v != nfc(v)}
     if not changed:
@@ -746,55 +765,56 @@ def _normalized_text(
     )
 
 
-def _distinct_texts(columns: list[pd.Series]) -> list[str]:
-    """The distinct strings of ``columns`` together."""
+def _distinct_texts(columns: list[np.ndarray]) -> list[str]:
+    """The distinct strings of ``columns`` (object arrays) together."""
     if not columns:
         return []
-    values = np.concatenate([column.to_numpy(dtype=object) for column in columns])
-    return [v for v in pd.unique(values) if isinstance(v, str)]
+    return [v for v in pd.unique(np.concatenate(columns)) if isinstance(v, str)]
 
 
 def _type_columns(
     sub: Submission,
     sheet: str,
-    frame: pd.DataFrame,
+    raw: dict[str, np.ndarray],
+    labels: np.ndarray,
     columns: list[S.Column],
     positions: dict[str, int],
     catalogue: Catalogue,
     optional: set[str],
-) -> tuple[pd.DataFrame, set[int]]:
-    """Parse every column by its declared kind; return the typed frame and rows with errors."""
-    out: dict[str, pd.Series] = {}  # one DataFrame at the end: inserting columns one by one is slow
+) -> tuple[dict[str, object], set[int]]:
+    """Parse every column of ``raw`` (values by key, on the rows ``labels``) by its declared
+    kind; return the typed columns, in order, and the labels of rows with errors."""
+    out: dict[str, object] = {}
     bad: set[int] = set()
     by_code = {c.code: c for c in catalogue.criteria}
 
     def record(key: str, problems: list) -> None:
-        for label, code, raw, detail in problems:
-            issue = sub.issue(code, sheet, cell_name(label, positions[key]), raw, detail)
+        for label, code, value, detail in problems:
+            issue = sub.issue(code, sheet, cell_name(label, positions[key]), value, detail)
             if issue.severity == ERROR:
                 bad.add(label)
 
-    texts = [c.key for c in columns if c.kind in ("text", "code") and c.key in frame.columns]
+    texts = [c.key for c in columns if c.kind in ("text", "code") and c.key in raw]
     # One look at the distinct texts of all those columns together: nearly always none needs
     # normalizing, and a look per column cost more in pandas' calls than in the texts.
-    tidy = cells.nfc_unchanged(_distinct_texts([frame[key] for key in texts]))
+    tidy = cells.nfc_unchanged(_distinct_texts([raw[key] for key in texts]))
     for column in columns:
-        if column.key not in frame.columns:
-            out[column.key] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        if column.key not in raw:
+            out[column.key] = cells.column([None] * len(labels))
             continue
-        raw = frame[column.key]
+        values = raw[column.key]
         criterion = by_code.get(column.key)
         if column.kind in ("text", "code") and not tidy:
-            _normalized_text(sub, sheet, column.key, raw, positions)
+            _normalized_text(sub, sheet, column.key, values, labels, positions)
         if column.key == "cccd":
-            values, problems = cells.parse_cccd(raw)
+            typed, problems = cells.parse_cccd(values, labels)
         elif column.kind == "date":
-            values, years, problems = cells.parse_dates(raw)
+            typed, years, problems = cells.parse_dates(values, labels)
             out["birth_year"] = years
             # A bare year is enough to know the age (with a warning): not a missing date.
-            values = values.where(values.notna() | years.isna(), "year-only")
+            typed[(pd.isna(typed) & ~years.isna()).astype(bool)] = "year-only"
         elif column.kind == "choice":
-            values, problems = cells.parse_choice(raw, column.choices)
+            typed, problems = cells.parse_choice(values, labels, column.choices)
         elif column.kind in ("int", "number"):
             minimum, maximum = (
                 0,
@@ -802,20 +822,21 @@ def _type_columns(
             )
             if column.key == "planned_month":  # the bounds the form's validation sets
                 minimum, maximum = MONTHS
-            values, problems = cells.parse_number(
-                raw, minimum=minimum, maximum=maximum, integer=column.kind == "int"
+            typed, problems = cells.parse_number(
+                values, labels, minimum=minimum, maximum=maximum, integer=column.kind == "int"
             )
         elif column.kind == "code":
-            values, problems = cells.parse_code(raw), []
+            typed, problems = cells.parse_code(values), []
         else:
-            values, problems = cells.parse_text(raw), []
+            typed, problems = cells.parse_text(values), []
         record(column.key, problems)
         if column.required and column.key not in optional:
             # A value that could not be read already has its own message; only truly empty
             # cells are "missing".
-            reported = values.index.isin([problem[0] for problem in problems])
-            missing = _blank(values) & ~reported
-            for label in values.index[missing]:
+            missing = _blank(typed)
+            if problems:
+                missing &= ~np.isin(labels, [problem[0] for problem in problems])
+            for label in labels[missing].tolist():
                 sub.issue(
                     "VALUE_REQUIRED",
                     sheet,
@@ -824,14 +845,14 @@ def _type_columns(
                 )
                 bad.add(label)
         if column.kind == "date":
-            values = values.replace("year-only", None)
-        out[column.key] = values
-    return pd.DataFrame(out, index=frame.index), bad
+            typed[typed == "year-only"] = None
+        out[column.key] = typed
+    return out, bad
 
 
-def _blank(values: pd.Series) -> np.ndarray:
+def _blank(values: np.ndarray) -> np.ndarray:
     """cells.is_blank of each value, asked once per distinct value."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     blank = np.array([cells.is_blank(u) for u in uniques] + [True], dtype=bool)
     return blank[codes]
 
@@ -907,13 +928,20 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
     if not citizens.empty:
         # Without a CCCD, a citizen is the same person when name, birth date and household match.
         key = citizens["cccd"]
-        no_id = key.isna()
+        no_id = key.isna().to_numpy()
         if no_id.any():
-            parts = [
-                _as_text(citizens.loc[no_id, column])
+            names, births, homes = (
+                _as_text(citizens.loc[no_id, column]).tolist()
                 for column in ("full_name", "birth_date", "household_code")
+            )
+            # Joined in Python: adding object Series made each piece pandas' call (children
+            # have no CCCD, so nearly every file comes here).
+            keys = key.to_numpy(dtype=object, copy=True)
+            keys[no_id] = [
+                f"~{name}|{born}|{home}"
+                for name, born, home in zip(names, births, homes, strict=True)
             ]
-            key = key.where(~no_id, "~" + parts[0] + "|" + parts[1] + "|" + parts[2])
+            key = pd.Series(keys, index=citizens.index, dtype=object)
         duplicated = key.duplicated(keep="first")
         # Where each duplicate's first row is: asked only when there is a duplicate.
         first_row = citizens.groupby(key)["_row"].transform("first") if duplicated.any() else None

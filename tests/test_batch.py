@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -256,8 +257,14 @@ def test_worker_processes_write_what_one_process_writes(
 ) -> None:
     """Reading (four files or more), forms and feedback in worker processes, which hold the
     catalogue from the pool's start and get the units' submissions without their rows: every
-    part of every workbook is the one a single process writes."""
+    part of every workbook is the one a single process writes, and every input is archived by
+    its SHA-256 as it arrives."""
     _add_unit_with_a_refused_cell(catalogue, small_town)
+    inputs = {
+        hashlib.sha256(p.read_bytes()).hexdigest(): p.read_bytes()
+        for p in small_town.iterdir()
+        if p.suffix == ".xlsx"
+    }
     written = {}
     for workers in (1, 2):
         out = tmp_path / f"out{workers}"
@@ -272,6 +279,10 @@ def test_worker_processes_write_what_one_process_writes(
                     if name != "docProps/core.xml":  # the time a feedback was written
                         parts[(str(book.relative_to(out)), name)] = z.read(name)
         written[workers] = parts
+        kept = {
+            p.stem: p.read_bytes() for p in (tmp_path / f"kho{workers}" / "luu_tru").rglob("*.*")
+        }
+        assert kept == inputs
     assert len(written[1]) > 100
     assert written[1].keys() == written[2].keys()
     assert [k for k in written[1] if written[1][k] != written[2][k]] == []

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processor.cells import _code, nfc_unchanged, parse_code, parse_text
+from processor.cells import _code, column, nfc_unchanged, parse_code, parse_text
 from processor.vietnamese import nfc
 
 # Letters, a decomposed tone mark, and the whitespace forms come back with: spaces, tabs,
@@ -36,9 +36,9 @@ def test_nfc_unchanged_is_nfc_leaving_every_text_alone(texts: list[str]) -> None
 def test_parse_code_is_every_row_mapped_by_pandas(values: list) -> None:
     """Codes made from distinct values are what Series.map made row by row, blanks included
     (NaN beside a text under pandas' string inference)."""
-    series = pd.Series(values, dtype=object)
-    texts = parse_text(series)
+    raw = column(values)
+    texts = pd.Series(parse_text(raw), dtype=object)
     expected = texts.map(_code).astype(object).tolist()
-    got = parse_code(series).tolist()
+    got = parse_code(raw).tolist()
     assert [type(v) for v in got] == [type(v) for v in expected]
     assert [v for v in got if v == v] == [v for v in expected if v == v]
