@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -690,11 +691,16 @@ def _read_table(
 def _frame(typed: dict[str, object], keep: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     """The typed columns' kept rows as a frame, with each one's Excel row number (`_row`, for
     messages and feedback). Values are objects, but a year, a pandas integer array."""
-    kept = {key: values[keep] for key, values in typed.items()}
-    years = {key: kept.pop(key) for key in list(kept) if not isinstance(kept[key], np.ndarray)}
-    frame = pd.DataFrame(kept, dtype=object)
-    for key, values in years.items():
-        frame.insert(list(typed).index(key), key, values)
+    objects = [key for key, values in typed.items() if isinstance(values, np.ndarray)]
+    # One block of objects, as pandas would consolidate the columns: made here in one piece,
+    # it costs half of a frame made from the columns.
+    block = np.empty((len(objects), int(keep.sum())), dtype=object)
+    for i, key in enumerate(objects):
+        block[i] = typed[key][keep]  # type: ignore[index]
+    frame = pd.DataFrame(block.T, columns=objects, dtype=object, copy=False)
+    for position, (key, values) in enumerate(typed.items()):
+        if key not in frame:
+            frame.insert(position, key, values[keep])  # type: ignore[index]
     frame["_row"] = labels[keep] + 1
     return frame
 
@@ -857,12 +863,12 @@ def _blank(values: np.ndarray) -> np.ndarray:
     return blank[codes]
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def _as_text(values: np.ndarray) -> list[str]:
     """Each value as text for a matching key, '' when blank; worked out once per distinct value."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     text = np.empty(len(uniques) + 1, dtype=object)
     text[:] = ["" if cells.is_blank(u) else str(u) for u in uniques] + [""]
-    return pd.Series(text[codes], index=values.index, dtype=object)
+    return text[codes].tolist()
 
 
 def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
@@ -872,24 +878,20 @@ def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
         return
     known = {(t.criterion, t.code) for t in catalogue.tasks}
     known |= {(c.code, "") for c in catalogue.form_criteria(catalogue.unit_title.code)}
-    keys = list(zip(sub.tasks["criterion"], sub.tasks["task"].fillna(""), strict=True))
+    # A criterion without tasks has no task code: None, or NaN beside codes (parse_code).
+    tasks = [task if isinstance(task, str) else "" for task in sub.tasks["task"].tolist()]
+    keys = list(zip(sub.tasks["criterion"].tolist(), tasks, strict=True))
     unknown = [k not in known for k in keys]
-    for row, key in zip(
-        sub.tasks["_row"][unknown],
-        [k for k, u in zip(keys, unknown, strict=True) if u],
-        strict=True,
-    ):
-        sub.issue(
-            "TASK_UNKNOWN",
-            S.FORM_UNIT.name,
-            sub.cell(S.FORM_UNIT.name, "criterion", row),
-            value=" / ".join(filter(None, key)),
-        )
-    sub.tasks = sub.tasks[[not u for u in unknown]].reset_index(drop=True)
-    # A row the batch cannot use is not accepted: every row read is accepted or rejected.
-    count = sub.counts[S.FORM_UNIT.name]
-    count.accepted -= sum(unknown)
-    count.rejected += sum(unknown)
+    if any(unknown):
+        for row, key, bad in zip(sub.tasks["_row"].tolist(), keys, unknown, strict=True):
+            if bad:
+                sub.issue(
+                    "TASK_UNKNOWN",
+                    S.FORM_UNIT.name,
+                    sub.cell(S.FORM_UNIT.name, "criterion", row),
+                    value=" / ".join(filter(None, key)),
+                )
+        _drop_rows(sub, "tasks", S.FORM_UNIT.name, np.flatnonzero(unknown).tolist())
     _check_points(sub, catalogue)
 
 
@@ -899,121 +901,123 @@ def _check_points(sub: Submission, catalogue: Catalogue) -> None:
     points = {c.code: c.points for c in catalogue.criteria if c.kind == "diem" and c.points}
     if not points or sub.tasks.empty:
         return
-    limit = sub.tasks["criterion"].map(points)
-    value = pd.to_numeric(sub.tasks["value"], errors="coerce")
-    over = (value > limit).fillna(False).to_numpy(dtype=bool)
-    if not over.any():
-        return
-    for row, raw, top in zip(
-        sub.tasks["_row"][over], sub.tasks["value"][over], limit[over], strict=True
+    over = []
+    for position, (criterion, row, value) in enumerate(
+        zip(*(sub.tasks[key].tolist() for key in ("criterion", "_row", "value")), strict=True)
     ):
-        sub.issue(
-            "NUMBER_OUT_OF_RANGE",
-            S.FORM_UNIT.name,
-            sub.cell(S.FORM_UNIT.name, "value", row),
-            value=f"{raw:g}" if isinstance(raw, float) else raw,
-            detail=cells.range_text(0, top),
-        )
-    count = sub.counts[S.FORM_UNIT.name]
-    count.accepted -= int(over.sum())
-    count.rejected += int(over.sum())
-    sub.tasks = sub.tasks[~over].reset_index(drop=True)
+        top = points.get(criterion)
+        # The value column is typed by cells.parse_number: a float, or None.
+        if top is not None and isinstance(value, float) and value > top:
+            sub.issue(
+                "NUMBER_OUT_OF_RANGE",
+                S.FORM_UNIT.name,
+                sub.cell(S.FORM_UNIT.name, "value", row),
+                value=f"{value:g}",
+                detail=cells.range_text(0, top),
+            )
+            over.append(position)
+    _drop_rows(sub, "tasks", S.FORM_UNIT.name, over)
 
 
 def _cross_checks(sub: Submission, is_tdp: bool) -> None:
-    """Checks across rows and sheets of one file: duplicates, unknown households, votes."""
+    """Checks across rows and sheets of one file: duplicates, unknown households, votes.
+
+    The frames' columns are taken out as lists: each check is a pass over a few hundred rows,
+    cheaper in Python than the pandas calls it took (a tenth of reading a file)."""
+    attendees = sub.info.get("attendees")
     citizens = sub.citizens
-    sheet = S.FORM_CITIZENS.name
-    drop: set[int] = set()
     if not citizens.empty:
-        # Without a CCCD, a citizen is the same person when name, birth date and household match.
-        key = citizens["cccd"]
-        no_id = key.isna().to_numpy()
+        sheet = S.FORM_CITIZENS.name
+        drop: set[int] = set()
+        rows = citizens["_row"].tolist()
+        keys = citizens["cccd"].to_numpy(dtype=object)
+        no_id = pd.isna(keys)
         if no_id.any():
+            # Without a CCCD, a citizen is the same person when name, birth date and household
+            # match.
             names, births, homes = (
-                _as_text(citizens.loc[no_id, column]).tolist()
+                _as_text(citizens[column].to_numpy(dtype=object)[no_id])
                 for column in ("full_name", "birth_date", "household_code")
             )
-            # Joined in Python: adding object Series made each piece pandas' call (children
-            # have no CCCD, so nearly every file comes here).
-            keys = key.to_numpy(dtype=object, copy=True)
+            keys = keys.copy()
             keys[no_id] = [
                 f"~{name}|{born}|{home}"
                 for name, born, home in zip(names, births, homes, strict=True)
             ]
-            key = pd.Series(keys, index=citizens.index, dtype=object)
-        duplicated = key.duplicated(keep="first")
-        # Where each duplicate's first row is: asked only when there is a duplicate.
-        first_row = citizens.groupby(key)["_row"].transform("first") if duplicated.any() else None
-        for idx in citizens.index[duplicated]:
+        for position, first in _duplicates(keys.tolist()):
             sub.issue(
                 "CITIZEN_DUPLICATE",
                 sheet,
-                sub.cell(sheet, "full_name", citizens.at[idx, "_row"]),
-                detail=int(first_row[idx]),
+                sub.cell(sheet, "full_name", rows[position]),
+                detail=rows[first],
             )
-            drop.add(idx)
+            drop.add(position)
         if is_tdp and not sub.households.empty:
-            known = set(sub.households["household_code"].dropna())
-            unknown = citizens["household_code"].notna() & ~citizens["household_code"].isin(known)
-            for idx in citizens.index[unknown]:
-                sub.issue(
-                    "HOUSEHOLD_UNKNOWN",
-                    sheet,
-                    sub.cell(sheet, "household_code", citizens.at[idx, "_row"]),
-                    citizens.at[idx, "household_code"],
-                )
-                drop.add(idx)
-        attendees = sub.info.get("attendees")
+            known = {h for h in sub.households["household_code"].tolist() if not _missing(h)}
+            for position, home in enumerate(citizens["household_code"].tolist()):
+                if not _missing(home) and home not in known:
+                    sub.issue(
+                        "HOUSEHOLD_UNKNOWN",
+                        sheet,
+                        sub.cell(sheet, "household_code", rows[position]),
+                        home,
+                    )
+                    drop.add(position)
         if attendees is not None and "votes" in citizens:
-            over = citizens["votes"].notna() & (citizens["votes"].astype(float) > float(attendees))
-            for idx in citizens.index[over]:
-                sub.issue(
-                    "VOTES_EXCEED",
-                    sheet,
-                    sub.cell(sheet, "votes", citizens.at[idx, "_row"]),
-                    citizens.at[idx, "votes"],
-                    attendees,
-                )
-                drop.add(idx)
+            drop |= _votes_exceed(sub, citizens, sheet, attendees)
         _drop_rows(sub, "citizens", sheet, drop)
     households = sub.households
     if not households.empty:
         sheet = S.FORM_HOUSEHOLDS.name
         drop = set()
-        duplicated = households["household_code"].duplicated(keep="first")
-        first_row = (
-            households.groupby("household_code")["_row"].transform("first")
-            if duplicated.any()
-            else None
-        )
-        for idx in households.index[duplicated]:
+        rows = households["_row"].tolist()
+        codes = households["household_code"].tolist()
+        for position, first in _duplicates([None if _missing(c) else c for c in codes]):
             sub.issue(
                 "HOUSEHOLD_DUPLICATE",
                 sheet,
-                sub.cell(sheet, "household_code", households.at[idx, "_row"]),
-                households.at[idx, "household_code"],
-                int(first_row[idx]),
+                sub.cell(sheet, "household_code", rows[position]),
+                codes[position],
+                rows[first],
             )
-            drop.add(idx)
-        attendees = sub.info.get("attendees")
+            drop.add(position)
         if attendees is not None:
-            over = households["votes"].notna() & (
-                households["votes"].astype(float) > float(attendees)
-            )
-            for idx in households.index[over]:
-                sub.issue(
-                    "VOTES_EXCEED",
-                    sheet,
-                    sub.cell(sheet, "votes", households.at[idx, "_row"]),
-                    households.at[idx, "votes"],
-                    attendees,
-                )
-                drop.add(idx)
+            drop |= _votes_exceed(sub, households, sheet, attendees)
         _drop_rows(sub, "households", sheet, drop)
 
 
-def _drop_rows(sub: Submission, target: str, sheet: str, drop: set[int]) -> None:
+def _missing(value: object) -> bool:
+    """None or NaN (pandas' missing values in an object column)."""
+    return value is None or value != value
+
+
+def _duplicates(keys: list) -> list[tuple[int, int]]:
+    """(position, position of its first occurrence) of each key seen before, in order."""
+    first: dict[object, int] = {}
+    found = []
+    for position, key in enumerate(keys):
+        seen = first.setdefault(key, position)
+        if seen != position:
+            found.append((position, seen))
+    return found
+
+
+def _votes_exceed(sub: Submission, frame: pd.DataFrame, sheet: str, attendees: object) -> set[int]:
+    """Positions of the rows with more votes than people at the meeting, each with an issue."""
+    over = set()
+    limit = float(attendees)  # type: ignore[arg-type]
+    for position, (row, votes) in enumerate(
+        zip(frame["_row"].tolist(), frame["votes"].tolist(), strict=True)
+    ):
+        if not _missing(votes) and float(votes) > limit:
+            sub.issue("VOTES_EXCEED", sheet, sub.cell(sheet, "votes", row), votes, attendees)
+            over.add(position)
+    return over
+
+
+def _drop_rows(sub: Submission, target: str, sheet: str, drop: Collection[int]) -> None:
+    """Drop the rows at ``drop`` (index labels: positions, the frames being indexed 0..n-1) as
+    rejected: every row read is accepted or rejected."""
     if not drop:
         return
     frame = getattr(sub, target)

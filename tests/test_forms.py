@@ -195,6 +195,43 @@ def test_an_unknown_task_is_reported_and_counted_as_rejected(tmp_path, catalogue
     assert len(sub.tasks) == len(tasks) - 1
 
 
+def test_rows_repeated_or_over_the_attendees_are_refused_naming_the_first(
+    tmp_path, catalogue
+) -> None:
+    """A citizen without CCCD listed twice (same name, birth date and household), a household
+    listed twice, and votes above the meeting's attendance: each row is refused with a message
+    on its cell, naming the row it repeats, and counted."""
+    child = citizen("TDP01-H002", "Lê Minh Khôi", dt.date(2015, 8, 9), registered="Không")
+    citizens = [*CITIZENS, child, dict(child), dict(CITIZENS[0], cccd="038070009999")]
+    households = [*HOUSEHOLDS, dict(HOUSEHOLDS[0]), household("TDP01-H003", "Vũ Văn Hải", votes=9)]
+    info = {"meeting_date": dt.date(2021, 11, 20), "attendees": 8}
+    path = make_form(
+        catalogue, tmp_path, "TDP01", "2021-11", citizens, households, all_tasks_done(catalogue),
+        info,
+    )  # fmt: skip
+    sub = read_submission(path, catalogue)
+    rows = {}
+    for issue in sub.issues:
+        rows.setdefault((issue.code, issue.sheet), []).append(
+            int(issue.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        )
+    citizens_sheet, households_sheet = S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name
+    # The namesake of the first citizen has another CCCD: not the same person.
+    assert rows["CITIZEN_DUPLICATE", citizens_sheet] == [FIRST + 4]
+    assert rows["HOUSEHOLD_DUPLICATE", households_sheet] == [FIRST + 2]
+    # 40 votes (the first citizen and his namesake) and 9 (the new household), 8 at the meeting.
+    assert rows["VOTES_EXCEED", citizens_sheet] == [FIRST, FIRST + 5]
+    assert rows["VOTES_EXCEED", households_sheet] == [FIRST + 3]
+    messages = {i.code: i.message for i in sub.issues}
+    assert f"{FIRST + 3}" in messages["CITIZEN_DUPLICATE"]
+    assert "TDP01-H001" in messages["HOUSEHOLD_DUPLICATE"]
+    assert f"{FIRST}" in messages["HOUSEHOLD_DUPLICATE"]
+    counts = sub.counts[citizens_sheet], sub.counts[households_sheet]
+    assert [(c.read, c.accepted, c.rejected) for c in counts] == [(6, 3, 3), (4, 2, 2)]
+    assert sub.citizens["full_name"].tolist() == ["Trần Thị Bình", "Lê Văn Dũng", "Lê Minh Khôi"]
+    assert sub.households["household_code"].tolist() == ["TDP01-H001", "TDP01-H002"]
+
+
 def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
     locked_keys = {"row_no", "criterion", "task", "text"}
     for sheet, columns, rows in _table_sheets(catalogue):
