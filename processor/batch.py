@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from processor import schema as S
-from processor.catalogue import Catalogue
+from processor.catalogue import Catalogue, Unit
 from processor.conditions import carry_years, january_registration
-from processor.consolidate import Consolidated, consolidate
+from processor.consolidate import COUNTED, Consolidated, consolidate, resolve_duplicates
 from processor.feedback import shown_results, write_feedback
 from processor.forms import Roster, write_form
 from processor.history import History
@@ -38,10 +38,11 @@ from processor.issues import ERROR, Issue
 from processor.output_files import write_json
 from processor.periods import Period
 from processor.reports import PROGRESS_LABELS, write_summary
-from processor.scoring import Results, by_unit, score
+from processor.scoring import Results, score
 
 NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
 _NOT_CARRIED = ("votes", "inspection")  # what next month's form does not take from this one
+_LEVELS = ("citizens", "households", "tasks")
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
 PARALLEL_THRESHOLD = 4
 # Objects allocated between two collections of the youngest generation (Python's default: 700).
@@ -119,7 +120,7 @@ def _read_in_worker(args: tuple[Path, str, Period]) -> Submission:
 
 
 def _form_in_worker(*job: object) -> Path:
-    return write_form(_catalogue_here(), *job)  # type: ignore[arg-type]
+    return _write_next_form(_catalogue_here(), *job)  # type: ignore[arg-type]
 
 
 def _feedback_in_worker(path: Path, *job: object) -> Path:
@@ -220,11 +221,6 @@ def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -
     return pd.DataFrame(rows, columns=[k for k in PROGRESS_LABELS if k != "period"])
 
 
-def _next_roster(of: dict[str, Callable[[str], pd.DataFrame]], unit_code: str) -> Roster:
-    """Next month's form starts from what was accepted this month (see _form_jobs)."""
-    return Roster(of["citizens"](unit_code), of["households"](unit_code), of["tasks"](unit_code))
-
-
 def run_batch(
     inbox: Path,
     period: Period,
@@ -258,19 +254,25 @@ def run_batch(
             # Each file is archived as it arrives, while the workers read the next ones.
             arrived=lambda sub: archive(sub, workspace),
         )
-        consolidated = consolidate(submissions, catalogue)
-        submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
-        issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
-        issues += consolidated.issues
         out_dir = output_root / str(period)
         staging = output_root / f".dang-ghi-{period}"
         _remove_staging(staging)
         staging.mkdir(parents=True)
         cleanup.callback(_remove_staging, staging)  # runs before the pool's shutdown
+        resolve_duplicates(submissions)
+        # Next month's forms need only the rows of the files that count: they go to the
+        # workers before the month's rows are put together, and are written while scoring runs.
+        forms: list = _form_jobs(staging, catalogue, period, submissions) if next_forms else []
+        if pool is not None:
+            forms = [pool.submit(_form_in_worker, *job) for job in forms]
+        consolidated = consolidate(submissions, catalogue, resolved=True)
+        submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
+        issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
+        issues += consolidated.issues
         return _score_and_write(
             inbox, period, catalogue, history_path, submissions, consolidated, submitted,
-            issues, run_time, staging, out_dir, pool,
-            feedback=feedback, next_forms=next_forms, progress=progress,
+            issues, run_time, staging, out_dir, pool, forms,
+            feedback=feedback, progress=progress,
         )  # fmt: skip
 
 
@@ -292,15 +294,12 @@ def _score_and_write(
     staging: Path,
     out_dir: Path,
     pool: ProcessPoolExecutor | None,
+    forms: list,
     *,
     feedback: bool,
-    next_forms: bool,
     progress: Callable[[str, int, int], None] | None,
 ) -> RunReport:
-    # Next month's forms need only this month's rows: they are written while scoring runs.
-    forms: list = _form_jobs(staging, catalogue, period, consolidated) if next_forms else []
-    if pool is not None:
-        forms = [pool.submit(_form_in_worker, *job) for job in forms]
+    """``forms``: the next-month forms, as futures in ``pool`` or (without one) job arguments."""
     with History(history_path) as history:
         frames = {
             "citizens": consolidated.citizens,
@@ -375,26 +374,42 @@ def _score_and_write(
 
 
 def _form_jobs(
-    staging: Path, catalogue: Catalogue, period: Period, consolidated: Consolidated
+    staging: Path, catalogue: Catalogue, period: Period, submissions: list[Submission]
 ) -> list[tuple]:
-    """Arguments of write_form after the catalogue, for each unit's next-month form (from this
-    month's rows)."""
-    # Votes start empty: the columns are dropped once from the month's rows, not per unit.
-    inputs = {
-        level: by_unit(frame.drop(columns=[c for c in _NOT_CARRIED if c in frame.columns]))
-        for level in ("citizens", "households", "tasks")
-        for frame in [getattr(consolidated, level)]
-    }
+    """Arguments of _write_next_form after the catalogue, for each unit's next-month form: the
+    rows this month's files that count gave (resolve_duplicates has run); a unit without any
+    gets an empty form."""
+    own: dict[str, list[Submission]] = {}
+    for sub in sorted(submissions, key=lambda s: s.unit_code or ""):
+        if sub.status in COUNTED and sub.unit_code:
+            own.setdefault(sub.unit_code, []).append(sub)
+
+    def rows(subs: list[Submission], level: str) -> pd.DataFrame:
+        frames = [getattr(sub, level) for sub in subs if not getattr(sub, level).empty]
+        if len(frames) > 1:  # not after resolve_duplicates: one file counts per unit
+            return pd.concat(frames, ignore_index=True)
+        return frames[0] if frames else pd.DataFrame()
+
     following = period.next()
     return [
         (
             unit,
             following,
             staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
-            _next_roster(inputs, unit.code),
+            Roster(*(rows(own.get(unit.code, []), level) for level in _LEVELS)),
         )
         for unit in catalogue.units
     ]
+
+
+def _write_next_form(
+    catalogue: Catalogue, unit: Unit, period: Period, path: Path, roster: Roster
+) -> Path:
+    """Next month's form from this month's rows, less what is not carried over (the votes):
+    dropped here, in the worker, rather than for each unit before the jobs can start."""
+    frames = (roster.citizens, roster.households, roster.tasks)
+    carried = [f.drop(columns=[c for c in _NOT_CARRIED if c in f.columns]) for f in frames]
+    return write_form(catalogue, unit, period, path, Roster(*carried, roster.info))
 
 
 def _feedback_jobs(
@@ -451,7 +466,7 @@ def _write_outputs(
     """Write the summary, and collect every unit's feedback and next-month form.
 
     ``forms`` and ``feedbacks`` are their futures already running in ``pool`` (or, without a
-    pool, their write_form and write_feedback arguments). Writing workbooks is CPU-bound and
+    pool, their _write_next_form and write_feedback arguments). Writing workbooks is CPU-bound and
     units are independent, so with a pool each unit's workbook is a job, and the summary is
     written by this process.
     """
@@ -473,7 +488,7 @@ def _write_outputs(
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         for job in forms:
-            produced.append(write_form(catalogue, *job))
+            produced.append(_write_next_form(catalogue, *job))
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         return produced

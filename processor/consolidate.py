@@ -108,8 +108,13 @@ def _stack(
     return stacked
 
 
-def consolidate(submissions: list[Submission], catalogue: Catalogue) -> Consolidated:
-    resolve_duplicates(submissions)
+def consolidate(
+    submissions: list[Submission], catalogue: Catalogue, *, resolved: bool = False
+) -> Consolidated:
+    """The month's rows of the submissions that count (``resolved``: resolve_duplicates has
+    already run on ``submissions``)."""
+    if not resolved:
+        resolve_duplicates(submissions)
     counted = sorted(
         (s for s in submissions if s.status in COUNTED), key=lambda s: s.unit_code or ""
     )
