@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from processor import schema as S
-from processor.catalogue import Catalogue, Unit
+from processor.catalogue import Catalogue
 from processor.conditions import carry_years, january_registration
 from processor.consolidate import COUNTED, Consolidated, consolidate, resolve_duplicates
 from processor.feedback import shown_results, write_feedback
@@ -41,7 +41,8 @@ from processor.reports import PROGRESS_LABELS, write_summary
 from processor.scoring import Results, score
 
 NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
-_NOT_CARRIED = ("votes", "inspection")  # what next month's form does not take from this one
+# What next month's form does not take from this one.
+_NOT_CARRIED = frozenset({"votes", "inspection"})
 _LEVELS = ("citizens", "households", "tasks")
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
 PARALLEL_THRESHOLD = 4
@@ -120,7 +121,7 @@ def _read_in_worker(args: tuple[Path, str, Period]) -> Submission:
 
 
 def _form_in_worker(*job: object) -> Path:
-    return _write_next_form(_catalogue_here(), *job)  # type: ignore[arg-type]
+    return write_form(_catalogue_here(), *job)  # type: ignore[arg-type]
 
 
 def _feedback_in_worker(path: Path, *job: object) -> Path:
@@ -376,9 +377,9 @@ def _score_and_write(
 def _form_jobs(
     staging: Path, catalogue: Catalogue, period: Period, submissions: list[Submission]
 ) -> list[tuple]:
-    """Arguments of _write_next_form after the catalogue, for each unit's next-month form: the
-    rows this month's files that count gave (resolve_duplicates has run); a unit without any
-    gets an empty form."""
+    """Arguments of write_form after the catalogue, for each unit's next-month form: the rows
+    this month's files that count gave (resolve_duplicates has run), the votes left blank; a
+    unit without any gets an empty form."""
     own: dict[str, list[Submission]] = {}
     for sub in sorted(submissions, key=lambda s: s.unit_code or ""):
         if sub.status in COUNTED and sub.unit_code:
@@ -396,20 +397,13 @@ def _form_jobs(
             unit,
             following,
             staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
-            Roster(*(rows(own.get(unit.code, []), level) for level in _LEVELS)),
+            Roster(
+                *(rows(own.get(unit.code, []), level) for level in _LEVELS),
+                cleared=_NOT_CARRIED,
+            ),
         )
         for unit in catalogue.units
     ]
-
-
-def _write_next_form(
-    catalogue: Catalogue, unit: Unit, period: Period, path: Path, roster: Roster
-) -> Path:
-    """Next month's form from this month's rows, less what is not carried over (the votes):
-    dropped here, in the worker, rather than for each unit before the jobs can start."""
-    frames = (roster.citizens, roster.households, roster.tasks)
-    carried = [f.drop(columns=[c for c in _NOT_CARRIED if c in f.columns]) for f in frames]
-    return write_form(catalogue, unit, period, path, Roster(*carried, roster.info))
 
 
 def _feedback_jobs(
@@ -466,7 +460,7 @@ def _write_outputs(
     """Write the summary, and collect every unit's feedback and next-month form.
 
     ``forms`` and ``feedbacks`` are their futures already running in ``pool`` (or, without a
-    pool, their _write_next_form and write_feedback arguments). Writing workbooks is CPU-bound and
+    pool, their write_form and write_feedback arguments). Writing workbooks is CPU-bound and
     units are independent, so with a pool each unit's workbook is a job, and the summary is
     written by this process.
     """
@@ -488,7 +482,7 @@ def _write_outputs(
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         for job in forms:
-            produced.append(_write_next_form(catalogue, *job))
+            produced.append(write_form(catalogue, *job))
             if progress:
                 progress("Ghi kết quả", len(produced), total)
         return produced

@@ -43,6 +43,8 @@ class Roster:
     households: pd.DataFrame = field(default_factory=pd.DataFrame)
     tasks: pd.DataFrame = field(default_factory=pd.DataFrame)  # keyed by (criterion, task)
     info: dict[str, object] = field(default_factory=dict)
+    # Columns of the frames left blank on the form (next month's votes start empty).
+    cleared: frozenset[str] = frozenset()
 
 
 class _Formats:
@@ -211,8 +213,10 @@ def _table_sheet(
     pending: dict[int, list[Block]],
     extra_rows: int = EXTRA_ROWS,
     limits: dict[str, tuple[float, float]] | None = None,
+    cleared: frozenset[str] = frozenset(),
 ) -> None:
-    """A list sheet; its cells go to ``pending`` for the fast row writer (processor.fastrows)."""
+    """A list sheet; its cells go to ``pending`` for the fast row writer (processor.fastrows).
+    The columns of ``data`` in ``cleared`` are left blank."""
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, title, fmt.title)
     ws.write_string(1, 0, hint, fmt.hint)
@@ -225,7 +229,7 @@ def _table_sheet(
     first, last = HEADER_ROW + 1, HEADER_ROW + n + extra_rows
     filled, blank = [], []
     # Each column of the roster taken out of the frame once (pandas' cost per column).
-    wanted = {c.key for c in columns}
+    wanted = {c.key for c in columns} - cleared
     listed = {key: data[key].tolist() for key in data.columns if key in wanted}
     for j, column in enumerate(columns):
         locked = column.key in locked_keys
@@ -464,6 +468,7 @@ def write_form(
             {"row_no"},
             pending,
             limits=limits,
+            cleared=roster.cleared,
         )
         if unit.is_tdp:
             _table_sheet(
@@ -477,10 +482,11 @@ def write_form(
                 {"row_no"},
                 pending,
                 limits=limits,
+                cleared=roster.cleared,
             )
             tasks = pd.DataFrame(unit_task_rows(catalogue))
             if not roster.tasks.empty:
-                keep = [c for c in roster.tasks.columns if c not in ("text",)]
+                keep = [c for c in roster.tasks.columns if c != "text" and c not in roster.cleared]
                 # A criterion without tasks has no task code: read back as None, written as "".
                 last = roster.tasks[keep].assign(task=roster.tasks["task"].fillna(""))
                 tasks = tasks.merge(last, on=["criterion", "task"], how="left")
