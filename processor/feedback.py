@@ -21,7 +21,7 @@ from processor.periods import Period
 from processor.reports import citizen_labels, household_labels, unit_labels
 from processor.scoring import Results
 from processor.vietnamese import nfc
-from processor.xlsx import Book, column_width, row_heights, write_table
+from processor.xlsx import WIDTH_SAMPLE, Book, column_width, row_heights, write_table
 
 FEEDBACK_SHEET = "Phản hồi"
 RESULTS_SHEETS = {
@@ -65,10 +65,13 @@ def shown_results(catalogue: Catalogue, results: Results) -> Results:
 
 
 def _unit_results(results: Results, unit: Unit) -> dict[str, pd.DataFrame]:
-    return {
-        key: getattr(results, key)[getattr(results, key)["unit_code"] == unit.code]
-        for key in RESULTS_SHEETS
-    }
+    """The unit's rows of each level; a worker's job holds only them (then nothing is copied)."""
+    out = {}
+    for key in RESULTS_SHEETS:
+        frame = getattr(results, key)
+        mine = frame["unit_code"].to_numpy() == unit.code
+        out[key] = frame if mine.all() else frame[mine]
+    return out
 
 
 def write_feedback(
@@ -204,6 +207,8 @@ def _patch_own_workbook(
     for name, frame, columns in _result_frames(catalogue, unit, results):
         rows = frame.to_numpy(dtype=object).tolist()
         keys = list(columns)
+        # Widths are taken from the first rows (column_width), reasons' heights from all.
+        head = frame.iloc[:WIDTH_SAMPLE]
         reasons = [(frame[key].tolist(), _REASON_WIDTH) for key in keys if key == "reason"]
         sheets.append(
             xlsxpatch.NewSheet(
@@ -213,7 +218,7 @@ def _patch_own_workbook(
                 widths={
                     j: _REASON_WIDTH
                     if key == "reason"
-                    else column_width(columns[key], frame[key].tolist())
+                    else column_width(columns[key], head[key].tolist())
                     for j, key in enumerate(keys)
                 },
                 wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),

@@ -35,7 +35,7 @@ from pathlib import Path
 from xml.parsers import expat
 from xml.sax.saxutils import unescape
 
-from processor.fastrows import cell_bodies, cell_body, escape_text, row_cells
+from processor.fastrows import cell_bodies, cell_body, escape_text, row_cells, row_elements
 from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
 from processor.zipwrite import ZipWriter
@@ -937,8 +937,13 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
             style = wrap if c in sheet.wrap_columns else plain
             bodies.append(cell_bodies(values, style, date, f"{style}/>", False))
         first = len(rows) + 1
-        numbers = range(first, first + len(plain_run))
-        rows.extend(f"{row_tag(r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers))
+        numbers = list(range(first, first + len(plain_run)))
+        if bodies and all(map(all, bodies)):  # a blank cell has its column's style: always
+            last = first + len(plain_run)
+            tags = {i + 1: row_tag(i + 1) for i in sheet.heights if first <= i + 1 < last}
+            rows.extend(row_elements(bodies, 0, numbers, tags))
+        else:
+            rows.extend(f"{row_tag(r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers))
         plain_run.clear()
 
     def row_tag(number: int) -> str:
