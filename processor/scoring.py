@@ -191,15 +191,21 @@ def _decide(
 
     outcome = pd.Series(S.ACHIEVED, index=index, dtype=object)
     reason = pd.Series("", index=index, dtype=object)
-    fail_reason = "Không đạt: " + fail_text.str.removeprefix("; ")
-    count_note = " (đạt " + passed_count.astype(str) + f"/{n} tiêu chí, cần {needed})"
-    fail_reason = fail_reason + np.where(too_few & ~mandatory_fail, count_note, "")
-    points_note = (
-        "Tổng điểm " + points.map(lambda p: f"{p:g}") + f" chưa đạt {title.min_points or 0:g} điểm"
-    )
     outcome[failed] = S.NOT_ACHIEVED
-    reason[failed] = fail_reason[failed]
-    reason[points_short & ~mandatory_fail & ~too_few & ~any_missing] = points_note
+    # Each reason is worded for the rows it is given to only (all rows, it was a fifth of
+    # scoring a district).
+    if failed.any():
+        fail_reason = "Không đạt: " + fail_text[failed].str.removeprefix("; ")
+        count_note = " (đạt " + passed_count[failed].astype(str) + f"/{n} tiêu chí, cần {needed})"
+        few = (too_few & ~mandatory_fail)[failed]
+        reason[failed] = fail_reason + np.where(few, count_note, "")
+    short = points_short & ~mandatory_fail & ~too_few & ~any_missing
+    if short.any():
+        reason[short] = (
+            "Tổng điểm "
+            + points[short].map(lambda p: f"{p:g}")
+            + f" chưa đạt {title.min_points or 0:g} điểm"
+        )
     missing = any_missing & ~failed
     outcome[missing] = S.NOT_ELIGIBLE
     reason[missing] = "Chưa đánh giá tiêu chí: " + missing_text[missing].str.removeprefix("; ")
