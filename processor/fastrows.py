@@ -14,6 +14,7 @@ import bisect
 import contextlib
 import datetime as dt
 import heapq
+import io
 import itertools
 import math
 import re
@@ -424,7 +425,12 @@ def _widen_dimension(xml: bytes, last_row: int, last_col: int) -> bytes:
 def close_and_inject(
     workbook: xlsxwriter.workbook.Workbook, path: Path, pending: dict[int, list[Block]]
 ) -> None:
-    """Close ``workbook`` (written to ``path``) and merge the pending blocks into its sheets.
+    """Close ``workbook`` (made on ``path``, or on a BytesIO) and merge the pending blocks into
+    its sheets, in ``path``.
+
+    A workbook made on a BytesIO is merged from memory: no stored copy of it is written to
+    disk, read back, and replaced by the merged one (three file operations a workbook, and
+    xlsxwriter's parts alone are small: the rows come here).
 
     With blocks pending, inject() reads every part again and deflates it once, at level 1. So
     xlsxwriter stores its parts instead of deflating them at zlib's default level first: that
@@ -432,13 +438,18 @@ def close_and_inject(
     module compresses with is swapped for the length of close() (one close at a time: the
     batch writes in processes, not threads).
     """
+    memory = workbook.filename if isinstance(workbook.filename, io.BytesIO) else None
     if not pending or getattr(xlsxwriter.workbook, "ZIP_DEFLATED", None) != zipfile.ZIP_DEFLATED:
         workbook.close()
+    else:
+        with _stored_parts():
+            workbook.close()
+    if memory is None:
         inject(path, pending)
-        return
-    with _stored_parts():
-        workbook.close()
-    inject(path, pending)
+    elif pending:
+        inject(path, pending, memory)
+    else:
+        path.write_bytes(memory.getvalue())
 
 
 @contextlib.contextmanager
@@ -450,12 +461,13 @@ def _stored_parts() -> Iterator[None]:
         xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_DEFLATED
 
 
-def inject(path: Path, pending: dict[int, list[Block]]) -> None:
-    """Rewrite the closed workbook at ``path`` with the pending blocks merged into their sheets."""
+def inject(path: Path, pending: dict[int, list[Block]], source: io.BytesIO | None = None) -> None:
+    """Rewrite the closed workbook at ``path`` (or write there the one in ``source``) with the
+    pending blocks merged into their sheets."""
     if not pending:
         return
     names = {f"xl/worksheets/sheet{index + 1}.xml": blocks for index, blocks in pending.items()}
-    tmp = path.with_name(path.name + ".rows")
+    tmp = path if source is not None else path.with_name(path.name + ".rows")
     # A sheet that may pass 1 GiB of XML (at about 120 bytes a cell) could reach zip's 4 GiB
     # limit: zipfile writes such a workbook, with zip64 headers on the sheet (older Excel
     # dislikes them, so only then). Every other workbook is deflated by ISA-L (zipwrite).
@@ -463,7 +475,7 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
         sum(b.rows * len(b.columns) for b in blocks) * 120 > _ZIP64_BYTES
         for blocks in names.values()
     )
-    with zipfile.ZipFile(path) as src:
+    with zipfile.ZipFile(source if source is not None else path) as src:
         if not huge:
             try:
                 with open(tmp, "wb") as out, ZipWriter(out) as dst:
@@ -477,7 +489,8 @@ def inject(path: Path, pending: dict[int, list[Block]]) -> None:
         if huge:
             with open(tmp, "wb") as out:
                 _rewrite_with_zipfile(src, out, names)
-    tmp.replace(path)
+    if tmp != path:
+        tmp.replace(path)
 
 
 def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:

@@ -7,6 +7,7 @@ town's filled forms: a roster is just the values to put in the input cells.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -439,7 +440,8 @@ def write_form(
     """Write one unit's workbook for a period; return its path. Written atomically."""
     roster = roster or Roster()
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        # Made in memory: fastrows.close_and_inject writes the workbook to tmp once.
+        book = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
         # A fixed creation date keeps the same inputs byte-identical (the samples test needs it).
         book.set_properties(
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import math
 import re
 import textwrap
@@ -94,7 +95,8 @@ class Book:
     def __init__(self, path: Path, created: dt.datetime | None = None) -> None:
         self.path = path
         self.pending: dict[int, list[Block]] = {}
-        self.workbook = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        # Made in memory: fastrows.close_and_inject writes the workbook to path once.
+        self.workbook = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
         if created is not None:
             self.workbook.set_properties({"created": created, "author": "kieumau"})
         base = {"font_name": "Times New Roman", "font_size": 11, "valign": "top"}
