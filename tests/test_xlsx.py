@@ -25,6 +25,7 @@ from processor.xlsx import (
     _wrapped_lines,
     add_table,
     line_count,
+    row_heights,
     write_table,
 )
 
@@ -310,3 +311,40 @@ def test_a_sheet_that_may_need_zip64_is_written_by_zipfile(
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Khối").to_python()
     assert [r[0] for r in rows] == values
+
+
+def _row_heights_by_cell(columns, chars_per_width=1.45, line_height=15) -> dict[int, float]:
+    """row_heights as it was first written, cell by cell: the reference for the one in use."""
+    lines: dict[int, int] = {}
+    for values, width in columns:
+        per_line = max(1, int(width * chars_per_width) - 1)
+        for i, value in enumerate(values):
+            if isinstance(value, str) and (len(value) > per_line or "\n" in value):
+                count = (
+                    len(textwrap.wrap(value, per_line))
+                    if "\n" not in value
+                    else sum(len(textwrap.wrap(part, per_line)) or 1 for part in value.split("\n"))
+                )
+                lines[i] = max(lines.get(i, 1), count or 1)
+    return {i: line_height * count for i, count in sorted(lines.items()) if count > 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(
+                st.one_of(
+                    st.none(),
+                    st.integers(),
+                    st.text(alphabet=st.sampled_from("ab đ\n-"), max_size=40),
+                ),
+                max_size=8,
+            ),
+            st.integers(min_value=1, max_value=30),
+        ),
+        max_size=3,
+    )
+)
+def test_row_heights_are_those_of_each_cell_wrapped(columns: list) -> None:
+    assert row_heights(columns) == _row_heights_by_cell(columns)
