@@ -461,3 +461,30 @@ def test_form_version_99_is_incompatible(tmp_path: Path, tdp_form: Path, catalog
     assert ("FILE_INCOMPATIBLE_VERSION", ERROR) in codes
     assert sub.rows_accepted == 0
     assert sub.rows_rejected == len(CITIZENS) + len(HOUSEHOLDS)
+
+
+def test_task_rows_are_the_catalogues_tasks_merged_with_the_roster(catalogue) -> None:
+    """The unit sheet's rows: every task of the catalogue once, with what the roster says of
+    it, as pandas' left merge on (criterion, task) gives them: a task listed twice is two
+    rows, a task the roster lacks is blank, a criterion without tasks matches a missing code,
+    and cleared columns stay blank."""
+    from processor.forms import Roster, _task_rows, unit_task_rows
+
+    tasks = all_tasks_done(catalogue)
+    tasks["task"] = tasks["task"].replace("", None)  # as the intake reads an empty code
+    tasks = pd.concat([tasks.iloc[1:], tasks.iloc[[3]].assign(planned_month=9)])
+    tasks["inspection"] = "Đạt"
+    tasks["_row"] = range(len(tasks))
+    listed, n = _task_rows(catalogue, Roster(tasks=tasks, cleared=frozenset({"inspection"})))
+    catalogue_rows = pd.DataFrame(unit_task_rows(catalogue))
+    last = tasks.drop(columns=["inspection"]).assign(task=tasks["task"].fillna(""))
+    merged = catalogue_rows.merge(last, on=["criterion", "task"], how="left")
+    assert n == len(merged) == len(catalogue_rows) + 1
+    assert set(listed) == set(merged.columns) - {"inspection"}
+
+    def blanks_as_none(values: list) -> list:  # NaN or None: a blank cell either way
+        return [None if pd.isna(v) else v for v in values]
+
+    for key, values in listed.items():
+        assert blanks_as_none(values) == blanks_as_none(merged[key].tolist()), key
+    assert listed["planned_month"][0] is None  # the first task: not in the roster
