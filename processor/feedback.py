@@ -171,7 +171,9 @@ def _result_frames(
         if frame.empty or (key == "units" and not unit.is_tdp):
             continue
         columns = {c: label for c, label in labels[key].items() if c in frame.columns}
-        out.append((RESULTS_SHEETS[key], frame[list(columns)], columns))
+        # A worker's job holds only these columns, in this order (shown_results): no copy.
+        shown = frame if list(frame.columns) == list(columns) else frame[list(columns)]
+        out.append((RESULTS_SHEETS[key], shown, columns))
     return out
 
 
