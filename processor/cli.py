@@ -178,7 +178,9 @@ def _run(
     with_decisions: bool,
 ) -> int:
     from processor.batch import run_batch
+    from processor.memory import keep_freed_memory
 
+    keep_freed_memory()
     catalogue = _load(catalogue_path)
     report = run_batch(
         inbox,
