@@ -198,7 +198,6 @@ def _breakdown(job: dict) -> dict:
     # is listed in the output and its time falls into "rest".
     for attr in (
         "read_inbox",
-        "archive",
         "consolidate",
         "january_registration",
         "carry_years",
@@ -209,6 +208,8 @@ def _breakdown(job: dict) -> dict:
         "_swap_in",
     ):
         wrap(batch, attr, attr)
+    # Each file is archived as read_inbox hands it over: inside read_inbox's time.
+    wrap(batch, "archive", "  · archive (while reading)")
     if hasattr(batch, "_write_outputs"):
         wrap(batch, "_write_outputs", "_write_outputs (summary, feedback, next forms)")
     else:
