@@ -688,7 +688,11 @@ def _read_table(
     setattr(sub, target, typed)
 
 
-def _frame(typed: dict[str, object], keep: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+# A typed column: objects, or a pandas integer array (the birth years).
+_Typed = np.ndarray | pd.api.extensions.ExtensionArray
+
+
+def _frame(typed: dict[str, _Typed], keep: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     """The typed columns' kept rows as a frame, with each one's Excel row number (`_row`, for
     messages and feedback). Values are objects, but a year, a pandas integer array."""
     objects = [key for key, values in typed.items() if isinstance(values, np.ndarray)]
@@ -696,11 +700,11 @@ def _frame(typed: dict[str, object], keep: np.ndarray, labels: np.ndarray) -> pd
     # it costs half of a frame made from the columns.
     block = np.empty((len(objects), int(keep.sum())), dtype=object)
     for i, key in enumerate(objects):
-        block[i] = typed[key][keep]  # type: ignore[index]
+        block[i] = typed[key][keep]
     frame = pd.DataFrame(block.T, columns=objects, dtype=object, copy=False)
     for position, (key, values) in enumerate(typed.items()):
         if key not in frame:
-            frame.insert(position, key, values[keep])  # type: ignore[index]
+            frame.insert(position, key, values[keep])
     frame["_row"] = labels[keep] + 1
     return frame
 
@@ -787,10 +791,10 @@ def _type_columns(
     positions: dict[str, int],
     catalogue: Catalogue,
     optional: set[str],
-) -> tuple[dict[str, object], set[int]]:
+) -> tuple[dict[str, _Typed], set[int]]:
     """Parse every column of ``raw`` (values by key, on the rows ``labels``) by its declared
     kind; return the typed columns, in order, and the labels of rows with errors."""
-    out: dict[str, object] = {}
+    out: dict[str, _Typed] = {}
     bad: set[int] = set()
     by_code = {c.code: c for c in catalogue.criteria}
 
@@ -1001,10 +1005,12 @@ def _duplicates(keys: list) -> list[tuple[int, int]]:
     return found
 
 
-def _votes_exceed(sub: Submission, frame: pd.DataFrame, sheet: str, attendees: object) -> set[int]:
+def _votes_exceed(
+    sub: Submission, frame: pd.DataFrame, sheet: str, attendees: int | float
+) -> set[int]:
     """Positions of the rows with more votes than people at the meeting, each with an issue."""
     over = set()
-    limit = float(attendees)  # type: ignore[arg-type]
+    limit = float(attendees)
     for position, (row, votes) in enumerate(
         zip(frame["_row"].tolist(), frame["votes"].tolist(), strict=True)
     ):
