@@ -50,8 +50,10 @@ def line_count(text: str, per_line: int) -> int:
 
 
 # What textwrap treats specially besides single spaces between words: other ASCII whitespace
-# and runs of it, and hyphens (it may break after one).
-_NOT_PLAIN = re.compile(r"[-\t\n\x0b\x0c\r]|  |^ | $")
+# and runs of it, and a hyphen touching a word (it may break after one). A hyphen standing
+# alone between spaces is a word of its own to textwrap: the criteria's labels ("CD03 - Lao
+# động") put one in most reasons, which then all went through textwrap.
+_NOT_PLAIN = re.compile(r"(?<=\S)-|-(?=\S)|[\t\n\x0b\x0c\r]|  |^ | $")
 
 
 def _wrapped_lines(part: str, per_line: int) -> int:

@@ -348,3 +348,13 @@ def _row_heights_by_cell(columns, chars_per_width=1.45, line_height=15) -> dict[
 )
 def test_row_heights_are_those_of_each_cell_wrapped(columns: list) -> None:
     assert row_heights(columns) == _row_heights_by_cell(columns)
+
+
+@pytest.mark.parametrize("per_line", range(1, 70))
+def test_a_reason_with_criteria_labels_wraps_as_textwrap_wraps_it(per_line: int) -> None:
+    """Hyphens standing alone between words (the criteria's labels) are counted greedily."""
+    reason = (
+        "Không đạt: CD03 - Lao động, học tập (bắt buộc); CD07 - An toàn giao thông; "
+        "CD08 - Nếp sống văn minh - gia đình (đạt 5/8 tiêu chí, cần 7)"
+    )
+    assert _wrapped_lines(reason, per_line) == (len(textwrap.wrap(reason, per_line)) or 1)
