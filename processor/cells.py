@@ -43,6 +43,22 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
+def is_missing(value: object) -> bool:
+    """pandas' isna for one value (None, NaN, NA, NaT), without its call for the usual text and
+    whole numbers: the intake asks it of every row's household code and votes."""
+    if value is None:
+        return True
+    kind = value.__class__
+    if kind is str or kind is int:
+        return False
+    if kind is float:
+        return value != value
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array-like value is not one missing value
+        return False
+
+
 def is_blank(value: object) -> bool:
     if value is None:
         return True

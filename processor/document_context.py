@@ -19,6 +19,7 @@ import pandas as pd
 
 from processor import schema as S
 from processor.catalogue import Catalogue, Title
+from processor.cells import is_missing
 from processor.vietnamese import (
     count_with_words,
     date_vi,
@@ -42,13 +43,6 @@ Row = dict[str, Any]
 # --- values ---------------------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _text(value: Any) -> str:
     """NFC text with spaces collapsed; NaN/None -> "" (forms may bring NFD from macOS)."""
     try:  # names, units and genders repeat across a district's 200,000 recognised rows
@@ -58,7 +52,7 @@ def _text(value: Any) -> str:
 
 
 def _plain_text(value: Any) -> str:
-    return "" if value is None or _missing(value) else nfc(str(value))
+    return "" if value is None or is_missing(value) else nfc(str(value))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -73,7 +67,7 @@ def _col(frame: pd.DataFrame, name: str) -> list[Any]:
 
 def _number(value: Any) -> str:
     """`25`, `12,5`; "" when missing; text that is not a number is shown as it is."""
-    if value is None or _missing(value):
+    if value is None or is_missing(value):
         return ""
     try:
         number = float(value)
@@ -106,14 +100,14 @@ def code_key(code: str) -> tuple:
 
 
 def _birth_year(year: Any, born: Any) -> str:
-    if year is not None and not _missing(year):
+    if year is not None and not is_missing(year):
         return str(int(year))
-    return str(born.year) if isinstance(born, dt.date) and not _missing(born) else ""
+    return str(born.year) if isinstance(born, dt.date) and not is_missing(born) else ""
 
 
 def _day(value: Any, year: int) -> str:
     """`ngày 05 tháng 11 năm 2021`, or blanks for the clerk when the date is unknown."""
-    if isinstance(value, dt.date) and not _missing(value):
+    if isinstance(value, dt.date) and not is_missing(value):
         return date_vi(value)
     return f"ngày{BLANK}tháng{BLANK}năm {year}"
 
@@ -213,7 +207,7 @@ def _add_votes(rows: list[Row], frame: pd.DataFrame, attendees: Any) -> list[Row
             share = 100 * float(vote) / float(attendees)
         except (TypeError, ValueError, ZeroDivisionError):
             share = float("nan")
-        row["ty_le_phieu"] = "" if _missing(share) else format_number(share)
+        row["ty_le_phieu"] = "" if is_missing(share) else format_number(share)
     return rows
 
 
@@ -413,7 +407,9 @@ def _unit_record(results: Any, code: str) -> dict[str, Any]:
     if units is None or units.empty:
         return {}
     match = units[units["unit_code"] == code]
-    return {k: (None if _missing(v) else v) for k, v in match.iloc[0].items()} if len(match) else {}
+    return (
+        {k: (None if is_missing(v) else v) for k, v in match.iloc[0].items()} if len(match) else {}
+    )
 
 
 def unit_context(

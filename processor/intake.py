@@ -956,9 +956,11 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
             )
             drop.add(position)
         if is_tdp and not sub.households.empty:
-            known = {h for h in sub.households["household_code"].tolist() if not _missing(h)}
+            known = {
+                h for h in sub.households["household_code"].tolist() if not cells.is_missing(h)
+            }
             for position, home in enumerate(citizens["household_code"].tolist()):
-                if not _missing(home) and home not in known:
+                if not cells.is_missing(home) and home not in known:
                     sub.issue(
                         "HOUSEHOLD_UNKNOWN",
                         sheet,
@@ -975,7 +977,7 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
         drop = set()
         rows = households["_row"].tolist()
         codes = households["household_code"].tolist()
-        for position, first in _duplicates([None if _missing(c) else c for c in codes]):
+        for position, first in _duplicates([None if cells.is_missing(c) else c for c in codes]):
             sub.issue(
                 "HOUSEHOLD_DUPLICATE",
                 sheet,
@@ -987,11 +989,6 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
         if attendees is not None:
             drop |= _votes_exceed(sub, households, sheet, attendees)
         _drop_rows(sub, "households", sheet, drop)
-
-
-def _missing(value: object) -> bool:
-    """None or NaN (pandas' missing values in an object column)."""
-    return value is None or value != value
 
 
 def _duplicates(keys: list) -> list[tuple[int, int]]:
@@ -1014,7 +1011,7 @@ def _votes_exceed(
     for position, (row, votes) in enumerate(
         zip(frame["_row"].tolist(), frame["votes"].tolist(), strict=True)
     ):
-        if not _missing(votes) and float(votes) > limit:
+        if not cells.is_missing(votes) and float(votes) > limit:
             sub.issue("VOTES_EXCEED", sheet, sub.cell(sheet, "votes", row), votes, attendees)
             over.add(position)
     return over
