@@ -227,6 +227,9 @@ def _mixed_frame(rows: int) -> pd.DataFrame:
             "_row": np.arange(rows, dtype=np.int64) + 4,
             "big": [2**70 if i == 1 else i for i in range(rows)],
             "share": [0.5 if i % 2 else float("nan") for i in range(rows)],
+            # json writes Infinity; orjson would write null, a missing value (in a unit
+            # without "big", which orjson refuses whatever else its rows hold)
+            "ratio": [float("-inf") if i == 3 else 0.25 for i in range(rows)],
             "flag": [bool(i % 2) for i in range(rows)],
             "note": [None] * rows,
             "source_file": pd.array([f"{u}_2021-11.xlsx" for u in units], dtype="str"),
