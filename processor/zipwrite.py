@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - isal is a dependency
 LEVEL = 1  # level 1 deflates several times faster than 6, for files a little larger
 _LIMIT = 0xFFFFFFFF  # past this a size or an offset needs zip64: not written here
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # APPNOTE 4.3.12, as zipfile.structCentralDir
+_LOCAL = struct.Struct("<4s2B4HL2L2H")  # APPNOTE 4.3.7, as zipfile.structFileHeader
 _END = struct.Struct("<4s4H2LH")  # APPNOTE 4.3.16, as zipfile.structEndArchive
 _UTF8_NAME = 0x800
 
@@ -89,6 +90,40 @@ class ZipWriter:
         self.file.write(info.FileHeader(zip64=False))
         self.file.seek(end)
         self.members.append(info)
+
+    def copy(self, source: BinaryIO, info: zipfile.ZipInfo) -> bool:
+        """Add ``info``'s member of another archive (``source``: that archive's file) as it is
+        compressed there, neither inflated nor deflated again; False, and nothing added, when
+        it is not a plain stored or deflated member (then read it and use write).
+
+        Its bytes are not checked against its CRC here: the member goes on as it came.
+        """
+        plain = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        if not plain or info.flag_bits & 0x1 or max(info.file_size, info.compress_size) > _LIMIT:
+            return False  # another method, encrypted, or zip64
+        source.seek(info.header_offset)
+        header = source.read(_LOCAL.size)
+        fields = _LOCAL.unpack(header) if len(header) == _LOCAL.size else None
+        if fields is None or fields[0] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"no local header for {info.filename}")
+        source.seek(fields[10] + fields[11], 1)  # the member's name and extra field
+        data = source.read(info.compress_size)
+        if len(data) != info.compress_size:
+            raise zipfile.BadZipFile(f"{info.filename} is cut short")
+        copied = _new_info(info)
+        copied.compress_type = info.compress_type
+        copied.CRC, copied.file_size, copied.compress_size = (
+            info.CRC,
+            info.file_size,
+            info.compress_size,
+        )
+        copied.header_offset = self.file.tell()
+        if copied.header_offset > _LIMIT:
+            raise TooLarge(info.filename)
+        self.file.write(copied.FileHeader(zip64=False))
+        self.file.write(data)
+        self.members.append(copied)
+        return True
 
     def close(self) -> None:
         start = self.file.tell()

@@ -53,3 +53,34 @@ def test_a_part_over_4_gib_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("processor.zipwrite._LIMIT", 100)
     with pytest.raises(TooLarge):
         ZipWriter(io.BytesIO()).write("big.xml", b"x" * 101)
+
+
+def test_a_copied_member_reads_back_as_it_was_without_being_inflated() -> None:
+    packed_source = io.BytesIO()
+    with zipfile.ZipFile(packed_source, "w") as archive:
+        for (name, data), method in zip(
+            _MEMBERS, (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED), strict=True
+        ):
+            archive.writestr(_info(name), data, method, 9)
+        archive.writestr(_info("xl/media/a.bin"), b"\x00" * 100, zipfile.ZIP_BZIP2)
+    # Bytes before the archive (as a self-extracting one has): zipfile shifts its offsets.
+    source = io.BytesIO(b"MZ" * 50 + packed_source.getvalue())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as archive, ZipWriter(buffer) as writer:
+        copied = [writer.copy(source, info) for info in archive.infolist()]
+        writer.write("xl/new.xml", b"<new/>")
+        packed = {i.filename: i.compress_size for i in archive.infolist()}
+    # bzip2 is left to write (which inflates it and deflates it again)
+    assert copied == [True, True, True, False]
+    with zipfile.ZipFile(buffer) as archive:
+        assert archive.testzip() is None
+        assert [(i.filename, archive.read(i)) for i in archive.infolist()] == [
+            *_MEMBERS,
+            ("xl/new.xml", b"<new/>"),
+        ]
+        # the bytes as the source packed them (level 9 here), not deflated again at level 1
+        assert {i.filename: i.compress_size for i in archive.infolist()[:3]} == {
+            name: packed[name] for name, _ in _MEMBERS
+        }
+        assert archive.getinfo("xl/worksheets/sheet1.xml").compress_type == zipfile.ZIP_STORED
+        assert archive.getinfo(_MEMBERS[0][0]).date_time == (2021, 11, 30, 8, 15, 42)
