@@ -452,6 +452,18 @@ def close_and_inject(
         path.write_bytes(memory.getvalue())
 
 
+def closed_parts(workbook: xlsxwriter.workbook.Workbook) -> list[tuple[zipfile.ZipInfo, bytes]]:
+    """Close ``workbook`` (made on a BytesIO) and give its parts, in order, as xlsxwriter
+    wrote them (stored, not deflated: they are written again with rows merged in)."""
+    memory = workbook.filename
+    if not isinstance(memory, io.BytesIO):
+        raise ValueError("closed_parts needs a workbook made on a BytesIO")
+    with _stored_parts():
+        workbook.close()
+    with zipfile.ZipFile(memory) as archive:
+        return [(info, archive.read(info)) for info in archive.infolist()]
+
+
 @contextlib.contextmanager
 def _stored_parts() -> Iterator[None]:
     xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED

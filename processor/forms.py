@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pandas as pd
 import xlsxwriter
@@ -17,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from processor import schema as S
 from processor.catalogue import Catalogue, Criterion, Unit
-from processor.fastrows import Block, close_and_inject, register_formats
+from processor.fastrows import Block, closed_parts, inject
 from processor.fastrows import Column as FastColumn
 from processor.output_files import atomic_path
 from processor.periods import Period
@@ -188,67 +191,44 @@ def _wraps(column: S.Column, locked: bool) -> bool:
     return column.kind == "text" and (locked or column.width >= 24)
 
 
-def _write_value(ws: Worksheet, row: int, col: int, value: object, column: S.Column, fmt) -> None:
+def _cell_value(value: object, column: S.Column) -> object:
+    """``value`` as the form's cell holds it: blank, a date, a text (codes always, so a CCCD
+    keeps its leading zero; a name starting with '=' stays text) or a number."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        ws.write_blank(row, col, None, fmt)
-    elif column.kind == "date" and isinstance(value, dt.date):
-        ws.write_datetime(row, col, value, fmt)
-    elif column.kind == "code" or isinstance(value, str):
-        # write_string: a name starting with '=' stays text, never becomes a formula.
-        ws.write_string(row, col, str(value), fmt)
-    elif isinstance(value, int | float):
-        ws.write_number(row, col, value, fmt)
-    else:
-        ws.write_string(row, col, str(value), fmt)
+        return None
+    if column.kind == "date" and isinstance(value, dt.date):
+        return value
+    if column.kind == "code" or isinstance(value, str):
+        return str(value)
+    if isinstance(value, int | float):
+        return float(value) if isinstance(value, bool) else value
+    return str(value)
 
 
 def _table_sheet(
     book,
     fmt: _Formats,
     name: str,
-    title: str,
     hint: str,
     columns: list[S.Column],
-    listed: dict[str, list],
-    n: int,
     locked_keys: set[str],
-    pending: dict[int, list[Block]],
-    extra_rows: int = EXTRA_ROWS,
+    last: int,
     limits: dict[str, tuple[float, float]] | None = None,
 ) -> None:
-    """A list sheet of ``n`` rows, ``listed`` giving the values of its columns by key (a
-    column not there is blank); its cells go to ``pending`` for the fast row writer
-    (processor.fastrows)."""
+    """A list sheet's parts that are the same for every unit (see _Prototype): its hint,
+    header, widths, validations and filter down to row ``last`` (0-based; a placeholder the
+    unit's last row replaces), protection and print setup. The title and rows are blocks."""
     ws = book.add_worksheet(name)
-    ws.write_string(0, 0, title, fmt.title)
     ws.write_string(1, 0, hint, fmt.hint)
     header_lines = max(_line_count(c.label, c.width, bold=True) for c in columns)
     ws.set_row(HEADER_ROW, LINE_HEIGHT * max(3, header_lines))
     for j, column in enumerate(columns):
         ws.write_string(HEADER_ROW, j, column.label, fmt.header)
         ws.set_column(j, j, column.width)
-    first, last = HEADER_ROW + 1, HEADER_ROW + n + extra_rows
-    filled, blank = [], []
     for j, column in enumerate(columns):
-        locked = column.key in locked_keys
-        values = listed.get(column.key, [None] * n)
-        if column.key == "row_no":
-            values = list(range(1, n + 1))
-        # Codes and IDs are written as text so a CCCD keeps its leading zero.
-        as_text = column.kind == "code"
-        filled.append(FastColumn(values, _cell_format(column, fmt, locked), text=as_text))
-        # The blank rows below the roster are input cells, for new residents.
-        blank.append(FastColumn([None] * extra_rows, _cell_format(column, fmt, False)))
         rule = _validation(column, (limits or {}).get(column.key))
-        if rule and not locked:
-            ws.data_validation(first, j, last, j, rule)
-    if n:
-        heights = _fitted_heights(columns, listed, locked_keys)
-        pending.setdefault(ws.index, []).append(Block(first, 0, filled, n, heights))
-    if extra_rows:
-        pending.setdefault(ws.index, []).append(Block(first + n, 0, blank, extra_rows))
-    for block in pending.get(ws.index, []):
-        register_formats(block)
+        if rule and column.key not in locked_keys:
+            ws.data_validation(HEADER_ROW + 1, j, last, j, rule)
     ws.freeze_panes(HEADER_ROW + 1, 3)
     ws.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     ws.protect(
@@ -264,6 +244,39 @@ def _table_sheet(
     )
     _print_setup(ws, len(columns))
     ws.repeat_rows(HEADER_ROW)
+
+
+def _table_blocks(
+    fmt: _Formats,
+    title: str,
+    columns: list[S.Column],
+    listed: dict[str, list],
+    n: int,
+    locked_keys: set[str],
+    extra_rows: int = EXTRA_ROWS,
+) -> list[Block]:
+    """A list sheet's unit part, for the fast row writer (processor.fastrows): its title, and
+    ``n`` rows, ``listed`` giving the values of their columns by key (a column not there is
+    blank), then ``extra_rows`` blank input rows."""
+    first = HEADER_ROW + 1
+    filled, blank = [], []
+    for column in columns:
+        locked = column.key in locked_keys
+        values = listed.get(column.key, [None] * n)
+        if column.key == "row_no":
+            values = list(range(1, n + 1))
+        # Codes and IDs are written as text so a CCCD keeps its leading zero.
+        as_text = column.kind == "code"
+        filled.append(FastColumn(values, _cell_format(column, fmt, locked), text=as_text))
+        # The blank rows below the roster are input cells, for new residents.
+        blank.append(FastColumn([None] * extra_rows, _cell_format(column, fmt, False)))
+    blocks = [Block(0, 0, [FastColumn([title], fmt.title)], 1)]
+    if n:
+        heights = _fitted_heights(columns, listed, locked_keys)
+        blocks.append(Block(first, 0, filled, n, heights))
+    if extra_rows:
+        blocks.append(Block(first + n, 0, blank, extra_rows))
+    return blocks
 
 
 def _listed(
@@ -326,21 +339,50 @@ def _print_setup(ws: Worksheet, n_columns: int) -> None:
     ws.set_footer("&CTrang &P/&N")
 
 
-def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, unit: Unit, period: Period) -> None:
-    ws = book.add_worksheet(S.FORM_GUIDE)
-    label_width, text_width = 18, 110
-    ws.set_column(0, 0, label_width)
-    ws.set_column(1, 1, text_width)
-    deadline = catalogue.setting("han_nop", "25")
-    email = catalogue.setting("email_nhan")
-    receiver = catalogue.setting("can_bo_tiep_nhan", "cán bộ Văn hóa - Xã hội")
-    lines: list[tuple[str, str]] = [
+_GUIDE_WIDTHS = (18, 110)  # label, text
+_GUIDE_UNIT_ROWS = 2  # the guide's lines naming the unit, first (_guide_unit_lines)
+
+
+def _guide_unit_lines(unit: Unit, period: Period) -> list[tuple[str, str]]:
+    """The guide's first _GUIDE_UNIT_ROWS lines, which name the unit (see _Prototype)."""
+    return [
         (
             "",
             f"BIỂU MẪU THEO DÕI XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU - {unit.name.upper()} - "
             f"THÁNG {period.month:02d}/{period.year}",
         ),
         ("Gửi đến", f"Trưởng Ban vận động {unit.name} ({unit.head})."),
+    ]
+
+
+def _guide_lines_height(label: str, text: str) -> float | None:
+    """Points high of a guide line wrapped over more than one line, else None."""
+    label_width, text_width = _GUIDE_WIDTHS
+    count = max(_line_count(label, label_width, bold=True), _line_count(text, text_width))
+    return LINE_HEIGHT * count if count > 1 else None
+
+
+def _guide_blocks(fmt: _Formats, unit: Unit, period: Period) -> list[Block]:
+    """The unit's lines of the guide: the title, not made taller, then the addressee."""
+    blocks = []
+    for i, (label, text) in enumerate(_guide_unit_lines(unit, period)):
+        height = _guide_lines_height(label, text) if i else None
+        columns = [FastColumn([label], fmt.bold), FastColumn([text], fmt.plain if i else fmt.title)]
+        blocks.append(Block(i, 0, columns, 1, {0: height} if height else {}))
+    return blocks
+
+
+def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period: Period) -> None:
+    """The guide but its unit's lines (_guide_blocks)."""
+    ws = book.add_worksheet(S.FORM_GUIDE)
+    label_width, text_width = _GUIDE_WIDTHS
+    ws.set_column(0, 0, label_width)
+    ws.set_column(1, 1, text_width)
+    deadline = catalogue.setting("han_nop", "25")
+    email = catalogue.setting("email_nhan")
+    receiver = catalogue.setting("can_bo_tiep_nhan", "cán bộ Văn hóa - Xã hội")
+    first = _GUIDE_UNIT_ROWS
+    lines: list[tuple[str, str]] = [
         ("Hạn nộp", f"Trước ngày {deadline} tháng {period.month:02d}/{period.year}."),
         (
             "Nơi nhận",
@@ -370,7 +412,7 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, unit: Unit, period: 
             "Số CCCD đủ 12 chữ số. Đăng ký: Có nếu đã đăng ký thi đua từ tháng 1.",
         ),
     ]
-    if unit.is_tdp:
+    if is_tdp:
         lines += [
             (
                 "Sheet Hộ gia đình",
@@ -417,57 +459,203 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, unit: Unit, period: 
                 f"{criterion.short_name}{mandatory}: {criterion.text}. Cách ghi: {how}.",
             )
         )
-    for i, (label, text) in enumerate(lines):
+    for i, (label, text) in enumerate(lines, start=first):
         ws.write_string(i, 0, label, fmt.bold)
-        ws.write_string(i, 1, text, fmt.title if i == 0 else fmt.plain)
-        count = max(_line_count(label, label_width, bold=True), _line_count(text, text_width))
-        if i and count > 1:
-            ws.set_row(i, LINE_HEIGHT * count)
+        ws.write_string(i, 1, text, fmt.plain)
+        height = _guide_lines_height(label, text)
+        if height:
+            ws.set_row(i, height)
     ws.protect("")
     _print_setup(ws, 2)
     ws.set_portrait()
     ws.activate()
 
 
-def _info_sheet(book, fmt: _Formats, unit: Unit, period: Period, info: dict[str, object]) -> None:
+_INFO_NOTES = {
+    "meeting_date": "Chỉ điền ở kỳ tháng 11",
+    "attendees": "Chỉ điền ở kỳ tháng 11",
+    "chair": "Chỉ điền ở kỳ tháng 11",
+    "secretary": "Chỉ điền ở kỳ tháng 11",
+    "report_date": "ngày/tháng/năm",
+}
+_INFO_LOCKED = ("unit_code", "unit_name", "period")
+
+
+def _info_sheet(book, fmt: _Formats) -> None:
+    """Thông tin but its rows (_info_blocks): the title, widths and validations."""
     ws = book.add_worksheet(S.FORM_INFO.name)
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 40)
     ws.set_column(2, 2, 50)
-    values = {"unit_code": unit.code, "unit_name": unit.name, "period": str(period), **info}
-    notes = {
-        "meeting_date": "Chỉ điền ở kỳ tháng 11",
-        "attendees": "Chỉ điền ở kỳ tháng 11",
-        "chair": "Chỉ điền ở kỳ tháng 11",
-        "secretary": "Chỉ điền ở kỳ tháng 11",
-        "report_date": "ngày/tháng/năm",
-    }
     ws.write_string(0, 0, "THÔNG TIN BÁO CÁO", fmt.title)
     for i, column in enumerate(S.FORM_INFO.columns, start=1):
-        locked = column.key in ("unit_code", "unit_name", "period")
-        ws.write_string(i, 0, column.label, fmt.header)
-        _write_value(ws, i, 1, values.get(column.key), column, _cell_format(column, fmt, locked))
-        ws.write_string(i, 2, notes.get(column.key, ""), fmt.hint)
         rule = _validation(column)
-        if rule and not locked:
+        if rule and column.key not in _INFO_LOCKED:
             ws.data_validation(i, 1, i, 1, rule)
     ws.protect("")
     _print_setup(ws, 3)
 
 
-def _meta_sheet(book, catalogue: Catalogue, unit: Unit, period: Period) -> None:
+def _info_blocks(fmt: _Formats, unit: Unit, period: Period, info: dict[str, object]) -> list[Block]:
+    """Thông tin's rows, a block each (a row is written whole by one writer): the label, the
+    value (the unit and period, locked, then ``info``) and a note."""
+    values = {"unit_code": unit.code, "unit_name": unit.name, "period": str(period), **info}
+    blocks = []
+    for i, column in enumerate(S.FORM_INFO.columns, start=1):
+        style = _cell_format(column, fmt, column.key in _INFO_LOCKED)
+        value = _cell_value(values.get(column.key), column)
+        cells = [
+            FastColumn([column.label], fmt.header),
+            FastColumn([value], style, text=column.kind == "code"),
+            FastColumn([_INFO_NOTES.get(column.key, "")], fmt.hint),
+        ]
+        blocks.append(Block(i, 0, cells, 1))
+    return blocks
+
+
+def _meta_sheet(book, catalogue: Catalogue) -> None:
+    """The hidden _meta sheet but the rows naming the unit and period (_meta_blocks)."""
     ws = book.add_worksheet(S.FORM_META)
     values = {
         "form_code": S.FORM_CODE,
         "form_version": S.FORM_VERSION,
         "catalogue_fingerprint": catalogue.fingerprint,
-        "unit_code": unit.code,
-        "period": str(period),
     }
     for i, key in enumerate(S.META_KEYS):
-        ws.write_string(i, 0, key)
-        ws.write_string(i, 1, str(values[key]))
+        if key in values:
+            ws.write_string(i, 0, key)
+            ws.write_string(i, 1, str(values[key]))
     ws.hide()
+
+
+def _meta_blocks(unit: Unit, period: Period) -> list[Block]:
+    values = {"unit_code": unit.code, "period": str(period)}
+    return [
+        Block(i, 0, [FastColumn([key], None), FastColumn([values[key]], None, text=True)], 1)
+        for i, key in enumerate(S.META_KEYS)
+        if key in values
+    ]
+
+
+# A list sheet's last row (0-based) in a prototype: 987,650 + the sheet's position. Its 1-based
+# form, 987,651 and on, appears only in the sheet's and the workbook's cell references (the
+# validations, the filter and its defined name), where the unit's last row replaces it.
+_PLACEHOLDER_LAST = 987_650
+_PLACEHOLDER_REF = re.compile(rb"(?<=[A-Z$])(98765\d)(?!\d)")
+_PLACEHOLDER_PARTS = ("xl/worksheets/sheet", "xl/workbook.xml")  # where it may appear
+_PLACEHOLDER_CODE = "MA-DON-VI-KIEUMAU"  # the unit's code in the document title
+_PROTOTYPES: dict[tuple[int, bool, str], _Prototype] = {}
+_PROTOTYPES_KEPT = 8
+
+
+@dataclass
+class _Prototype:
+    """xlsxwriter's part of every form of a kind of unit (tổ dân phố or agency) for a period:
+    a next-month form's styles, guide, headers, validations, protection and print setup,
+    made once and reused (a third of what a form cost). Only the unit's cells, written by the
+    fast row writer, and its list sheets' last rows differ from one unit to the next."""
+
+    parts: list[tuple[zipfile.ZipInfo, bytes]]
+    fmt: _Formats
+    tables: dict[str, int]  # list sheet name -> its index
+    meta: int
+    catalogue: Catalogue  # frozen; held, so that the key's id() stays its own while cached
+
+    def source(self, lasts: dict[int, int], unit_code: str) -> io.BytesIO:
+        """The unit's workbook but its blocks, as a zip of stored parts (fastrows.inject)."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+            for info, data in self.parts:
+                if info.filename.startswith(_PLACEHOLDER_PARTS):
+                    data = _PLACEHOLDER_REF.sub(
+                        lambda m: b"%d" % (lasts[int(m[1]) - _PLACEHOLDER_LAST - 1] + 1), data
+                    )
+                elif info.filename == "docProps/core.xml":
+                    data = data.replace(_PLACEHOLDER_CODE.encode(), escape(unit_code).encode())
+                archive.writestr(info, data)
+        return out
+
+
+def _prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prototype:
+    key = (id(catalogue), is_tdp, str(period))
+    if key not in _PROTOTYPES:
+        if len(_PROTOTYPES) >= _PROTOTYPES_KEPT:
+            del _PROTOTYPES[next(iter(_PROTOTYPES))]
+        _PROTOTYPES[key] = _make_prototype(catalogue, is_tdp, period)
+    return _PROTOTYPES[key]
+
+
+def _make_prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prototype:
+    book = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
+    # A fixed creation date keeps the same inputs byte-identical (the samples test needs it).
+    book.set_properties(
+        {
+            "title": f"Biểu mẫu kiểu mẫu {_PLACEHOLDER_CODE} {period}",
+            "author": "kieumau",
+            "created": dt.datetime(period.year, period.month, 1),
+        }
+    )
+    fmt = _Formats(book)
+    limits = {c.code: (0, c.points) for c in catalogue.criteria if c.kind == "diem" and c.points}
+    limits["planned_month"] = MONTHS
+    _guide_sheet(book, fmt, catalogue, is_tdp, period)
+    _info_sheet(book, fmt)
+    tables: dict[str, int] = {}
+    for name, hint, columns, locked in _tables(catalogue, is_tdp):
+        tables[name] = len(book.worksheets())
+        last = _PLACEHOLDER_LAST + tables[name]
+        _table_sheet(book, fmt, name, hint, columns, locked, last, limits=limits)
+    meta = len(book.worksheets())
+    _meta_sheet(book, catalogue)
+    # Every format a unit's cells may take gets its index before the styles are written.
+    for style in vars(fmt).values():
+        style._get_xf_index()
+    parts = closed_parts(book)
+    found = {
+        int(m)
+        for info, data in parts
+        if info.filename.startswith(_PLACEHOLDER_PARTS)
+        for m in _PLACEHOLDER_REF.findall(data)
+    }
+    if found != {_PLACEHOLDER_LAST + 1 + index for index in tables.values()}:
+        raise RuntimeError(f"form prototype: unexpected row references {sorted(found)}")
+    return _Prototype(parts, fmt, tables, meta, catalogue)
+
+
+def _tables(catalogue: Catalogue, is_tdp: bool) -> list[tuple[str, str, list[S.Column], set[str]]]:
+    """(sheet name, hint line, columns, locked column keys) of each list sheet of a form."""
+    tables = [
+        (
+            S.FORM_CITIZENS.name,
+            "Ô trắng là ô nhập. Đạt/Chưa đạt chọn trong danh sách; để trống = chưa đánh giá.",
+            citizen_columns(catalogue),
+            {"row_no"},
+        )
+    ]
+    if is_tdp:
+        tables += [
+            (
+                S.FORM_HOUSEHOLDS.name,
+                "Mỗi dòng một hộ. Các tiêu chí tính tự động không có ở đây.",
+                household_columns(catalogue),
+                {"row_no"},
+            ),
+            (
+                S.FORM_UNIT.name,
+                "Mỗi dòng một phần việc. Kết quả kiểm tra của BCĐ (tháng 11) thay cho "
+                "Tự đánh giá khi có.",
+                list(S.FORM_UNIT.columns),
+                {"criterion", "task", "text"},
+            ),
+        ]
+    return tables
+
+
+_TITLES = {
+    S.FORM_CITIZENS.name: "DANH SÁCH CÔNG DÂN",
+    S.FORM_HOUSEHOLDS.name: "DANH SÁCH HỘ GIA ĐÌNH",
+    S.FORM_UNIT.name: "TIÊU CHÍ TỔ DÂN PHỐ",
+}
 
 
 def write_form(
@@ -475,70 +663,26 @@ def write_form(
 ) -> Path:
     """Write one unit's workbook for a period; return its path. Written atomically."""
     roster = roster or Roster()
+    proto = _prototype(catalogue, unit.is_tdp, period)
+    fmt = proto.fmt
+    pending: dict[int, list[Block]] = {
+        0: _guide_blocks(fmt, unit, period),
+        1: _info_blocks(fmt, unit, period, roster.info),
+        proto.meta: _meta_blocks(unit, period),
+    }
+    caption = f"{unit.name} - tháng {period.month:02d}/{period.year}"
+    lasts: dict[int, int] = {}
+    for name, _, columns, locked in _tables(catalogue, unit.is_tdp):
+        if name == S.FORM_UNIT.name:
+            listed, n = _task_rows(catalogue, roster)
+            extra_rows = 0
+        else:
+            frame = roster.citizens if name == S.FORM_CITIZENS.name else roster.households
+            listed, n, extra_rows = _listed(frame, columns, roster.cleared), len(frame), EXTRA_ROWS
+        index = proto.tables[name]
+        title = f"{_TITLES[name]} - {caption}"
+        pending[index] = _table_blocks(fmt, title, columns, listed, n, locked, extra_rows)
+        lasts[index] = HEADER_ROW + n + extra_rows
     with atomic_path(path) as tmp:
-        # Made in memory: fastrows.close_and_inject writes the workbook to tmp once.
-        book = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
-        # A fixed creation date keeps the same inputs byte-identical (the samples test needs it).
-        book.set_properties(
-            {
-                "title": f"Biểu mẫu kiểu mẫu {unit.code} {period}",
-                "author": "kieumau",
-                "created": dt.datetime(period.year, period.month, 1),
-            }
-        )
-        fmt = _Formats(book)
-        pending: dict[int, list[Block]] = {}
-        limits = {
-            c.code: (0, c.points) for c in catalogue.criteria if c.kind == "diem" and c.points
-        }
-        limits["planned_month"] = MONTHS
-        _guide_sheet(book, fmt, catalogue, unit, period)
-        _info_sheet(book, fmt, unit, period, roster.info)
-        caption = f"{unit.name} - tháng {period.month:02d}/{period.year}"
-        citizens, households = citizen_columns(catalogue), household_columns(catalogue)
-        task_values, task_rows = _task_rows(catalogue, roster)
-        _table_sheet(
-            book,
-            fmt,
-            S.FORM_CITIZENS.name,
-            f"DANH SÁCH CÔNG DÂN - {caption}",
-            "Ô trắng là ô nhập. Đạt/Chưa đạt chọn trong danh sách; để trống = chưa đánh giá.",
-            citizens,
-            _listed(roster.citizens, citizens, roster.cleared),
-            len(roster.citizens),
-            {"row_no"},
-            pending,
-            limits=limits,
-        )
-        if unit.is_tdp:
-            _table_sheet(
-                book,
-                fmt,
-                S.FORM_HOUSEHOLDS.name,
-                f"DANH SÁCH HỘ GIA ĐÌNH - {caption}",
-                "Mỗi dòng một hộ. Các tiêu chí tính tự động không có ở đây.",
-                households,
-                _listed(roster.households, households, roster.cleared),
-                len(roster.households),
-                {"row_no"},
-                pending,
-                limits=limits,
-            )
-            _table_sheet(
-                book,
-                fmt,
-                S.FORM_UNIT.name,
-                f"TIÊU CHÍ TỔ DÂN PHỐ - {caption}",
-                "Mỗi dòng một phần việc. Kết quả kiểm tra của BCĐ (tháng 11) thay cho "
-                "Tự đánh giá khi có.",
-                list(S.FORM_UNIT.columns),
-                task_values,
-                task_rows,
-                {"criterion", "task", "text"},
-                pending,
-                extra_rows=0,
-                limits=limits,
-            )
-        _meta_sheet(book, catalogue, unit, period)
-        close_and_inject(book, tmp, pending)
+        inject(tmp, pending, proto.source(lasts, unit.code))
     return path

@@ -310,6 +310,30 @@ def test_meta_sheet_is_hidden_and_names_the_form(book, catalogue) -> None:
     }
 
 
+def test_forms_made_one_after_another_are_each_their_units(tmp_path: Path, catalogue) -> None:
+    """Forms of a kind share what xlsxwriter writes (made once a process, forms._Prototype):
+    each still names its own unit and period, and its guards reach its own last row."""
+    small = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS)
+    many = [
+        citizen("TDP02-H001", f"Hoàng Văn {i}", dt.date(1980, 1, 1 + i % 28)) for i in range(40)
+    ]
+    large = make_form(catalogue, tmp_path, "TDP02", "2021-11", many, HOUSEHOLDS[:1])
+    for path, code, rows in ((small, "TDP01", len(CITIZENS)), (large, "TDP02", len(many))):
+        unit = catalogue.unit(code)
+        book = openpyxl.load_workbook(path)
+        assert book.properties.title == f"Biểu mẫu kiểu mẫu {code} 2021-11"
+        assert unit.name.upper() in book[S.FORM_GUIDE]["B1"].value
+        assert book[S.FORM_INFO.name]["B2"].value == code
+        meta = {row[0].value: row[1].value for row in book[S.FORM_META].iter_rows(max_col=2)}
+        assert (meta["unit_code"], meta["period"]) == (code, "2021-11")
+        ws = book[S.FORM_CITIZENS.name]
+        assert ws["A1"].value == f"DANH SÁCH CÔNG DÂN - {unit.name} - tháng 11/2021"
+        last = HEADER + rows + EXTRA_ROWS
+        assert ws.auto_filter.ref.endswith(f"{last}")
+        assert {str(dv.sqref).split(":")[-1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                for dv in ws.data_validations.dataValidation} == {str(last)}  # fmt: skip
+
+
 # --- edited forms read back -----------------------------------------------------------------
 
 
