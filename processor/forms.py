@@ -355,7 +355,7 @@ def _guide_unit_lines(unit: Unit, period: Period) -> list[tuple[str, str]]:
     ]
 
 
-def _guide_lines_height(label: str, text: str) -> float | None:
+def _guide_line_height(label: str, text: str) -> float | None:
     """Points high of a guide line wrapped over more than one line, else None."""
     label_width, text_width = _GUIDE_WIDTHS
     count = max(_line_count(label, label_width, bold=True), _line_count(text, text_width))
@@ -366,7 +366,7 @@ def _guide_blocks(fmt: _Formats, unit: Unit, period: Period) -> list[Block]:
     """The unit's lines of the guide: the title, not made taller, then the addressee."""
     blocks = []
     for i, (label, text) in enumerate(_guide_unit_lines(unit, period)):
-        height = _guide_lines_height(label, text) if i else None
+        height = _guide_line_height(label, text) if i else None
         columns = [FastColumn([label], fmt.bold), FastColumn([text], fmt.plain if i else fmt.title)]
         blocks.append(Block(i, 0, columns, 1, {0: height} if height else {}))
     return blocks
@@ -462,7 +462,7 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period
     for i, (label, text) in enumerate(lines, start=first):
         ws.write_string(i, 0, label, fmt.bold)
         ws.write_string(i, 1, text, fmt.plain)
-        height = _guide_lines_height(label, text)
+        height = _guide_line_height(label, text)
         if height:
             ws.set_row(i, height)
     ws.protect("")
@@ -557,8 +557,7 @@ class _Prototype:
 
     parts: list[tuple[zipfile.ZipInfo, bytes]]
     fmt: _Formats
-    tables: dict[str, int]  # list sheet name -> its index
-    meta: int
+    sheets: dict[str, int]  # sheet name -> its index, for the unit's blocks
     catalogue: Catalogue  # frozen; held, so that the key's id() stays its own while cached
 
     def source(self, lasts: dict[int, int], unit_code: str) -> io.BytesIO:
@@ -605,8 +604,8 @@ def _make_prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prot
         tables[name] = len(book.worksheets())
         last = _PLACEHOLDER_LAST + tables[name]
         _table_sheet(book, fmt, name, hint, columns, locked, last, limits=limits)
-    meta = len(book.worksheets())
     _meta_sheet(book, catalogue)
+    sheets = {ws.name: ws.index for ws in book.worksheets()}
     # Every format a unit's cells may take gets its index before the styles are written.
     for style in vars(fmt).values():
         style._get_xf_index()
@@ -619,7 +618,7 @@ def _make_prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prot
     }
     if found != {_PLACEHOLDER_LAST + 1 + index for index in tables.values()}:
         raise RuntimeError(f"form prototype: unexpected row references {sorted(found)}")
-    return _Prototype(parts, fmt, tables, meta, catalogue)
+    return _Prototype(parts, fmt, sheets, catalogue)
 
 
 def _tables(catalogue: Catalogue, is_tdp: bool) -> list[tuple[str, str, list[S.Column], set[str]]]:
@@ -666,9 +665,9 @@ def write_form(
     proto = _prototype(catalogue, unit.is_tdp, period)
     fmt = proto.fmt
     pending: dict[int, list[Block]] = {
-        0: _guide_blocks(fmt, unit, period),
-        1: _info_blocks(fmt, unit, period, roster.info),
-        proto.meta: _meta_blocks(unit, period),
+        proto.sheets[S.FORM_GUIDE]: _guide_blocks(fmt, unit, period),
+        proto.sheets[S.FORM_INFO.name]: _info_blocks(fmt, unit, period, roster.info),
+        proto.sheets[S.FORM_META]: _meta_blocks(unit, period),
     }
     caption = f"{unit.name} - tháng {period.month:02d}/{period.year}"
     lasts: dict[int, int] = {}
@@ -679,7 +678,7 @@ def write_form(
         else:
             frame = roster.citizens if name == S.FORM_CITIZENS.name else roster.households
             listed, n, extra_rows = _listed(frame, columns, roster.cleared), len(frame), EXTRA_ROWS
-        index = proto.tables[name]
+        index = proto.sheets[name]
         title = f"{_TITLES[name]} - {caption}"
         pending[index] = _table_blocks(fmt, title, columns, listed, n, locked, extra_rows)
         lasts[index] = HEADER_ROW + n + extra_rows
