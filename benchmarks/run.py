@@ -15,6 +15,11 @@ Stages, each in a fresh child process so its peak RSS is its own (os.wait4):
     pandas+calamine   pandas.read_excel(sheet_name=None, engine="calamine")
     pandas+openpyxl   pandas.read_excel(sheet_name=None, engine="openpyxl")
     intake, serial    processor.intake.read_submission on each file, one process
+    start-up          a fresh Python importing pandas, python-calamine and xlsxwriter: what a run
+                      loads before it opens the first file
+    least run         start-up, then pandas+calamine over the files in N processes, nothing
+                      checked, scored or written: the least a run reading with pandas and
+                      calamine on this machine can take, so a bound for any target
     kieumau run       the whole `kieumau run INBOX --ky 2021-11`, fresh --out/--kho
     kieumau quyet-dinh   `kieumau quyet-dinh --nam 2021` on that run's history (Word drafts)
     breakdown         run_batch in one process with its stage functions timed
@@ -139,6 +144,28 @@ def _pandas(files: list[str], engine: str) -> dict:
         frames = pd.read_excel(path, sheet_name=None, header=None, engine=engine)
         cells += sum(frame.size for frame in frames.values())
     return {"cells": cells}
+
+
+def _least_one(path: str) -> int:
+    import pandas as pd
+
+    frames = pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
+    return sum(frame.size for frame in frames.values())
+
+
+def least_main(job_path: str) -> None:
+    """The least run: its clock is the parent's, from before this Python starts."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    # What `kieumau run` imports before it forks its workers and opens a file.
+    import pandas  # noqa: F401
+    import python_calamine  # noqa: F401
+    import xlsxwriter  # noqa: F401
+
+    files = json.loads(Path(job_path).read_text())["files"]
+    with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
+        cells = sum(pool.map(_least_one, files, chunksize=1))
+    print(json.dumps({"cells": cells}))
 
 
 def _intake(files: list[str], catalogue_path: str, period: str) -> dict:
@@ -475,6 +502,37 @@ class Bench:
         for out in outs:
             shutil.rmtree(out, ignore_errors=True)
 
+    def least(self) -> None:
+        """Start-up alone, then start-up and reading: wall clock of a fresh process, as the run."""
+        job_file = self.scratch / "job-least.json"
+        job_file.write_text(json.dumps({"files": self.files}))
+
+        def once(command: list[str]) -> dict:
+            result = measure(command, ROOT, _env())
+            if result["returncode"] != 0:
+                raise RuntimeError(f"{command} failed:\n{result['stderr'][-3000:]}")
+            printed = result["stdout"].strip().splitlines()
+            return {
+                **(json.loads(printed[-1]) if printed else {}),
+                "seconds": result["wall"],
+                "cpu_seconds": result["cpu"],
+                "peak_rss_mb": result["peak_rss_mb"],
+                "peak_tree_mb": result["peak_tree_mb"],
+            }
+
+        imports = "import pandas, python_calamine, xlsxwriter"
+        self.add(
+            "start-up",
+            self.repeat(lambda: once([sys.executable, "-c", imports])),
+            "python + pandas, calamine, xlsxwriter imported",
+        )
+        self.add(
+            "least run",
+            self.repeat(lambda: once([sys.executable, __file__, "--least", str(job_file)])),
+            f"start-up + pandas+calamine in {os.cpu_count()} processes, nothing checked or"
+            " written: a bound for any run",
+        )
+
     def decisions(self, out: Path) -> None:
         year = self.args.ky[:4]
 
@@ -601,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Time kieumau against a raw-read floor (SPEC §8); figures as ratios."
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--least", help=argparse.SUPPRESS)
     parser.add_argument(
         "--scale", default="town", choices=("town", "district", "large"), help="generated inbox"
     )
@@ -642,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             "pandas+calamine",
             "pandas+openpyxl",
             "intake",
+            "least",
             "run",
             "quyet-dinh",
             "breakdown",
@@ -654,6 +714,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         child_main(args.child)
+        return 0
+    if args.least:
+        least_main(args.least)
         return 0
 
     manifest = None
@@ -706,6 +769,8 @@ def main(argv: list[str] | None = None) -> int:
                 sample if args.sample_intake else None,
                 note="read_submission: checks + typing, 1 process",
             )
+        if "least" not in skip:
+            bench.least()
         if not args.no_cli and "run" not in skip:
             bench.cli_run()
         if not args.no_breakdown and "breakdown" not in skip:
