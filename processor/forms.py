@@ -12,7 +12,6 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pandas as pd
 import xlsxwriter
@@ -20,7 +19,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from processor import schema as S
 from processor.catalogue import Catalogue, Criterion, Unit
-from processor.fastrows import Block, closed_parts, inject
+from processor.fastrows import Block, closed_parts, escape, inject
 from processor.fastrows import Column as FastColumn
 from processor.output_files import atomic_path
 from processor.periods import Period

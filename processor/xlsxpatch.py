@@ -34,9 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
-from xml.sax.saxutils import unescape
 
-from processor.fastrows import cell_bodies, cell_body, escape_text, row_cells, row_elements
+from processor.fastrows import (
+    cell_bodies,
+    cell_body,
+    escape_text,
+    row_cells,
+    row_elements,
+    unescape,
+)
 from processor.sheets import column_index, column_letter
 from processor.vietnamese import nfc
 from processor.zipwrite import ZipWriter
@@ -457,12 +463,8 @@ def _sheets(workbook: str, targets: dict[str, str]) -> list[_Sheet]:
         name = _attr(tag, "name")
         if rel_id is None or name is None or rel_id.group(1) not in targets:
             raise Unsupported("a <sheet> without its relationship")
-        out.append(_Sheet(_unescape(name), rel_id.group(1), targets[rel_id.group(1)]))
+        out.append(_Sheet(unescape(name), rel_id.group(1), targets[rel_id.group(1)]))
     return out
-
-
-def _unescape(text: str) -> str:
-    return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
 def _drop_sheet(
@@ -575,14 +577,14 @@ def _old_comments(
             found = True
             part = _resolve(folder, rel["Target"])
             text = package.text(part)
-            authors = [_unescape(a) for a in re.findall(r"<author>(.*?)</author>", text, re.DOTALL)]
+            authors = [unescape(a) for a in re.findall(r"<author>(.*?)</author>", text, re.DOTALL)]
             for match in re.finditer(
                 r'<comment\b[^>]*?ref="([A-Z]+\d+)"[^>]*?authorId="(\d+)"[^>]*>(.*?)</comment>',
                 text,
                 re.DOTALL,
             ):
                 author = authors[int(match.group(2))] if int(match.group(2)) < len(authors) else ""
-                body = _unescape(
+                body = unescape(
                     "".join(re.findall(r"<t\b[^>]*>(.*?)</t>", match.group(3), re.DOTALL))
                 )
                 if author != AUTHOR and not body.startswith(prefixes):

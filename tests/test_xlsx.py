@@ -358,3 +358,16 @@ def test_a_reason_with_criteria_labels_wraps_as_textwrap_wraps_it(per_line: int)
         "CD08 - Nếp sống văn minh - gia đình (đạt 5/8 tiêu chí, cần 7)"
     )
     assert _wrapped_lines(reason, per_line) == (len(textwrap.wrap(reason, per_line)) or 1)
+
+
+@given(st.text(alphabet=st.sampled_from("a&<>\"';lt gmpquos#x"), max_size=40))
+@example("&amp;lt;")  # unescaped once: "&lt;", not "<"
+def test_escape_and_unescape_are_the_standard_librarys(text: str) -> None:
+    from xml.sax.saxutils import escape as sax_escape
+    from xml.sax.saxutils import unescape as sax_unescape
+
+    from processor.fastrows import escape, unescape
+
+    assert escape(text) == sax_escape(text)
+    assert unescape(text) == sax_unescape(text, {"&quot;": '"', "&apos;": "'"})
+    assert unescape(escape(text)) == text
