@@ -6,7 +6,9 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import multiprocessing
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
+from processor import batch
 from processor import schema as S
 from processor.batch import run_batch
 from processor.cli import main
@@ -252,13 +255,25 @@ def _add_unit_with_a_refused_cell(catalogue, inbox: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_worker_processes_write_what_one_process_writes(
-    small_town: Path, tmp_path: Path, catalogue
+    small_town: Path, tmp_path: Path, catalogue, monkeypatch, start: str
 ) -> None:
     """Reading (four files or more), forms and feedback in worker processes, which hold the
     catalogue from the pool's start and get the units' submissions without their rows: every
     part of every workbook is the one a single process writes, and every input is archived by
-    its SHA-256 as it arrives."""
+    its SHA-256 as it arrives. Also with workers started by spawn, as on Windows and macOS,
+    where they inherit nothing and everything they get is pickled."""
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start} here")
+    context = multiprocessing.get_context(start)
+
+    def pool(workers: int, held: object) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            workers, mp_context=context, initializer=batch._hold_catalogue, initargs=(held,)
+        )
+
+    monkeypatch.setattr(batch, "_pool", pool)
     _add_unit_with_a_refused_cell(catalogue, small_town)
     inputs = {
         hashlib.sha256(p.read_bytes()).hexdigest(): p.read_bytes()
