@@ -21,6 +21,8 @@ Stages, each in a fresh child process so its peak RSS is its own (os.wait4):
                       processes, nothing checked, scored or written: the least a run that
                       reads with calamine and works with pandas can take on this machine
     kieumau run       the whole `kieumau run INBOX --ky 2021-11`, fresh --out/--kho
+    write floor       as many cells as that run wrote, as rows of ready-made bodies, deflated:
+                      the least writing them costs in Python (one process)
     kieumau quyet-dinh   `kieumau quyet-dinh --nam 2021` on that run's history (Word drafts)
     breakdown         run_batch in one process with its stage functions timed
                       (with --breakdown-decisions: decisions_for_year too)
@@ -186,6 +188,32 @@ def least_main(job_path: str) -> None:
     print(json.dumps({"cells": cells}))
 
 
+def _write_floor(cells: int, columns: int = 18) -> dict:
+    """``cells`` cells as rows of ready-made cell bodies, one %-format a row, encoded and
+    deflated by ISA-L at level 1, as kieumau writes them: the least writing them costs in
+    Python, with no value converted, escaped or styled."""
+    import zlib
+
+    from isal import isal_zlib
+
+    rows = max(cells // columns, 1)
+    letters = [chr(ord("A") + i) for i in range(columns)]
+    text, number = ' s="3" t="inlineStr"><is><t>Đạt</t></is></c>', ' s="4"><v>1975</v></c>'
+    bodies = [[text if i % 2 else number] * rows for i in range(columns)]
+    numbers = list(map(str, range(2, rows + 2)))
+    template = '<row r="%s">' + "".join(f'<c r="{letter}%s"%s' for letter in letters) + "</row>"
+    arguments = [numbers]
+    for column in bodies:
+        arguments += (numbers, column)
+    deflated = 0
+    for start in range(0, rows, 4096):
+        chunk = zip(*(a[start : start + 4096] for a in arguments), strict=True)
+        data = "".join(map(template.__mod__, chunk)).encode()
+        packer = isal_zlib.compressobj(1, zlib.DEFLATED, -15)
+        deflated += len(packer.compress(data)) + len(packer.flush())
+    return {"cells": rows * columns, "deflated_bytes": deflated}
+
+
 def _intake(files: list[str], catalogue_path: str, period: str) -> dict:
     from processor.catalogue import load_catalogue
     from processor.intake import read_submission
@@ -336,6 +364,8 @@ def child_main(job_path: str) -> None:
         extra = _pandas(files, "openpyxl")
     elif stage == "intake":
         extra = _intake(files, job["catalogue"], job["period"])
+    elif stage == "write-floor":
+        extra = _write_floor(job["cells"])
     elif stage == "breakdown":
         extra = _breakdown(job)
     else:
@@ -519,6 +549,13 @@ class Bench:
         best["wrote"] = sheet_cells(written)
         best["read"] = sheet_cells([Path(f) for f in self.files])
         self.add("kieumau run", best, f"exit {best['exit_code']}, wall incl. start-up")
+        if "write-floor" not in self.args.skip:
+            result = self.repeat(
+                lambda: run_child("write-floor", [], self.scratch, cells=best["wrote"]["cells"])
+            )
+            self.add(
+                "write floor", result, f"{result['cells']:,} cells as ready-made rows, 1 process"
+            )
         if "quyet-dinh" not in self.args.skip:
             self.decisions(Path(best["out"]))
         for out in outs:
@@ -724,6 +761,7 @@ def main(argv: list[str] | None = None) -> int:
             "intake",
             "least",
             "run",
+            "write-floor",
             "quyet-dinh",
             "breakdown",
         ),
@@ -819,6 +857,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"({read['sheet_bytes'] / 1e6:,.1f} MB of sheet XML) and wrote "
                 f"{wrote['workbooks']}, {wrote['cells']:,} cells ({wrote['sheet_bytes'] / 1e6:,.1f}"
                 f" MB): {wrote['cells'] / max(read['cells'], 1):.1f}x the cells it read"
+            )
+        stage = {s["stage"]: s["seconds"] for s in bench.stages}
+        if "least run" in stage and "write floor" in stage:
+            # Reading as the least run does, then writing the run's cells over every core, with
+            # nothing checked, scored or stored: what no run of this stack can beat here.
+            bound = stage["least run"] + stage["write floor"] / (os.cpu_count() or 1)
+            print(
+                f"least run + write floor / {os.cpu_count()} cores = {bound:.2f} s = "
+                f"{bound / floor:.1f}x the floor: the least a run can take here"
             )
         breakdown = getattr(bench, "breakdown_result", None)
         if breakdown:

@@ -1,4 +1,5 @@
-"""The benchmark runner still runs: its floor, its bound and its JSON, on the sample town."""
+"""The benchmark runner still runs: its floor, its bounds, the run and its JSON, on the sample
+town."""
 
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:
         str(ROOT / "samples" / "inbox"),
         "--catalogue",
         str(ROOT / "input_templates" / "bo_tieu_chi.xlsx"),
-        *(f"--skip={stage}" for stage in (*skipped, "intake")),
-        "--no-cli",
+        *(f"--skip={stage}" for stage in (*skipped, "intake", "quyet-dinh")),
         "--no-breakdown",
         "--results",
         str(tmp_path),
@@ -34,7 +34,14 @@ def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:
     assert result["files"] == 28
     assert result["data_rows"] > 25_000  # the sample town's citizens and households
     stages = {s["stage"]: s for s in result["stages"]}
-    assert set(stages) == {"floor", "calamine", "start-up", "least run"}
+    assert set(stages) == {
+        "floor",
+        "calamine",
+        "start-up",
+        "least run",
+        "kieumau run",
+        "write floor",
+    }
     assert stages["floor"]["ratio_to_floor"] == 1.0
     assert stages["floor"]["inflated_bytes"] > 0
     # The least run reads every cell of every sheet, as calamine gives them in one process.
@@ -50,4 +57,11 @@ def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:
         )
         book.close()
     assert stages["least run"]["cells"] == cells > 0
-    assert "least run" in done.stdout and "x floor" in done.stdout
+    # The run's outputs are counted: the sample town's 28 units get a form and a feedback each.
+    run = stages["kieumau run"]
+    assert run["exit_code"] == 0
+    assert run["read"]["workbooks"] == 28 and run["wrote"]["workbooks"] == 57
+    assert run["wrote"]["cells"] > run["read"]["cells"] > cells / 2
+    # The write floor writes as many cells as the run did, to the column count's rounding.
+    assert 0 <= run["wrote"]["cells"] - stages["write floor"]["cells"] < 18
+    assert "least run + write floor / " in done.stdout
