@@ -82,17 +82,42 @@ def _floor(files: list[str]) -> dict:
     return {"inflated_bytes": inflated}
 
 
-def sheet_cells(files: list[Path]) -> dict:
-    """Workbooks, cells (``<c`` elements) and inflated worksheet bytes: what was read or written."""
-    cells = size = 0
+def _worksheets(book: zipfile.ZipFile) -> dict[str, str]:
+    """Each worksheet's name and part, from the workbook and its relationships."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    parts = {}
+    for sheet in ET.fromstring(book.read("xl/workbook.xml")).iter(f"{main}sheet"):
+        target = targets.get(sheet.get(rel), "")
+        parts[sheet.get("name")] = (
+            target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+        )
+    return parts
+
+
+def sheet_cells(files: list[Path], carried: frozenset[str] = frozenset()) -> dict:
+    """Workbooks, cells (``<c`` elements) and inflated worksheet bytes: what was read or written.
+
+    Sheets named in ``carried`` (a unit's own sheets, kept in its feedback as it sent them, a
+    cell marked here and there) are counted apart: the run copies them, it does not make them.
+    """
+    cells = size = kept = 0
     for path in files:
         with zipfile.ZipFile(path) as book:
-            for name in book.namelist():
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    data = book.read(name)
-                    cells += data.count(b"<c ") + data.count(b"<c>")
-                    size += len(data)
-    return {"workbooks": len(files), "cells": cells, "sheet_bytes": size}
+            for name, part in _worksheets(book).items():
+                data = book.read(part)
+                count = data.count(b"<c ") + data.count(b"<c>")
+                if name in carried:
+                    kept += count
+                    continue
+                cells += count
+                size += len(data)
+    return {"workbooks": len(files), "cells": cells, "sheet_bytes": size, "carried_cells": kept}
 
 
 def _floor_one(path: str) -> int:
@@ -546,7 +571,14 @@ class Bench:
         best = self.repeat(once)
         # What the run wrote (the archive aside), beside what it read: the writing is most of it.
         written = [p for p in Path(best["out"]).rglob("*.xlsx") if "kho" not in p.parts]
-        best["wrote"] = sheet_cells(written)
+        own_sheets = set()
+        for f in self.files:
+            with zipfile.ZipFile(f) as book:
+                own_sheets.update(_worksheets(book))
+        feedback = [p for p in written if "phan_hoi" in p.parts]
+        made = sheet_cells([p for p in written if "phan_hoi" not in p.parts])
+        marked = sheet_cells(feedback, frozenset(own_sheets))
+        best["wrote"] = {k: made[k] + marked[k] for k in made}
         best["read"] = sheet_cells([Path(f) for f in self.files])
         self.add("kieumau run", best, f"exit {best['exit_code']}, wall incl. start-up")
         if "write-floor" not in self.args.skip:
@@ -855,8 +887,10 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"\nkieumau run read {read['workbooks']} workbooks, {read['cells']:,} cells "
                 f"({read['sheet_bytes'] / 1e6:,.1f} MB of sheet XML) and wrote "
-                f"{wrote['workbooks']}, {wrote['cells']:,} cells ({wrote['sheet_bytes'] / 1e6:,.1f}"
-                f" MB): {wrote['cells'] / max(read['cells'], 1):.1f}x the cells it read"
+                f"{wrote['workbooks']}: it made {wrote['cells']:,} cells "
+                f"({wrote['sheet_bytes'] / 1e6:,.1f} MB), "
+                f"{wrote['cells'] / max(read['cells'], 1):.1f}x the cells it read, and carried "
+                f"{wrote['carried_cells']:,} of the units' own into their feedback"
             )
         stage = {s["stage"]: s["seconds"] for s in bench.stages}
         if "least run" in stage and "write floor" in stage:

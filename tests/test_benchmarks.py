@@ -62,6 +62,8 @@ def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:
     assert run["exit_code"] == 0
     assert run["read"]["workbooks"] == 28 and run["wrote"]["workbooks"] == 57
     assert run["wrote"]["cells"] > run["read"]["cells"] > cells / 2
+    # Units with a marked cell get their own sheets back: those cells are carried, not made.
+    assert 0 < run["wrote"]["carried_cells"] < run["read"]["cells"]
     # The write floor writes as many cells as the run did, to the column count's rounding.
     assert 0 <= run["wrote"]["cells"] - stages["write floor"]["cells"] < 18
     assert "least run + write floor / " in done.stdout
