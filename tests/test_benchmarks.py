@@ -67,3 +67,6 @@ def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:
     # The write floor writes as many cells as the run did, to the column count's rounding.
     assert 0 <= run["wrote"]["cells"] - stages["write floor"]["cells"] < 18
     assert "least run + write floor / " in done.stdout
+    least = result["least_a_run_can_take"]
+    assert least["wall_seconds"] > stages["least run"]["seconds"]
+    assert least["cpu_seconds"] > stages["write floor"]["seconds"]
