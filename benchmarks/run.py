@@ -18,11 +18,14 @@ Stages, each in a fresh child process so its peak RSS is its own (os.wait4):
     start-up          a fresh Python importing pandas, python-calamine and xlsxwriter: what a run
                       loads before it opens the first file
     least run         start-up, then calamine (the fastest reader here) over the files in N
-                      processes, nothing checked, scored or written: the least a run that
-                      reads with calamine and works with pandas can take on this machine
+                      processes, nothing checked, scored or written
     kieumau run       the whole `kieumau run INBOX --ky 2021-11`, fresh --out/--kho
-    write floor       as many cells as that run wrote, as rows of ready-made bodies, deflated:
-                      the least writing them costs in Python (one process)
+    write floor       as many cells as that run made (not those a feedback carries from the
+                      unit's own sheets), as rows of ready-made bodies, deflated: the least
+                      making them costs in Python (one process)
+
+The least run and the write floor together are the least a run can take here: printed under
+the table as wall time starting up first, and as their CPU-seconds spread over the cores.
     kieumau quyet-dinh   `kieumau quyet-dinh --nam 2021` on that run's history (Word drafts)
     breakdown         run_batch in one process with its stage functions timed
                       (with --breakdown-decisions: decisions_for_year too)
