@@ -70,3 +70,23 @@ def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:
     least = result["least_a_run_can_take"]
     assert least["wall_seconds"] > stages["least run"]["seconds"]
     assert least["cpu_seconds"] > stages["write floor"]["seconds"]
+
+
+def test_cells_are_counted_whole_across_chunks() -> None:
+    """The runner counts a part's cells a megabyte at a time: a tag cut by a chunk's end is
+    counted once, whatever the chunk's size."""
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    assert spec and spec.loader
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    data = b'<row r="1"><c r="A1"/><c>x</c><c r="B1" s="2"><v>1</v></c></row>' * 500
+    for size in (1, 2, 3, 5, 64, 1 << 20):
+
+        class Chunks(io.BytesIO):
+            def read(self, n: int | None = -1, size: int = size) -> bytes:
+                return super().read(size)
+
+        assert runner._count_cells(Chunks(data)) == (1500, len(data)), size
