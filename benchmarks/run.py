@@ -86,34 +86,19 @@ def _floor(files: list[str]) -> dict:
     return {"inflated_bytes": inflated}
 
 
-def _worksheets(book: zipfile.ZipFile) -> dict[str, str]:
-    """Each worksheet's name and part, from the workbook and its relationships."""
-    import posixpath
-    import xml.etree.ElementTree as ET
-
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels}
-    parts = {}
-    for sheet in ET.fromstring(book.read("xl/workbook.xml")).iter(f"{main}sheet"):
-        target = targets.get(sheet.get(rel), "")
-        parts[sheet.get("name")] = (
-            target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-        )
-    return parts
-
-
 def sheet_cells(files: list[Path], carried: frozenset[str] = frozenset()) -> dict:
     """Workbooks, cells (``<c`` elements) and inflated worksheet bytes: what was read or written.
 
     Sheets named in ``carried`` (a unit's own sheets, kept in its feedback as it sent them, a
     cell marked here and there) are counted apart: the run copies them, it does not make them.
     """
+    # The intake's own reading of a workbook's sheets (no pandas: this process stays small).
+    from processor.safety import xlsx_sheet_parts
+
     cells = size = kept = 0
     for path in files:
         with zipfile.ZipFile(path) as book:
-            for name, part in _worksheets(book).items():
+            for name, part in xlsx_sheet_parts(book).items():
                 with book.open(part) as stream:
                     count, length = _count_cells(stream)
                 if name in carried:
@@ -588,10 +573,12 @@ class Bench:
         best = self.repeat(once)
         # What the run wrote (the archive aside), beside what it read: the writing is most of it.
         written = [p for p in Path(best["out"]).rglob("*.xlsx") if "kho" not in p.parts]
+        from processor.safety import xlsx_sheet_parts
+
         own_sheets = set()
         for f in self.files:
             with zipfile.ZipFile(f) as book:
-                own_sheets.update(_worksheets(book))
+                own_sheets.update(xlsx_sheet_parts(book))
         feedback = [p for p in written if "phan_hoi" in p.parts]
         made = sheet_cells([p for p in written if "phan_hoi" not in p.parts])
         marked = sheet_cells(feedback, frozenset(own_sheets))
@@ -849,8 +836,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--inbox needs --catalogue (the bo_tieu_chi.xlsx listing its units)")
         catalogue = catalogue.resolve()
     else:
-        # generate.py runs in its own process: this one stays small (numpy, pandas and the
-        # package are never imported here), so a child's ru_maxrss is the child's own.
+        # generate.py runs in its own process: this one stays small (numpy and pandas are
+        # never imported here, of the package only processor.safety), so a child's ru_maxrss,
+        # which starts from this process's peak (fork keeps it), is the child's own.
         print(f"inbox for {args.scale}: generating or reusing …", file=sys.stderr)
         made = subprocess.run(
             [sys.executable, str(BENCH / "generate.py"), "--scale", args.scale], check=False

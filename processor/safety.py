@@ -418,7 +418,7 @@ def _inspect_archive(archive: zipfile.ZipFile) -> Verdict:
             raise _Refused("FILE_PASSWORD")
     names = {info.filename for info in infos}
     kind = _zip_kind(archive, names)
-    sheet_parts = _xlsx_sheet_parts(archive) if kind == "xlsx" else {}
+    sheet_parts = xlsx_sheet_parts(archive) if kind == "xlsx" else {}
     streamed = set(sheet_parts.values()) | ({"content.xml"} if kind == "ods" else set())
     for info in infos:
         if info.filename.lower().endswith(_XML_PART) and info.filename not in streamed:
@@ -512,7 +512,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _xlsx_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+def xlsx_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """NFC sheet name -> its part ('xl/worksheets/sheet1.xml'), as calamine resolves them."""
     rels = _small_xml(archive, "xl/_rels/workbook.xml.rels")
     targets = {
