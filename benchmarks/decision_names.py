@@ -27,11 +27,11 @@ import pandas as pd
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from processor import document_context as ctx  # noqa: E402
-from processor import schema as S  # noqa: E402
-from processor.catalogue import load_catalogue  # noqa: E402
-from processor.documents import DEFAULT_TEMPLATES, _Renderer  # noqa: E402
-from processor.scoring import Results  # noqa: E402
+from processor.domain import schema as S  # noqa: E402
+from processor.domain.catalogue import load_catalogue  # noqa: E402
+from processor.outputs import document_context as ctx  # noqa: E402
+from processor.outputs.documents import DEFAULT_TEMPLATES, _Renderer  # noqa: E402
+from processor.scoring.score import Results  # noqa: E402
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
 MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Ngọc", "Thu", "Hữu", "Quang"]

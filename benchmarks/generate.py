@@ -2,7 +2,7 @@
 
 Each scale is a catalogue copy whose `Đơn vị` register lists the generated units (TDP001…,
 CQ001…) and one November 2021 inbox of filled forms written by the package's own writer
-(`processor.forms.write_form`), so the benchmark reads exactly what units send back.
+(`processor.outputs.forms.write_form`), so the benchmark reads exactly what units send back.
 
     /work/venv/bin/python benchmarks/generate.py --scale town
     /work/venv/bin/python benchmarks/generate.py --scale district
@@ -34,16 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from processor import schema as S  # noqa: E402
-from processor.catalogue import (  # noqa: E402
+from processor.domain import schema as S  # noqa: E402
+from processor.domain.catalogue import (  # noqa: E402
     DEFAULT_CATALOGUE,
     Catalogue,
     Criterion,
     Unit,
     load_catalogue,
 )
-from processor.forms import Roster, unit_task_rows, write_form  # noqa: E402
-from processor.periods import Period  # noqa: E402
+from processor.domain.form_layout import unit_task_rows  # noqa: E402
+from processor.domain.periods import Period  # noqa: E402
+from processor.outputs.forms import Roster, write_form  # noqa: E402
 
 GENERATOR_VERSION = 1
 DATA_DIR = Path(__file__).resolve().parent / "_data"

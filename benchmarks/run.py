@@ -14,7 +14,7 @@ Stages, each in a fresh child process so its peak RSS is its own (os.wait4):
     calamine          python-calamine directly: CalamineWorkbook.from_path(..).to_python()
     pandas+calamine   pandas.read_excel(sheet_name=None, engine="calamine")
     pandas+openpyxl   pandas.read_excel(sheet_name=None, engine="openpyxl")
-    intake, serial    processor.intake.read_submission on each file, one process
+    intake, serial    processor.intake.reader.read_submission on each file, one process
     start-up          a fresh Python importing pandas, python-calamine and xlsxwriter: what a run
                       loads before it opens the first file
     least run         start-up, then calamine (the fastest reader here) over the files in N
@@ -57,8 +57,12 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 DATA_DIR = BENCH / "_data"  # where generate.py writes
 PAGE = os.sysconf("SC_PAGE_SIZE")
-DATA_SHEETS = ("Công dân", "Hộ gia đình", "Tổ dân phố")  # processor.schema FORM_* sheet names
-HEADER_ROWS = 3  # title, hint, header (processor.forms.HEADER_ROW + 1)
+DATA_SHEETS = (
+    "Công dân",
+    "Hộ gia đình",
+    "Tổ dân phố",
+)  # processor.domain.schema FORM_* sheet names
+HEADER_ROWS = 3  # title, hint, header (processor.outputs.forms.HEADER_ROW + 1)
 
 
 # --- what a child process runs -----------------------------------------------------------------
@@ -93,7 +97,7 @@ def sheet_cells(files: list[Path], carried: frozenset[str] = frozenset()) -> dic
     cell marked here and there) are counted apart: the run copies them, it does not make them.
     """
     # The intake's own reading of a workbook's sheets (no pandas: this process stays small).
-    from processor.safety import xlsx_sheet_parts
+    from processor.intake.safety import xlsx_sheet_parts
 
     cells = size = kept = 0
     for path in files:
@@ -242,9 +246,9 @@ def _write_floor(cells: int, columns: int = 18) -> dict:
 
 
 def _intake(files: list[str], catalogue_path: str, period: str) -> dict:
-    from processor.catalogue import load_catalogue
-    from processor.intake import read_submission
-    from processor.periods import Period
+    from processor.domain.catalogue import load_catalogue
+    from processor.domain.periods import Period
+    from processor.intake.reader import read_submission
 
     catalogue = load_catalogue(catalogue_path)
     expected = Period.parse(period)
@@ -262,11 +266,11 @@ def _breakdown(job: dict) -> dict:
     no longer exists is reported, not fatal (processor/ changes under this benchmark).
     """
     import processor.batch as batch
-    import processor.documents as documents
-    import processor.history as history
-    import processor.recognition as recognition
-    from processor.catalogue import load_catalogue
-    from processor.periods import Period
+    import processor.outputs.documents as documents
+    import processor.outputs.recognition as recognition
+    import processor.store.history as history
+    from processor.domain.catalogue import load_catalogue
+    from processor.domain.periods import Period
 
     seconds: dict[str, float] = defaultdict(float)
     calls: Counter[str] = Counter()
@@ -573,7 +577,7 @@ class Bench:
         best = self.repeat(once)
         # What the run wrote (the archive aside), beside what it read: the writing is most of it.
         written = [p for p in Path(best["out"]).rglob("*.xlsx") if "kho" not in p.parts]
-        from processor.safety import xlsx_sheet_parts
+        from processor.intake.safety import xlsx_sheet_parts
 
         own_sheets = set()
         for f in self.files:
@@ -837,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
         catalogue = catalogue.resolve()
     else:
         # generate.py runs in its own process: this one stays small (numpy and pandas are
-        # never imported here, of the package only processor.safety), so a child's ru_maxrss,
+        # never imported here, of the package only processor.intake.safety), so a child's ru_maxrss,
         # which starts from this process's peak (fork keeps it), is the child's own.
         print(f"inbox for {args.scale}: generating or reusing …", file=sys.stderr)
         made = subprocess.run(

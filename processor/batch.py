@@ -18,27 +18,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor import schema as S
-from processor.catalogue import Catalogue
-from processor.conditions import carry_years, january_registration
-from processor.consolidate import COUNTED, Consolidated, consolidate, resolve_duplicates
-from processor.feedback import shown_results, write_feedback
-from processor.forms import Roster, write_form
-from processor.history import History
-from processor.intake import (
-    DUPLICATE,
-    IGNORED,
-    SPREADSHEET_SUFFIXES,
-    SUPERSEDED,
-    Submission,
-    list_inbox,
-    read_submission,
-)
-from processor.issues import ERROR, Issue
-from processor.output_files import write_json
-from processor.periods import Period
-from processor.reports import PROGRESS_LABELS, write_summary
-from processor.scoring import Results, score
+from processor.domain.catalogue import Catalogue
+from processor.domain.issues import ERROR, Issue
+from processor.domain.periods import Period
+from processor.intake.inbox import list_inbox
+from processor.intake.reader import read_submission
+from processor.intake.submission import DUPLICATE, IGNORED, SUPERSEDED, Submission
+from processor.outputs.feedback import shown_results, write_feedback
+from processor.outputs.files import write_json
+from processor.outputs.forms import Roster, write_form
+from processor.outputs.summary import write_summary
+from processor.scoring.conditions import carry_years, january_registration
+from processor.scoring.consolidate import COUNTED, Consolidated, consolidate, resolve_duplicates
+from processor.scoring.progress import progress_rows
+from processor.scoring.score import Results, score
+from processor.store.archive import archive
+from processor.store.history import History
 
 NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
 # What next month's form does not take from this one.
@@ -164,62 +159,6 @@ def read_inbox(
             if progress:
                 progress(i, len(jobs))
     return results
-
-
-def archive(sub: Submission, workspace: Path) -> None:
-    """Keep a copy of the submission's file by SHA-256: the inbox itself is never touched."""
-    if not sub.sha256:
-        return  # the file could not even be read; its issue says so
-    suffix = sub.path.suffix.lower() if sub.path.suffix.lower() in SPREADSHEET_SUFFIXES else ".bin"
-    target = workspace / "luu_tru" / sub.sha256[:2] / f"{sub.sha256}{suffix}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        shutil.copyfile(sub.path, tmp)
-        os.replace(tmp, target)
-
-
-def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -> pd.DataFrame:
-    """Per unit and title: how many are assessed, the share registered and the share achieved."""
-    rows = []
-    names = units.set_index("unit_code")["unit_name"]
-    for title, frame in (
-        (catalogue.citizen_title, results.citizens),
-        (catalogue.household_title, results.households),
-    ):
-        if frame.empty:
-            continue
-        grouped = frame.assign(
-            reg=frame["registered"].eq(S.YES), ok=frame["outcome"].eq(S.ACHIEVED)
-        ).groupby("unit_code")
-        summary = grouped.agg(assessed=("ok", "size"), reg=("reg", "mean"), ok=("ok", "mean"))
-        for unit, row in summary.iterrows():
-            rows.append(
-                {
-                    "unit_code": unit,
-                    "unit_name": names.get(unit),
-                    "title": title.name,
-                    "assessed": int(row["assessed"]),
-                    "registered_share": round(float(row["reg"]) * 100, 1),
-                    "achieved_share": round(float(row["ok"]) * 100, 1),
-                }
-            )
-    tdp = results.units[results.units["kind"] == S.UNIT_KIND_TDP]
-    title = catalogue.unit_title
-    for _, row in tdp.iterrows():
-        if row["unit_code"] not in set(units.loc[units["submitted"], "unit_code"]):
-            continue
-        rows.append(
-            {
-                "unit_code": row["unit_code"],
-                "unit_name": row["unit_name"],
-                "title": title.name,
-                "assessed": 1,
-                "registered_share": None,
-                "achieved_share": 100.0 if row["outcome"] == S.ACHIEVED else 0.0,
-            }
-        )
-    return pd.DataFrame(rows, columns=[k for k in PROGRESS_LABELS if k != "period"])
 
 
 def run_batch(

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import click
 
-from processor import schema as S
-from processor.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
-from processor.errors import KieumauError
-from processor.issues import ERROR
-from processor.periods import Period
+from processor.domain import schema as S
+from processor.domain.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from processor.domain.errors import KieumauError
+from processor.domain.issues import ERROR
+from processor.domain.periods import Period
 
 CATALOGUE_NAME = Path("input_templates") / "bo_tieu_chi.xlsx"
 EXIT_OK, EXIT_REJECTED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -178,9 +178,7 @@ def _run(
     with_decisions: bool,
 ) -> int:
     from processor.batch import run_batch
-    from processor.memory import keep_freed_memory
 
-    keep_freed_memory()
     catalogue = _load(catalogue_path)
     report = run_batch(
         inbox,
@@ -279,7 +277,7 @@ def forms_command(
     catalogue_path: str | None,
 ) -> None:
     """Lập biểu mẫu cho từng đơn vị (điền sẵn danh sách và kết quả kỳ trước nếu có)."""
-    from processor.prefill import write_forms
+    from processor.outputs.prefill import write_forms
 
     catalogue = _load(catalogue_path)
     history = None if blank else _history_file(workspace, history_path)
@@ -300,7 +298,7 @@ def check_command(
     files: tuple[str, ...], period: Period | None, catalogue_path: str | None
 ) -> None:
     """Kiểm tra biểu mẫu mà không ghi nhận gì; mã thoát 0 khi mọi tệp sạch."""
-    from processor.intake import read_submission
+    from processor.intake.reader import read_submission
 
     catalogue = _load(catalogue_path)
     dirty = 0
@@ -348,7 +346,7 @@ def _decisions(
     workspace: str,
     pdf: bool,
 ) -> None:
-    from processor.recognition import decisions_for_year
+    from processor.outputs.recognition import decisions_for_year
 
     paths, warnings = decisions_for_year(
         catalogue, year, Path(output_root), _history_file(workspace, history_path), pdf=pdf

@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 from faker import Faker
 
-from processor import schema as S
-from processor.catalogue import Catalogue, Criterion, Unit
-from processor.forms import Roster, unit_task_rows, write_form
-from processor.periods import Period
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue, Criterion, Unit
+from processor.domain.form_layout import unit_task_rows
+from processor.domain.periods import Period
+from processor.outputs.forms import Roster, write_form
 
 DEFAULT_SEED = 2021
 HOUSEHOLDS_PER_TDP = (215, 265)

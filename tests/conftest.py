@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from processor.catalogue import Catalogue, load_catalogue
-from processor.forms import Roster, write_form
-from processor.periods import Period
+from processor.domain.catalogue import Catalogue, load_catalogue
+from processor.domain.periods import Period
+from processor.outputs.forms import Roster, write_form
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def household(code: str, head: str, **values: object) -> dict:
 
 def all_tasks_done(catalogue: Catalogue, **overrides: dict) -> pd.DataFrame:
     """Every task of the unit sheet passed, with passing values for number criteria."""
-    from processor.forms import unit_task_rows
+    from processor.domain.form_layout import unit_task_rows
 
     by_code = {c.code: c for c in catalogue.criteria}
     rows = []

@@ -1,7 +1,7 @@
 """A corpus of bad inputs (SPEC §7), generated from good forms: no hand-made binaries.
 
 Each `Case` builds one file in a folder, starting from a form written by the real form writer
-(`tests.conftest.make_form`, i.e. `processor.forms.write_form`) and mutating it the way units and
+(`tests.conftest.make_form`, i.e. `outputs.forms.write_form`) and mutating it the way units and
 mail clients do: with openpyxl (what a user does in Excel) or zipfile (what damage and attacks do
 to the bytes). It names the issues the reader must raise, with their sheet and cell.
 
@@ -24,10 +24,11 @@ from pathlib import Path
 
 import openpyxl
 
-from processor import schema as S
-from processor.catalogue import Catalogue
-from processor.forms import HEADER_ROW, citizen_columns, household_columns
-from processor.intake import (
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue
+from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_columns
+from processor.domain.sheets import column_letter
+from processor.intake.submission import (
     ACCEPTED,
     ACCEPTED_WITH_ERRORS,
     DUPLICATE,
@@ -37,7 +38,6 @@ from processor.intake import (
     REJECTED,
     SUPERSEDED,
 )
-from processor.sheets import column_letter
 from tests.conftest import all_tasks_done, citizen, household, make_form
 
 PERIOD = "2021-11"
@@ -175,7 +175,7 @@ def sheet_part(path: Path, sheet: str) -> str:
 
 def ole_file(path: Path, streams: dict[str, bytes]) -> Path:
     """A version-3 compound file holding ``streams`` (each padded past the 4 KB mini-stream
-    cutoff), enough for a reader that walks the directory like processor.safety does."""
+    cutoff), enough for a reader that walks the directory like processor.intake.safety does."""
     end, free, fat_mark, none = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
     data_sectors: list[bytes] = []
     entries = [("Root Entry", 5, end, 0)]

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from processor import batch
-from processor import schema as S
 from processor.batch import run_batch
 from processor.cli import main
-from processor.periods import Period
+from processor.domain import schema as S
+from processor.domain.periods import Period
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
 NOV = {
@@ -330,7 +330,8 @@ def test_a_workbook_marked_by_openpyxl_is_cleaned_like_any_other(
 ) -> None:
     """When xlsxpatch cannot edit a layout, openpyxl marks the unit's workbook instead, with
     the same colours: the next feedback on the file sent back recognises and clears them."""
-    from processor import feedback, xlsxpatch
+    from processor.outputs import feedback
+    from processor.outputs._xlsx import xlsxpatch
 
     _add_unit_with_a_refused_cell(catalogue, small_town)
 

@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from processor.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from processor.cli import main
-from processor.errors import CatalogueError
+from processor.domain.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from processor.domain.errors import CatalogueError
 
 
 def test_default_catalogue_has_three_titles_and_the_town(catalogue) -> None:

@@ -1,4 +1,4 @@
-"""processor.cells: checks made once over many texts agree with each text on its own."""
+"""processor.domain.cells: checks made once over many texts agree with each text on its own."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processor import schema as S
-from processor.cells import (
+from processor.domain import schema as S
+from processor.domain.cells import (
     _code,
     column,
     is_blank,
@@ -22,7 +22,7 @@ from processor.cells import (
     parse_number,
     parse_text,
 )
-from processor.vietnamese import nfc
+from processor.domain.vietnamese import nfc
 
 # Letters, a decomposed tone mark, and the whitespace forms come back with: spaces, tabs,
 # line breaks, no-break and em spaces.

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from processor.consolidate import _stack
+from processor.scoring.consolidate import _stack
 
 
 def _reference(subs: list[SimpleNamespace]) -> pd.DataFrame:

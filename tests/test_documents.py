@@ -20,12 +20,12 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from processor import schema as S
-from processor.catalogue import load_catalogue
-from processor.documents import convert_to_pdf, write_decisions
-from processor.errors import TemplateError
-from processor.vietnamese import count_with_words, name_sort_key, nfc
-from processor.word_templates import build_templates
+from processor.domain import schema as S
+from processor.domain.catalogue import load_catalogue
+from processor.domain.errors import TemplateError
+from processor.domain.vietnamese import count_with_words, name_sort_key, nfc
+from processor.outputs.documents import convert_to_pdf, write_decisions
+from processor.outputs.word_templates import build_templates
 
 TNR = "Times New Roman"
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Đỗ", "Bùi", "Vũ", "Đặng", "Ngô"]
@@ -719,8 +719,8 @@ def test_ten_thousand_names_all_in_the_annex(tmp_path, catalogue):
         big.citizens.assign(outcome=S.ACHIEVED), big.households.iloc[0:0], big.units.iloc[0:0]
     )
     assert len(big.citizens) == 10_000
-    from processor import document_context as ctx
-    from processor.documents import DEFAULT_TEMPLATES, _Renderer
+    from processor.outputs import document_context as ctx
+    from processor.outputs.documents import DEFAULT_TEMPLATES, _Renderer
 
     rows = ctx.recognised_rows(catalogue, big, catalogue.citizen_title)
     decision = ctx.decision_context(
@@ -732,7 +732,7 @@ def test_ten_thousand_names_all_in_the_annex(tmp_path, catalogue):
 
 def test_line_breaks_in_values_still_become_breaks() -> None:
     """The skip of docxtpl's listing pass must not lose a newline typed in a note."""
-    from processor.documents import _Template
+    from processor.outputs.documents import _Template
 
     template = _Template.__new__(_Template)  # resolve_listing needs no document
     plain = '<w:p><w:r><w:t xml:space="preserve">Nguyễn Văn An &amp; Lê Thị Bình</w:t></w:r></w:p>'

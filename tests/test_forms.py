@@ -19,11 +19,12 @@ from click.testing import CliRunner
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
-from processor import schema as S
 from processor.cli import main
-from processor.forms import EXTRA_ROWS, HEADER_ROW, citizen_columns, household_columns
-from processor.intake import read_submission
-from processor.issues import ERROR
+from processor.domain import schema as S
+from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_columns
+from processor.domain.issues import ERROR
+from processor.intake.reader import read_submission
+from processor.outputs.forms import EXTRA_ROWS
 from tests.conftest import all_tasks_done, citizen, household, make_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
@@ -492,7 +493,8 @@ def test_task_rows_are_the_catalogues_tasks_merged_with_the_roster(catalogue) ->
     it, as pandas' left merge on (criterion, task) gives them: a task listed twice is two
     rows, a task the roster lacks is blank, a criterion without tasks matches a missing code,
     and cleared columns stay blank."""
-    from processor.forms import Roster, _task_rows, unit_task_rows
+    from processor.domain.form_layout import unit_task_rows
+    from processor.outputs.forms import Roster, _task_rows
 
     tasks = all_tasks_done(catalogue)
     tasks["task"] = tasks["task"].replace("", None)  # as the intake reads an empty code

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from processor import schema as S
 from processor.cli import main
-from processor.errors import HistoryError
-from processor.history import History
+from processor.domain import schema as S
+from processor.domain.errors import HistoryError
+from processor.store.history import History
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
 RESULT_SHEETS = ("Công dân", "Hộ gia đình", "Tổ dân phố", "Theo tiêu chí", "Theo đơn vị")

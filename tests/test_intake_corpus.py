@@ -26,14 +26,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from processor import schema as S
 from processor.cli import main
-from processor.consolidate import consolidate
-from processor.forms import citizen_columns
-from processor.intake import ACCEPTED, Submission, list_inbox, read_submission
-from processor.issues import ERROR, KINDS
-from processor.periods import Period
-from processor.vietnamese import nfc
+from processor.domain import schema as S
+from processor.domain.form_layout import citizen_columns
+from processor.domain.issues import ERROR, KINDS
+from processor.domain.periods import Period
+from processor.domain.vietnamese import nfc
+from processor.intake.inbox import list_inbox
+from processor.intake.reader import read_submission
+from processor.intake.submission import ACCEPTED, Submission
+from processor.scoring.consolidate import consolidate
 from tests import corpus
 from tests.corpus import CASES, FIRST, PERIOD, Case, Ctx
 
@@ -225,7 +227,8 @@ def test_feedback_marks_the_units_own_cells(
     """The text-in-number case (TDP16): its feedback is its own workbook, the problem cell
     filled and commented, a first sheet listing the problems. The XML editor is the fast path;
     openpyxl takes over when it refuses a layout."""
-    from processor import feedback, xlsxpatch
+    from processor.outputs import feedback
+    from processor.outputs._xlsx import xlsxpatch
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise xlsxpatch.Unsupported("test")
@@ -318,8 +321,8 @@ def test_peak_memory_stays_bounded_over_the_bad_inbox(bad_inbox: Path, tmp_path:
         "import resource, sys, time\n"
         "from pathlib import Path\n"
         "from processor.batch import run_batch\n"
-        "from processor.catalogue import load_catalogue\n"
-        "from processor.periods import Period\n"
+        "from processor.domain.catalogue import load_catalogue\n"
+        "from processor.domain.periods import Period\n"
         "out = Path(sys.argv[2])\n"
         "start = time.perf_counter()\n"
         "run_batch(Path(sys.argv[1]), Period.parse('2021-11'), load_catalogue(), out,\n"
@@ -406,7 +409,7 @@ def test_a_file_refused_for_its_sheets_together_counts_their_rows(
     rows holding a value are still counted (the blank-row count is made for such a file)."""
     import xlsxwriter
 
-    from processor import safety
+    from processor.intake import safety
 
     path = tmp_path / "ba_sheet.xlsx"
     book = xlsxwriter.Workbook(str(path))

@@ -30,18 +30,13 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from processor import schema as S
 from processor.cli import main
-from processor.forms import (
-    EXTRA_ROWS,
-    HEADER_ROW,
-    Roster,
-    citizen_columns,
-    household_columns,
-    write_form,
-)
-from processor.intake import Submission, read_submission
-from processor.periods import Period
+from processor.domain import schema as S
+from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_columns
+from processor.domain.periods import Period
+from processor.intake.reader import read_submission
+from processor.intake.submission import Submission
+from processor.outputs.forms import EXTRA_ROWS, Roster, write_form
 
 pytestmark = [
     pytest.mark.libreoffice,

@@ -24,7 +24,7 @@ def test_demo_reproduces_the_committed_samples(tmp_path: Path) -> None:
 
 
 def test_sample_town_has_the_real_size(catalogue) -> None:
-    from processor.intake import read_submission
+    from processor.intake.reader import read_submission
 
     citizens = households = 0
     for path in sorted((SAMPLES / "inbox").glob("*.xlsx")):

@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processor.periods import Period
-from processor.scoring import score
+from processor.domain.periods import Period
+from processor.scoring.score import score
 
 NOV, OCT = Period(2021, 11), Period(2021, 10)
 CD = [f"CD0{i}" for i in range(1, 9)]

@@ -8,7 +8,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processor.vietnamese import (
+from processor.domain.vietnamese import (
     count_with_words,
     date_vi,
     fold,

@@ -15,9 +15,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from processor.fastrows import Block, Column, _cell_bodies, cell_body, row_cells, row_tag
-from processor.sheets import column_letter
-from processor.xlsx import (
+from processor.domain.sheets import column_letter
+from processor.outputs._xlsx.book import (
     CHARS_PER_WIDTH,
     LINE_HEIGHT,
     WORKBOOK_OPTIONS,
@@ -27,6 +26,14 @@ from processor.xlsx import (
     line_count,
     row_heights,
     write_table,
+)
+from processor.outputs._xlsx.fastrows import (
+    Block,
+    Column,
+    _cell_bodies,
+    cell_body,
+    row_cells,
+    row_tag,
 )
 
 
@@ -291,8 +298,14 @@ def test_rows_are_their_cells_one_after_another(columns: list[list[str]], first_
 @pytest.mark.parametrize(
     ("setting", "limit"),
     [
-        ("processor.fastrows._ZIP64_BYTES", 1_000),  # the estimate says zip64 may be needed
-        ("processor.zipwrite._LIMIT", 2_000),  # the estimate fell short: zipwrite refuses
+        (
+            "processor.outputs._xlsx.fastrows._ZIP64_BYTES",
+            1_000,
+        ),  # the estimate says zip64 may be needed
+        (
+            "processor.outputs._xlsx.zipwrite._LIMIT",
+            2_000,
+        ),  # the estimate fell short: zipwrite refuses
     ],
 )
 def test_a_sheet_that_may_need_zip64_is_written_by_zipfile(
@@ -366,7 +379,7 @@ def test_escape_and_unescape_are_the_standard_librarys(text: str) -> None:
     from xml.sax.saxutils import escape as sax_escape
     from xml.sax.saxutils import unescape as sax_unescape
 
-    from processor.fastrows import escape, unescape
+    from processor.outputs._xlsx.fastrows import escape, unescape
 
     assert escape(text) == sax_escape(text)
     assert unescape(text) == sax_unescape(text, {"&quot;": '"', "&apos;": "'"})

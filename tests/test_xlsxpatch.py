@@ -1,4 +1,4 @@
-"""Marking a unit's own workbook by editing its XML (processor.xlsxpatch).
+"""Marking a unit's own workbook by editing its XML (processor.outputs._xlsx.xlsxpatch).
 
 Each test opens the result the way a unit or the clerk would: openpyxl (Excel's model of the
 file), calamine (the reader of the next batch) and, where marked, LibreOffice.
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from openpyxl.comments import Comment
 from python_calamine import CalamineWorkbook
 
-from processor import schema as S
-from processor import xlsxpatch
-from processor.xlsxpatch import Mark, NewSheet
+from processor.domain import schema as S
+from processor.outputs._xlsx import xlsxpatch
+from processor.outputs._xlsx.xlsxpatch import Mark, NewSheet
 from tests.conftest import citizen, make_form
 
 CD = S.FORM_CITIZENS.name

@@ -1,4 +1,4 @@
-"""processor.zipwrite: archives as zipfile writes them, deflated by ISA-L."""
+"""processor.outputs._xlsx.zipwrite: archives as zipfile writes them, deflated by ISA-L."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from processor.zipwrite import TooLarge, ZipWriter
+from processor.outputs._xlsx.zipwrite import TooLarge, ZipWriter
 
 _MEMBERS = [
     ("[Content_Types].xml", b"<Types/>" * 40),
@@ -50,7 +50,7 @@ def test_isal_members_read_back_whole() -> None:
 
 
 def test_a_part_over_4_gib_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("processor.zipwrite._LIMIT", 100)
+    monkeypatch.setattr("processor.outputs._xlsx.zipwrite._LIMIT", 100)
     with pytest.raises(TooLarge):
         ZipWriter(io.BytesIO()).write("big.xml", b"x" * 101)
 

@@ -3,10 +3,10 @@
 `build_templates(folder)` writes four docxtpl templates: ``quyet_dinh.docx`` (decision + annex),
 ``to_trinh.docx`` and ``bien_ban.docx`` (per unit) and ``giay_khen.docx`` (one landscape page per
 recognised entity). The clerk may reword them in Word as long as the Jinja tags stay; the tags are
-Vietnamese without diacritics, like the catalogue's setting keys. `processor.documents` fills them
+Vietnamese without diacritics, like the catalogue's setting keys. `outputs.documents` fills them
 and checks, before each batch, that every tag a template uses is provided.
 
-Tags (filled by `processor.document_context`):
+Tags (filled by `processor.outputs.document_context`):
 - every template: ``ten_xa``, ``ten_xa_thuong`` (thị trấn Phong Sơn), ``dia_danh``, ``nam``,
   ``co_quan_ban_hanh``, ``co_quan_ban_hanh_ngan`` (UBND), ``ky_hieu`` (QĐ-UBND),
   ``nguoi_ban_hanh``, ``nguoi_ban_hanh_ngan`` (Chủ tịch UBND), ``ky_thay`` (KT.),
@@ -45,7 +45,7 @@ from docx.shared import Cm, Mm, Pt, Twips
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from processor.output_files import atomic_path
+from processor.outputs.files import atomic_path
 
 FONT = "Times New Roman"
 

@@ -3,7 +3,7 @@
 Pure functions, no I/O. The keys are the Jinja tags of the templates in ``input_templates/``
 (Vietnamese without diacritics, like the catalogue's setting keys) so a clerk who rewords a
 template can read them. Lists are grouped by unit in unit code order, then sorted by Vietnamese
-name order (`processor.vietnamese.name_sort_key`). Annexes carry the birth year only: a public
+name order (`vietnamese.name_sort_key`). Annexes carry the birth year only: a public
 decision never shows a CCCD number or a full birth date.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from processor import schema as S
-from processor.catalogue import Catalogue, Title
-from processor.cells import is_missing
-from processor.vietnamese import (
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue, Title
+from processor.domain.cells import is_missing
+from processor.domain.vietnamese import (
     count_with_words,
     date_vi,
     fold,

@@ -12,12 +12,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from processor import schema as S
-from processor.errors import CatalogueError
-from processor.sheets import cell_name, read_workbook
-from processor.vietnamese import fold, nfc
+from processor.domain import schema as S
+from processor.domain.errors import CatalogueError
+from processor.domain.sheets import cell_name, read_workbook
+from processor.domain.vietnamese import fold, nfc
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "input_templates" / "bo_tieu_chi.xlsx"
+# processor/domain/catalogue.py -> the project folder, where the editable templates live.
+DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "input_templates" / "bo_tieu_chi.xlsx"
 
 
 @dataclass(frozen=True)

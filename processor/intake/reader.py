@@ -3,143 +3,43 @@
 `read_submission` never raises for bad input: whatever is wrong with a file becomes an Issue and
 the rows it could not take are counted as rejected, so the batch always goes on. Every file of
 the inbox gets a Submission, even the ones skipped (lock files) or refused before parsing
-(processor.safety), so the run's accounting lists them all (SPEC §7).
+(processor.intake.safety), so the run's accounting lists them all (SPEC §7).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from processor import cells
-from processor import schema as S
-from processor.catalogue import Catalogue
-from processor.errors import KieumauError
-from processor.forms import HEADER_ROW, MONTHS, citizen_columns, household_columns
-from processor.issues import ERROR, Issue, make_issue
-from processor.periods import Period
-from processor.safety import MAX_ROWS, SheetScan, Verdict, inspect_file
-from processor.sheets import cell_name, column_letter, open_workbook, sheet_map
-from processor.vietnamese import fold, nfc
+from processor.domain import cells
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue
+from processor.domain.errors import KieumauError
+from processor.domain.form_layout import HEADER_ROW, MONTHS, citizen_columns, household_columns
+from processor.domain.issues import ERROR
+from processor.domain.periods import Period
+from processor.domain.sheets import cell_name, open_workbook, sheet_map
+from processor.domain.vietnamese import fold, nfc
+from processor.intake.inbox import is_ignored
+from processor.intake.safety import MAX_ROWS, SheetScan, Verdict, inspect_file
+from processor.intake.submission import (
+    ACCEPTED,
+    ACCEPTED_WITH_ERRORS,
+    IGNORED,
+    OTHER_PERIOD,
+    OTHER_UNIT,
+    REJECTED,
+    SheetCount,
+    Submission,
+    sha256_of,
+)
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-# Files every inbox collects: editor lock files, OS thumbnails. Listed as skipped, never read.
-_IGNORED_PREFIXES = (".", "~$")
-_IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 MAX_FORMULA_ISSUES = 20  # per sheet; the rest are counted in one more issue
 _CODE_IN_HEADER = re.compile(r"^\s*([A-Za-zĐđ]+\d+(?:\.\d+)?)\b")
-
-# Statuses of a file in the run's accounting (`Nguồn`, nhat_ky.json).
-ACCEPTED = "đã nhận"
-ACCEPTED_WITH_ERRORS = "đã nhận, có dòng bị loại"
-REJECTED = "bị từ chối"
-DUPLICATE = "trùng lặp"
-SUPERSEDED = "bị thay thế"
-OTHER_PERIOD = "khác kỳ"
-OTHER_UNIT = "đơn vị khác"
-IGNORED = "bỏ qua"
-
-
-@dataclass
-class SheetCount:
-    read: int = 0
-    accepted: int = 0
-    rejected: int = 0
-
-
-@dataclass
-class Submission:
-    path: Path
-    name: str  # path relative to the inbox, as shown to users
-    sha256: str
-    mtime: float
-    status: str = REJECTED
-    unit_code: str | None = None
-    period: str | None = None
-    form_version: str | None = None
-    fingerprint: str | None = None
-    info: dict[str, object] = field(default_factory=dict)
-    citizens: pd.DataFrame = field(default_factory=pd.DataFrame)
-    households: pd.DataFrame = field(default_factory=pd.DataFrame)
-    tasks: pd.DataFrame = field(default_factory=pd.DataFrame)
-    issues: list[Issue] = field(default_factory=list)
-    counts: dict[str, SheetCount] = field(default_factory=dict)
-    superseded_by: str | None = None
-    # Where each column was found, per sheet: messages name the cell the unit actually typed in.
-    positions: dict[str, dict[str, int]] = field(default_factory=dict)
-    # Form sheet name -> the name in the unit's file, when the unit renamed the sheet.
-    sheet_titles: dict[str, str] = field(default_factory=dict)
-    # A sheet was too large to load: nothing may open the whole file later (feedback).
-    oversized: bool = False
-
-    def without_rows(self) -> Submission:
-        """A copy without the rows read: what a worker writing the unit's feedback needs."""
-        return replace(
-            self, citizens=pd.DataFrame(), households=pd.DataFrame(), tasks=pd.DataFrame()
-        )
-
-    def cell(self, sheet: str, key: str, row: int) -> str:
-        """Excel name of column ``key`` on Excel row ``row`` of ``sheet`` ('H12')."""
-        return f"{column_letter(self.positions.get(sheet, {}).get(key, 0))}{row}"
-
-    @property
-    def rows_read(self) -> int:
-        return sum(c.read for c in self.counts.values())
-
-    @property
-    def rows_accepted(self) -> int:
-        return sum(c.accepted for c in self.counts.values())
-
-    @property
-    def rows_rejected(self) -> int:
-        return sum(c.rejected for c in self.counts.values())
-
-    def issue(
-        self, code: str, sheet: str = "", cell: str = "", value: object = "", detail: object = ""
-    ) -> Issue:
-        """Record a problem; ``sheet`` is the form's name, shown as the unit's file names it."""
-        issue = make_issue(
-            code, self.name, self.sheet_titles.get(sheet, sheet), cell, value, detail
-        )
-        self.issues.append(issue)
-        return issue
-
-    def reject_all(self) -> None:
-        """The file cannot be used: every row it holds is counted as rejected."""
-        for count in self.counts.values():
-            count.rejected += count.accepted
-            count.accepted = 0
-        self.citizens = self.citizens.iloc[0:0]
-        self.households = self.households.iloc[0:0]
-        self.tasks = self.tasks.iloc[0:0]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def list_inbox(inbox: Path) -> list[Path]:
-    """Every file under the inbox, recursively, in a stable order. Lock and hidden files are
-    listed too: read_submission marks them skipped, so the accounting shows every file."""
-    return sorted(path for path in inbox.rglob("*") if path.is_file())
-
-
-def is_ignored(name: str) -> bool:
-    """Lock files (`~$x.xlsx`, `.~lock.x.ods#`), hidden files and folders, OS thumbnails."""
-    parts = Path(name).parts
-    return any(part.startswith(_IGNORED_PREFIXES) for part in parts) or (
-        bool(parts) and parts[-1].lower() in _IGNORED_NAMES
-    )
 
 
 def read_submission(
@@ -217,7 +117,7 @@ _SIGNATURES = {
 
 class _Workbook:
     """The unit's workbook through calamine, under the form's sheet names (even when the unit
-    renamed a sheet), loading a sheet only when its scan (processor.safety) shows it is small
+    renamed a sheet), loading a sheet only when its scan (processor.intake.safety) shows it is small
     enough: calamine allocates a dense grid up to the farthest cell, whatever is filled in."""
 
     def __init__(self, sub: Submission, scans: dict[str, SheetScan]) -> None:

@@ -33,8 +33,8 @@ from typing import IO
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from processor.sheets import cell_name
-from processor.vietnamese import nfc
+from processor.domain.sheets import cell_name
+from processor.domain.vietnamese import nfc
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

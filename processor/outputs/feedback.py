@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor import xlsxpatch
-from processor.catalogue import Catalogue, Unit
-from processor.intake import Submission
-from processor.issues import ERROR, ISSUE_LABELS, WARNING, Issue
-from processor.output_files import atomic_path
-from processor.periods import Period
-from processor.reports import citizen_labels, household_labels, unit_labels
-from processor.scoring import Results
-from processor.vietnamese import nfc
-from processor.xlsx import WIDTH_SAMPLE, Book, column_width, row_heights, write_table
+from processor.domain.catalogue import Catalogue, Unit
+from processor.domain.issues import ERROR, ISSUE_LABELS, WARNING, Issue
+from processor.domain.periods import Period
+from processor.domain.vietnamese import nfc
+from processor.intake.submission import Submission
+from processor.outputs._xlsx import xlsxpatch
+from processor.outputs._xlsx.book import WIDTH_SAMPLE, Book, column_width, row_heights, write_table
+from processor.outputs.files import atomic_path
+from processor.outputs.summary import citizen_labels, household_labels, unit_labels
+from processor.scoring.score import Results
 
 FEEDBACK_SHEET = "Phản hồi"
 RESULTS_SHEETS = {
@@ -186,7 +186,7 @@ def _patch_own_workbook(
     issues: list[Issue],
     results: Results,
 ) -> Path:
-    """The unit's workbook marked by editing its XML (processor.xlsxpatch): no full load."""
+    """The unit's workbook marked by editing its XML (_xlsx.xlsxpatch): no full load."""
     marks = [
         xlsxpatch.Mark(i.sheet, i.cell, i.severity == ERROR, f"[{i.severity}] {i.message}")
         for i in issues

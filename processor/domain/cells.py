@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from processor import schema as S
-from processor.vietnamese import fold, nfc
+from processor.domain import schema as S
+from processor.domain.vietnamese import fold, nfc
 
 Problem = tuple[Any, str, object, object]  # (row label, issue code, raw value, detail)
 _MISSING = object()

@@ -2,8 +2,8 @@
 
 Per title with at least one recognised entity: a Quyết định with its annex list and a Giấy khen
 file (one landscape page per entity); per unit: a Tờ trình and a Biên bản họp bình xét. The
-templates are editable .docx files in ``input_templates/`` (built by `processor.word_templates`);
-what fills them comes from `processor.document_context`. Every value is escaped on the way in
+templates are editable .docx files in ``input_templates/`` (built by `outputs.word_templates`);
+what fills them comes from `outputs.document_context`. Every value is escaped on the way in
 (docxtpl autoescape): without it an `&` in a name silently breaks the document.
 """
 
@@ -28,11 +28,11 @@ from docxtpl import DocxTemplate
 from lxml import etree
 from lxml.etree import XMLSyntaxError
 
-from processor import document_context as ctx
-from processor.catalogue import DEFAULT_CATALOGUE, Catalogue
-from processor.errors import TemplateError
-from processor.output_files import atomic_path
-from processor.scoring import Results
+from processor.domain.catalogue import DEFAULT_CATALOGUE, Catalogue
+from processor.domain.errors import TemplateError
+from processor.outputs import document_context as ctx
+from processor.outputs.files import atomic_path
+from processor.scoring.score import Results
 
 DEFAULT_TEMPLATES = DEFAULT_CATALOGUE.parent
 _W_T = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
@@ -91,7 +91,7 @@ class _Renderer:
         if not path.is_file():
             raise TemplateError(
                 f"Không tìm thấy mẫu Word {path}. Tạo lại bộ mẫu bằng "
-                f"processor.word_templates.build_templates(Path('{self.folder}'))."
+                f"processor.outputs.word_templates.build_templates(Path('{self.folder}'))."
             )
         return _Template(path), path
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor import schema as S
-from processor.catalogue import Catalogue, Title
-from processor.consolidate import Consolidated
-from processor.issues import ISSUE_LABELS, Issue
-from processor.output_files import atomic_path
-from processor.periods import Period
-from processor.scoring import Results
-from processor.xlsx import Book, write_cell, write_table
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue, Title
+from processor.domain.issues import ISSUE_LABELS, Issue
+from processor.domain.periods import Period
+from processor.outputs._xlsx.book import Book, write_cell, write_table
+from processor.outputs.files import atomic_path
+from processor.scoring.consolidate import Consolidated
+from processor.scoring.score import Results
 
 SOURCE_LABELS = {
     "name": "Tệp",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from processor.vietnamese import fold
+from processor.domain.vietnamese import fold
 
 
 @dataclass(frozen=True)

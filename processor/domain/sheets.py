@@ -11,7 +11,7 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
-from processor.vietnamese import nfc
+from processor.domain.vietnamese import nfc
 
 
 def column_letter(index: int) -> str:

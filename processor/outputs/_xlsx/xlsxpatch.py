@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
 
-from processor.fastrows import (
+from processor.domain.sheets import column_index, column_letter
+from processor.domain.vietnamese import nfc
+from processor.outputs._xlsx.fastrows import (
     cell_bodies,
     cell_body,
     escape_text,
@@ -43,9 +45,7 @@ from processor.fastrows import (
     row_elements,
     unescape,
 )
-from processor.sheets import column_index, column_letter
-from processor.vietnamese import nfc
-from processor.zipwrite import ZipWriter
+from processor.outputs._xlsx.zipwrite import ZipWriter
 
 AUTHOR = "kieumau"
 ERROR_RGB = "FFFFC7CE"
@@ -338,7 +338,7 @@ class _Package:
         self.edited.pop(name, None)
 
     def write(self, dest: Path) -> None:
-        # Deflated by ISA-L at level 1 (processor.zipwrite): this file goes straight back to
+        # Deflated by ISA-L at level 1 (outputs._xlsx.zipwrite): this file goes straight back to
         # the unit, and a district writes four hundred of them. The parts not edited are
         # copied as the unit's file holds them (about 1 ms a feedback, inflated and deflated).
         with open(dest, "wb") as file, ZipWriter(file) as out:

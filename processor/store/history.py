@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from processor.errors import HistoryError
+from processor.domain.errors import HistoryError
 
 LEVELS = ("citizens", "households", "units", "tasks")
 _SCHEMA = """

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from processor import schema as S
-from processor.catalogue import Catalogue, Criterion, Title
-from processor.periods import Period
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue, Criterion, Title
+from processor.domain.periods import Period
 
 _COMPARE = {
     "≥": operator.ge,

@@ -30,9 +30,9 @@ import pandas as pd
 import xlsxwriter.workbook
 from xlsxwriter.format import Format
 
-from processor.sheets import column_index, column_letter
-from processor.vietnamese import nfc
-from processor.zipwrite import TooLarge, ZipWriter
+from processor.domain.sheets import column_index, column_letter
+from processor.domain.vietnamese import nfc
+from processor.outputs._xlsx.zipwrite import TooLarge, ZipWriter
 
 _EPOCH = dt.datetime(1899, 12, 30)
 _EPOCH_ORDINAL = _EPOCH.toordinal()  # a date's serial number is its ordinal less this

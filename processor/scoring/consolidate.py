@@ -11,17 +11,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from processor import schema as S
-from processor.catalogue import Catalogue
-from processor.forms import citizen_columns, household_columns
-from processor.intake import (
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue
+from processor.domain.form_layout import citizen_columns, household_columns
+from processor.domain.issues import Issue, make_issue
+from processor.intake.submission import (
     ACCEPTED,
     ACCEPTED_WITH_ERRORS,
     DUPLICATE,
     SUPERSEDED,
     Submission,
 )
-from processor.issues import Issue, make_issue
 
 COUNTED = (ACCEPTED, ACCEPTED_WITH_ERRORS)
 INFO_KEYS = ("reporter", "phone", "report_date", "meeting_date", "attendees", "chair", "secretary")

@@ -21,8 +21,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_range
 from xlsxwriter.worksheet import Worksheet
 
-from processor.fastrows import Block, Column, close_and_inject, register_formats
-from processor.vietnamese import nfc
+from processor.domain.vietnamese import nfc
+from processor.outputs._xlsx.fastrows import Block, Column, close_and_inject, register_formats
 
 WORKBOOK_OPTIONS = {
     "strings_to_formulas": False,  # a name like "=1+1" or "-Ban" stays text (SPEC §5)
@@ -135,7 +135,7 @@ class Book:
         close_and_inject(self.workbook, self.path, self.pending)
 
     def add_rows(self, ws: Worksheet, block: Block) -> None:
-        """Queue a block of cells for the fast writer (see processor.fastrows)."""
+        """Queue a block of cells for the fast writer (see processor.outputs._xlsx.fastrows)."""
         register_formats(block)
         self.pending.setdefault(ws.index, []).append(block)
 

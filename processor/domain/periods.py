@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from processor.errors import KieumauError
+from processor.domain.errors import KieumauError
 
 _PATTERN = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})\s*$")
 _PATTERN_MY = re.compile(r"^\s*(\d{1,2})[-/.](\d{4})\s*$")

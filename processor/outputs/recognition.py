@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from processor.catalogue import Catalogue
-from processor.errors import HistoryError
-from processor.history import History
-from processor.prefill import _dates
-from processor.scoring import Results
+from processor.domain.catalogue import Catalogue
+from processor.domain.errors import HistoryError
+from processor.outputs.prefill import _dates
+from processor.scoring.score import Results
+from processor.store.history import History
 
 EVALUATION_MONTH = 11  # November evaluation (SPEC §1 calendar)
 
@@ -34,7 +34,7 @@ def november_results(history_path: Path, year: int) -> Results:
 def decisions_for_year(
     catalogue: Catalogue, year: int, output_root: Path, history_path: Path, pdf: bool = False
 ) -> tuple[list[Path], list[str]]:
-    from processor.documents import convert_to_pdf, write_decisions
+    from processor.outputs.documents import convert_to_pdf, write_decisions
 
     results = november_results(history_path, year)
     out_dir = output_root / f"{year:04d}-12" / "quyet_dinh"

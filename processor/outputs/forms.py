@@ -17,20 +17,25 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from processor import schema as S
-from processor.catalogue import Catalogue, Criterion, Unit
-from processor.fastrows import Block, closed_parts, escape, inject
-from processor.fastrows import Column as FastColumn
-from processor.output_files import atomic_path
-from processor.periods import Period
-from processor.xlsx import WORKBOOK_OPTIONS, line_count, row_heights
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue, Unit
+from processor.domain.form_layout import (
+    HEADER_ROW,
+    MAX_DATE,
+    MIN_DATE,
+    MONTHS,
+    citizen_columns,
+    household_columns,
+    unit_task_rows,
+)
+from processor.domain.periods import Period
+from processor.outputs._xlsx.book import WORKBOOK_OPTIONS, line_count, row_heights
+from processor.outputs._xlsx.fastrows import Block, closed_parts, escape, inject
+from processor.outputs._xlsx.fastrows import Column as FastColumn
+from processor.outputs.files import atomic_path
 
 # Blank input rows left under the roster, so units can add new residents without inserting rows.
 EXTRA_ROWS = 100
-HEADER_ROW = 2  # 0-based: a title line, a hint line, then the header
-MAX_DATE = dt.date(2100, 12, 31)
-MIN_DATE = dt.date(1900, 1, 1)
-MONTHS = (1, 12)  # `Tháng hoàn thành dự kiến` of the roadmap (seed III.1)
 # LibreOffice does not grow a row to fit wrapped text when it opens an xlsx (xlsxwriter leaves
 # row heights to the reader), so wrapped lines printed over the next row: heights are set here.
 LINE_HEIGHT = 16  # points, one line of 12 pt Times New Roman
@@ -138,45 +143,6 @@ def _validation(column: S.Column, limits: tuple[float, float] | None = None) -> 
     return None
 
 
-def criterion_column(criterion: Criterion) -> S.Column:
-    """How a criterion appears as a form column: a dropdown for `dat`, a number otherwise."""
-    if criterion.kind == "dat":
-        return S.Column(criterion.code, criterion.label, "choice", False, S.PASS_FAIL, 14)
-    if criterion.kind == "diem":
-        return S.Column(
-            criterion.code,
-            criterion.label,
-            "number",
-            False,
-            (),
-            14,
-            note=f"0..{criterion.points:g}",
-        )
-    return S.Column(criterion.code, criterion.label, "number", False, (), 14)
-
-
-def citizen_columns(catalogue: Catalogue) -> list[S.Column]:
-    crits = [criterion_column(c) for c in catalogue.form_criteria(catalogue.citizen_title.code)]
-    return [*S.FORM_CITIZENS.columns, *crits, S.VOTES, S.NOTE]
-
-
-def household_columns(catalogue: Catalogue) -> list[S.Column]:
-    crits = [criterion_column(c) for c in catalogue.form_criteria(catalogue.household_title.code)]
-    return [*S.FORM_HOUSEHOLDS.columns, *crits, S.VOTES, S.NOTE]
-
-
-def unit_task_rows(catalogue: Catalogue) -> list[dict[str, object]]:
-    """One row per task of each unit criterion, or per criterion without tasks (SPEC §3)."""
-    rows: list[dict[str, object]] = []
-    for criterion in catalogue.form_criteria(catalogue.unit_title.code):
-        tasks = catalogue.tasks_of(criterion.code)
-        if tasks:
-            rows += [{"criterion": criterion.code, "task": t.code, "text": t.text} for t in tasks]
-        else:
-            rows.append({"criterion": criterion.code, "task": "", "text": criterion.text})
-    return rows
-
-
 def _line_count(text: object, width: float, bold: bool = False) -> int:
     """Lines a wrapped cell of ``width`` needs for ``text`` (an estimate, erring on more)."""
     if not isinstance(text, str):
@@ -254,7 +220,7 @@ def _table_blocks(
     locked_keys: set[str],
     extra_rows: int = EXTRA_ROWS,
 ) -> list[Block]:
-    """A list sheet's unit part, for the fast row writer (processor.fastrows): its title, and
+    """A list sheet's unit part, for the fast row writer (_xlsx.fastrows): its title, and
     ``n`` rows, ``listed`` giving the values of their columns by key (a column not there is
     blank), then ``extra_rows`` blank input rows."""
     first = HEADER_ROW + 1

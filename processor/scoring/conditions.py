@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from processor import schema as S
-from processor.catalogue import Catalogue
-from processor.cells import is_blank
-from processor.history import History
-from processor.periods import Period
+from processor.domain import schema as S
+from processor.domain.catalogue import Catalogue
+from processor.domain.cells import is_blank
+from processor.domain.periods import Period
+from processor.store.history import History
 
 YEARS = "năm"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor.catalogue import Catalogue
-from processor.errors import KieumauError
-from processor.forms import Roster, write_form
-from processor.history import History
-from processor.periods import Period
+from processor.domain.catalogue import Catalogue
+from processor.domain.errors import KieumauError
+from processor.domain.periods import Period
+from processor.outputs.forms import Roster, write_form
+from processor.store.history import History
 
 # Values that belong to one meeting or one inspection, not carried to the next form.
 NOT_CARRIED = ("votes", "inspection", "note")
