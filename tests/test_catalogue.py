@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from processor.cli import main
+from processor.domain import schema as S
 from processor.domain.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from processor.domain.errors import CatalogueError
 
@@ -76,3 +77,30 @@ def test_missing_sheet_is_named(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError) as caught:
         load_catalogue(path)
     assert any("thiếu sheet 'Phần việc'" in p for p in caught.value.problems)
+
+
+def test_the_shipped_catalogue_is_written_from_the_default_tables(tmp_path: Path) -> None:
+    """input_templates/bo_tieu_chi.xlsx is what processor.outputs.catalogue_book writes: a change
+    to the default tables must be followed by `python -m processor.outputs.catalogue_book`."""
+    from processor.domain import default_catalogue
+    from processor.domain.sheets import read_workbook
+    from processor.outputs.catalogue_book import write_catalogue
+
+    built = load_catalogue(write_catalogue(tmp_path / "bo_tieu_chi.xlsx"))
+    shipped = load_catalogue(DEFAULT_CATALOGUE)
+    assert shipped == built
+    assert shipped.settings == built.settings
+    readme = [row[0] or "" for row in read_workbook(DEFAULT_CATALOGUE)[S.CAT_README]]
+    assert readme == list(default_catalogue.README_LINES)
+
+
+def test_the_catalogue_dropdowns_offer_what_the_loader_accepts(tmp_path: Path) -> None:
+    import openpyxl
+
+    from processor.outputs.catalogue_book import write_catalogue
+
+    book = openpyxl.load_workbook(write_catalogue(tmp_path / "c.xlsx"))
+    lists = {
+        v.formula1.strip('"') for v in book[S.CAT_CRITERIA.name].data_validations.dataValidation
+    }
+    assert ",".join(S.CRITERION_KINDS) in lists
