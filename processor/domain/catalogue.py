@@ -137,11 +137,6 @@ class Catalogue:
         ]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:12]
 
-    def form_codes(self) -> set[str]:
-        """Codes of every criterion and task that appears in a form, for version compatibility."""
-        codes = {c.code for c in self.criteria if c.kind != "tong_hop"}
-        return codes | {t.code for t in self.tasks}
-
 
 class _Collector:
     """Gathers catalogue problems so the Ban chỉ đạo sees all of them in one go."""

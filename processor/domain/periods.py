@@ -36,9 +36,6 @@ class Period:
     def next(self) -> Period:
         return Period(self.year + 1, 1) if self.month == 12 else Period(self.year, self.month + 1)
 
-    def previous(self) -> Period:
-        return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
-
     @property
     def label(self) -> str:
         return f"tháng {self.month:02d}/{self.year}"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from processor.domain.vietnamese import fold
-
 
 @dataclass(frozen=True)
 class Column:
@@ -221,8 +219,3 @@ RESULT_LABELS = {
     "reason": "Lý do",
     "kind": "Loại",
 }
-
-
-def label_key(label: object) -> str:
-    """Normalised form of a header for matching: accent-free, lower case, single spaces."""
-    return fold(str(label)) if label is not None else ""

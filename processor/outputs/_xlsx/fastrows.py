@@ -424,10 +424,6 @@ def row_elements(
     return rows
 
 
-def _merge_sheet(xml: bytes, blocks: list[Block]) -> bytes:
-    return b"".join(_sheet_pieces(xml, blocks))
-
-
 def _widen_dimension(xml: bytes, last_row: int, last_col: int) -> bytes:
     """Readers such as calamine size the sheet from <dimension>: cover the injected cells."""
     match = _DIMENSION.search(xml)
