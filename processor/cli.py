@@ -117,7 +117,37 @@ def _progress(label: str, i: int, n: int) -> None:
         )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def utf8_console() -> None:
+    """Make stdout and stderr able to print Vietnamese whatever the console's code page.
+
+    A redirected output on Windows, or a console set to cp1252, takes the locale's legacy
+    encoding, which has no letter like ạ or ế: every print would raise UnicodeEncodeError. A
+    stream that is not a terminal (a file, a pipe) is switched to UTF-8, so the saved text stays
+    whole; a terminal keeps its encoding and shows '?' for what it cannot display.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding == "utf8" or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            if stream.isatty():
+                stream.reconfigure(errors="replace")
+            else:
+                stream.flush()
+                stream.reconfigure(encoding="utf-8", errors="replace")
+        except (OSError, ValueError):  # a closed or detached stream: nothing to print to
+            continue
+
+
+class _Kieumau(click.Group):
+    """The command group, which first makes the console able to print Vietnamese."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        utf8_console()
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Kieumau, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", is_flag=True, help="Hiện chi tiết lỗi kỹ thuật (traceback).")
 @click.version_option(package_name="kieumau", message="kieumau %(version)s")
 @click.pass_context
