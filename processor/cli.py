@@ -15,11 +15,24 @@ from pathlib import Path
 
 import click
 
+from processor.cli_text import vietnamese
 from processor.domain import schema as S
 from processor.domain.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from processor.domain.errors import KieumauError
 from processor.domain.issues import ERROR
 from processor.domain.periods import Period
+from processor.domain.vietnamese import format_number
+from processor.intake.submission import (
+    ACCEPTED,
+    ACCEPTED_WITH_ERRORS,
+    DUPLICATE,
+    IGNORED,
+    OTHER_PERIOD,
+    OTHER_UNIT,
+    REJECTED,
+    SUPERSEDED,
+)
+from processor.scoring.consolidate import COUNTED
 
 CATALOGUE_NAME = Path("input_templates") / "bo_tieu_chi.xlsx"
 EXIT_OK, EXIT_REJECTED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -28,6 +41,50 @@ EXIT_OK, EXIT_REJECTED, EXIT_CANNOT_RUN = 0, 1, 2
 class _Context:
     def __init__(self, verbose: bool) -> None:
         self.verbose = verbose
+
+
+def _metavar(param: click.Parameter) -> str | None:
+    """A Vietnamese placeholder for an option's value in the help ("TỆP", not Click's "FILE")."""
+    kind = param.type
+    if param.callback is _period:
+        return "NĂM-THÁNG"
+    if isinstance(kind, click.Path):
+        return "THƯ_MỤC" if not kind.file_okay else "TỆP" if not kind.dir_okay else "ĐƯỜNG_DẪN"
+    if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
+        return "SỐ"
+    if isinstance(kind, click.types.StringParamType):
+        return "GIÁ_TRỊ"
+    return None
+
+
+class _Command(click.Command):
+    """A command whose usage line and placeholders are in Vietnamese."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Option) and not param.is_flag and param.metavar is None:
+                param.metavar = _metavar(param)
+
+
+class _Group(click.Group):
+    """The command group: a console that can print Vietnamese (utf8_console), a Vietnamese
+    usage line, and Click's own texts (errors, "Usage:", "Show this message and exit.") in
+    Vietnamese for as long as a command runs."""
+
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[TÙY_CHỌN]")
+        kwargs.setdefault("subcommand_metavar", "LỆNH [THAM_SỐ]...")
+        super().__init__(*args, **kwargs)
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        utf8_console()
+        with vietnamese():
+            return super().main(*args, **kwargs)
 
 
 def _catalogue_path(option: str | None) -> Path:
@@ -139,17 +196,11 @@ def utf8_console() -> None:
             continue
 
 
-class _Kieumau(click.Group):
-    """The command group, which first makes the console able to print Vietnamese."""
-
-    def main(self, *args, **kwargs):  # type: ignore[override]
-        utf8_console()
-        return super().main(*args, **kwargs)
-
-
-@click.group(cls=_Kieumau, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", is_flag=True, help="Hiện chi tiết lỗi kỹ thuật (traceback).")
-@click.version_option(package_name="kieumau", message="kieumau %(version)s")
+@click.version_option(
+    package_name="kieumau", message="kieumau %(version)s", help="Hiện phiên bản rồi thoát."
+)
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """kieumau: tổng hợp biểu mẫu thi đua xây dựng các danh hiệu kiểu mẫu.
@@ -161,8 +212,14 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 @main.command("run")
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False))
-@click.option("--ky", "period", required=True, callback=_period, help="Kỳ báo cáo, dạng 2021-11.")
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False), metavar="THƯ_MỤC_NHẬN")
+@click.option(
+    "--ky",
+    "period",
+    required=True,
+    callback=_period,
+    help="Kỳ báo cáo, dạng 2021-11.",
+)
 @click.option(
     "--quyet-dinh",
     "with_decisions",
@@ -183,7 +240,7 @@ def run_command(
     history_path: str | None,
     workspace: str,
 ) -> None:
-    """Chạy tổng hợp hằng tháng cho mọi tệp trong thư mục INBOX."""
+    """Chạy tổng hợp hằng tháng cho mọi tệp trong THƯ_MỤC_NHẬN."""
     code = _run(
         Path(inbox),
         period,
@@ -220,31 +277,60 @@ def _run(
         workers=workers,
         progress=_progress,
     )
-    _print_run_summary(report)
+    _print_run_summary(report, catalogue)
     if with_decisions:
         _decisions(catalogue, period.year, output_root, history_path, workspace, pdf=False)
     return report.exit_code
 
 
-def _thousands(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+# How the run's summary line counts the files of each status (a status alone, "đã nhận", would
+# stutter beside "đã nhận, có dòng bị loại").
+_FILE_COUNTS = {
+    ACCEPTED: "nhận đủ",
+    ACCEPTED_WITH_ERRORS: "nhận nhưng có dòng bị loại",
+    REJECTED: "bị từ chối",
+    DUPLICATE: "trùng với tệp khác (tính một lần)",
+    SUPERSEDED: "đã có bản mới hơn thay thế",
+    OTHER_PERIOD: "của kỳ khác",
+    OTHER_UNIT: "của đơn vị khác",
+    IGNORED: "bỏ qua",
+}
+_MISSING_SHOWN = 10  # units named on the console; the summary's Chưa nộp sheet lists them all
 
 
-def _print_run_summary(report) -> None:
+def _n(value: int) -> str:
+    """A count as Vietnamese write it: 378.845."""
+    return format_number(value, 0)
+
+
+def _print_run_summary(report, catalogue: Catalogue) -> None:
     subs = report.submissions
     statuses = Counter(s.status for s in subs)
     errors = sum(1 for i in report.issues if i.severity == ERROR)
     warnings = len(report.issues) - errors
-    click.echo(
-        f"\nKỲ {report.period} - đã đọc {len(subs)} tệp: "
-        + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    files = "; ".join(
+        f"{_n(n)} {_FILE_COUNTS.get(status, status)}"
+        for status, n in sorted(statuses.items(), key=lambda item: -item[1])
     )
+    click.echo(f"\nKỳ {report.period}: đã đọc {_n(len(subs))} tệp ({files or 'không có tệp nào'}).")
     read, accepted, rejected = (
-        _thousands(sum(getattr(s, key) for s in subs))
+        _n(sum(getattr(s, key) for s in subs))
         for key in ("rows_read", "rows_accepted", "rows_rejected")
     )
     click.echo(f"Dòng dữ liệu: đọc {read}, nhận {accepted}, loại {rejected}.")
-    click.echo(f"Lỗi: {errors}, cảnh báo: {warnings} (xem sheet '{S.OUT_ISSUES}').")
+    click.echo(f"Lỗi: {_n(errors)}, cảnh báo: {_n(warnings)} (xem tệp phản hồi của từng đơn vị).")
+    sent = {s.unit_code for s in subs if s.status in COUNTED}
+    missing = [u for u in catalogue.units if u.code not in sent]
+    if missing:
+        named = ", ".join(f"{u.code} ({u.name})" for u in missing[:_MISSING_SHOWN])
+        more = len(missing) - _MISSING_SHOWN
+        tail = f" và {_n(more)} đơn vị khác (sheet '{S.OUT_MISSING}')" if more > 0 else ""
+        click.secho(
+            f"Chưa nộp: {_n(len(missing))}/{_n(len(catalogue.units))} đơn vị: {named}{tail}.",
+            fg="yellow",
+        )
+    else:
+        click.echo(f"Đã nộp: cả {_n(len(catalogue.units))} đơn vị.")
     results = report.results
     for label, frame in (
         ("Công dân", results.citizens),
@@ -252,18 +338,18 @@ def _print_run_summary(report) -> None:
         ("Tổ dân phố", results.units[results.units["kind"] == S.UNIT_KIND_TDP]),
     ):
         counts = frame["outcome"].value_counts() if not frame.empty else {}
-        click.echo(
-            f"  {label:<12} {S.ACHIEVED}: {counts.get(S.ACHIEVED, 0):>6}   "
-            f"{S.NOT_ACHIEVED}: {counts.get(S.NOT_ACHIEVED, 0):>6}   "
-            f"{S.NOT_ELIGIBLE}: {counts.get(S.NOT_ELIGIBLE, 0):>6}"
+        cells = "   ".join(
+            f"{outcome}: {_n(counts.get(outcome, 0)):>7}"
+            for outcome in (S.ACHIEVED, S.NOT_ACHIEVED, S.NOT_ELIGIBLE)
         )
+        click.echo(f"  {label:<12} {cells}")
     click.echo(f"Kết quả: {report.out_dir}/")
     for path in report.outputs:
         if path.parent == report.out_dir:
             click.echo(f"  - {path.name}")
     folders = Counter(p.parent.name for p in report.outputs if p.parent != report.out_dir)
     for folder, n in sorted(folders.items()):
-        click.echo(f"  - {folder}/ ({n} tệp)")
+        click.echo(f"  - {folder}/ ({_n(n)} tệp)")
     if report.exit_code:
         click.secho(
             "Có tệp hoặc dòng bị loại: gửi tệp phản hồi (phan_hoi/) cho đơn vị để sửa.", fg="yellow"
@@ -320,7 +406,9 @@ def forms_command(
 
 
 @main.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False), metavar="TỆP..."
+)
 @click.option("--ky", "period", callback=_period, help="Kỳ phải khớp (không bắt buộc).")
 @catalogue_option
 @friendly_errors
@@ -350,7 +438,9 @@ def check_command(
 
 
 @main.command("quyet-dinh")
-@click.option("--nam", "year", type=int, required=True, help="Năm xét công nhận, ví dụ 2021.")
+@click.option(
+    "--nam", "year", type=int, required=True, metavar="NĂM", help="Năm xét công nhận, ví dụ 2021."
+)
 @click.option("--pdf", is_flag=True, help="Chuyển sang PDF bằng LibreOffice (nếu có).")
 @catalogue_option
 @output_options

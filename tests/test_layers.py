@@ -60,4 +60,10 @@ def test_the_workbook_writing_corner_is_private_to_the_outputs() -> None:
 
 def test_every_module_is_in_a_layer_or_at_the_top() -> None:
     top = {name for name, _ in _modules() if name.count(".") == 1}
-    assert top <= {"processor.__init__", "processor.cli", "processor.batch", "processor.demo"}
+    assert top <= {
+        "processor.__init__",
+        "processor.cli",
+        "processor.cli_text",
+        "processor.batch",
+        "processor.demo",
+    }
