@@ -149,25 +149,7 @@ def _assess(rng: random.Random, quality: float, progress: float) -> str:
 
 
 def _criterion_value(rng: random.Random, criterion: Criterion, quality: float, progress: float):
-    if criterion.kind == "dat":
-        return _assess(rng, quality, progress)
-    if criterion.kind == "diem":
-        points = criterion.points or 10
-        return float(round(points * min(1.0, quality * progress + rng.uniform(-0.15, 0.1))))
-    # `so` criteria: values around the threshold, better with quality.
-    threshold = criterion.threshold or 0
-    meets = rng.random() < quality * progress
-    if criterion.comparator in ("≥", ">"):
-        return (
-            float(threshold + rng.randint(1, 4))
-            if meets
-            else float(max(0, threshold - rng.randint(1, 2)))
-        )
-    return (
-        round(threshold * rng.uniform(0.2, 0.9), 1)
-        if meets
-        else round(threshold * rng.uniform(1.05, 1.8), 1)
-    )
+    return criterion.rules.sample(rng, quality * progress)
 
 
 def _citizen_rows(
@@ -181,7 +163,7 @@ def _citizen_rows(
     title = catalogue.citizen_title
     criteria = catalogue.form_criteria(title.code)
     min_age = title.min_age or 0
-    rolled_up = {c.source for c in catalogue.criteria if c.kind == "tong_hop"}
+    rolled_up = {c.source for c in catalogue.criteria if not c.rules.on_form}
     rows = []
     for person in people:
         age = period.year - person.birth_date.year
@@ -255,12 +237,12 @@ def _task_rows(
             "responsible": names.person(rng.choice(names.family), rng.choice([S.MALE, S.FEMALE])),
             "self_assessment": S.PASS if done else S.FAIL,
         }
-        if criterion.kind in ("so", "diem"):
+        if criterion.rules.numeric:
             row["value"] = _criterion_value(
                 rng, criterion, 0.995 if unit_quality > 0.8 else 0.6, 1.0
             )
             row["self_assessment"] = None
-        if period.month == 11 and criterion.kind == "dat":
+        if period.month == 11 and not criterion.rules.numeric:
             # The Ban chỉ đạo's inspection mostly confirms, sometimes corrects.
             row["inspection"] = row["self_assessment"] if rng.random() < 0.97 else S.FAIL
         rows.append(row)

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from processor.cli import main
 from processor.domain import schema as S
-from processor.domain.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from processor.domain.catalogue import CAT_CRITERIA, DEFAULT_CATALOGUE, load_catalogue
 from processor.domain.errors import CatalogueError
+from processor.domain.kinds import KINDS
 
 
 def test_default_catalogue_has_three_titles_and_the_town(catalogue) -> None:
@@ -100,7 +101,5 @@ def test_the_catalogue_dropdowns_offer_what_the_loader_accepts(tmp_path: Path) -
     from processor.outputs.catalogue_book import write_catalogue
 
     book = openpyxl.load_workbook(write_catalogue(tmp_path / "c.xlsx"))
-    lists = {
-        v.formula1.strip('"') for v in book[S.CAT_CRITERIA.name].data_validations.dataValidation
-    }
-    assert ",".join(S.CRITERION_KINDS) in lists
+    lists = {v.formula1.strip('"') for v in book[CAT_CRITERIA.name].data_validations.dataValidation}
+    assert ",".join(KINDS) in lists

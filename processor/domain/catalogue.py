@@ -14,6 +14,7 @@ from pathlib import Path
 
 from processor.domain import schema as S
 from processor.domain.errors import CatalogueError
+from processor.domain.kinds import KINDS, CriterionKind
 from processor.domain.sheets import cell_name, read_workbook
 from processor.domain.vietnamese import fold, nfc
 
@@ -21,8 +22,36 @@ from processor.domain.vietnamese import fold, nfc
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "input_templates" / "bo_tieu_chi.xlsx"
 
 
+# The `Tiêu chí` sheet: its `Loại` column offers every registered criterion kind, so a new kind
+# reaches the catalogue workbook's dropdown and the loader's check at once.
+CAT_CRITERIA = S.Sheet(
+    "Tiêu chí",
+    (
+        S.Column("title", "Mã danh hiệu", "code", True, width=12),
+        S.Column("code", "Mã tiêu chí", "code", True, width=12),
+        S.Column("short_name", "Tên ngắn", required=True, width=30),
+        S.Column("text", "Nội dung tiêu chí", required=True, width=60),
+        S.Column("group", "Nhóm", width=18),
+        S.Column("kind", "Loại", "choice", True, tuple(KINDS), 10),
+        S.Column("mandatory", "Bắt buộc", "choice", True, S.YES_NO, 10),
+        S.Column("points", "Điểm tối đa", "number", width=10),
+        S.Column("comparator", "Phép so sánh", "choice", False, S.COMPARATORS, 12),
+        S.Column("threshold", "Ngưỡng", "number", width=10),
+        S.Column("source", "Nguồn tổng hợp", "code", width=14),
+        S.Column("unit_of_measure", "Đơn vị đo", width=12),
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Title:
+    """A title of the campaign (a row of `Danh hiệu`): one per level, citizen, household, unit.
+
+    An entity reaches it when it is eligible (age, registration), meets every mandatory
+    criterion and at least ``min_criteria`` of them (or ``min_points``), every criterion being
+    assessed, and from November its meeting's votes exceed ``vote_threshold`` percent.
+    """
+
     code: str
     name: str
     level: str
@@ -35,6 +64,11 @@ class Title:
 
 @dataclass(frozen=True)
 class Criterion:
+    """A criterion of a title (a row of `Tiêu chí`). ``kind`` is the word of the `Loại` column;
+    the kind's behaviour (form column, reading, passing, wording) is ``criterion.rules``.
+    ``source`` names what a `tong_hop` rolls up: a title of the level below (the share of its
+    entities reaching it) or one of that level's criteria."""
+
     title: str
     code: str
     short_name: str
@@ -48,6 +82,11 @@ class Criterion:
     source: str | None
     unit_of_measure: str
 
+    @functools.cached_property
+    def rules(self) -> CriterionKind:
+        """The behaviour of this criterion's kind (processor.domain.kinds), bound to it."""
+        return KINDS[self.kind](self)
+
     @property
     def label(self) -> str:
         """Header of the criterion's column in forms and reports: `CD01 - Chấp hành pháp luật`."""
@@ -56,6 +95,9 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Task:
+    """A concrete task of a unit criterion (a row of `Phần việc`): the criterion passes when
+    every one of its tasks is done."""
+
     criterion: str
     code: str
     text: str
@@ -63,6 +105,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Unit:
+    """A unit of the register (a row of `Đơn vị`): a tổ dân phố or a cơ quan."""
+
     code: str
     name: str
     kind: str
@@ -76,6 +120,10 @@ class Unit:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """The criteria catalogue `bo_tieu_chi.xlsx`, loaded and checked: the one source of truth
+    for titles, criteria, tasks, units and the ward's settings (`Cấu hình`, key -> the values
+    of its rows, in order). Build it with `load_catalogue`."""
+
     titles: tuple[Title, ...]
     criteria: tuple[Criterion, ...]
     tasks: tuple[Task, ...]
@@ -106,7 +154,7 @@ class Catalogue:
 
     def form_criteria(self, title_code: str) -> list[Criterion]:
         """Criteria a unit fills in a form: every kind but the computed roll-ups."""
-        return [c for c in self.criteria_of(title_code) if c.kind != "tong_hop"]
+        return [c for c in self.criteria_of(title_code) if c.rules.on_form]
 
     def tasks_of(self, criterion_code: str) -> list[Task]:
         return [t for t in self.tasks if t.criterion == criterion_code]
@@ -132,7 +180,7 @@ class Catalogue:
 
         Units, settings and wording changes do not make old forms unreadable, so they stay out.
         """
-        payload = [[c.title, c.code, c.kind] for c in self.criteria if c.kind != "tong_hop"] + [
+        payload = [[c.title, c.code, c.kind] for c in self.criteria if c.rules.on_form] + [
             [t.criterion, t.code] for t in self.tasks
         ]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:12]
@@ -222,7 +270,7 @@ def _convert(raw: object, column: S.Column, sheet: str, where: str, out: _Collec
     return text
 
 
-_SHEETS = (S.CAT_TITLES, S.CAT_CRITERIA, S.CAT_TASKS, S.CAT_UNITS, S.CAT_SETTINGS)
+_SHEETS = (S.CAT_TITLES, CAT_CRITERIA, S.CAT_TASKS, S.CAT_UNITS, S.CAT_SETTINGS)
 # Settings the documents cannot do without (DOCUMENT_FORMAT.md).
 REQUIRED_SETTINGS = ("ten_xa", "ten_huyen", "dia_danh", "nguoi_ky", "chuc_vu_ky", "tham_quyen_ky")
 
@@ -238,7 +286,7 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
         raise CatalogueError(f"Không đọc được Bộ tiêu chí {path.name}: {exc}") from exc
     out = _Collector()
     titles = _titles(_table(book, S.CAT_TITLES, out), out)
-    criteria = _criteria(_table(book, S.CAT_CRITERIA, out), titles, out)
+    criteria = _criteria(_table(book, CAT_CRITERIA, out), titles, out)
     tasks = _tasks(_table(book, S.CAT_TASKS, out), criteria, out)
     units = _units(_table(book, S.CAT_UNITS, out), out)
     settings = _settings(_table(book, S.CAT_SETTINGS, out), out)
@@ -284,7 +332,7 @@ def _titles(records: list[dict], out: _Collector) -> list[Title]:
 
 
 def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list[Criterion]:
-    sheet = S.CAT_CRITERIA.name
+    sheet = CAT_CRITERIA.name
     title_codes = {t.code for t in titles}
     criteria: list[Criterion] = []
     seen: set[str] = set()
@@ -301,25 +349,6 @@ def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list
                 f"mã danh hiệu '{r['title']}' không có trong sheet "
                 f"'{S.CAT_TITLES.name}' ({', '.join(sorted(title_codes))}).",
             )
-        kind = r["kind"]
-        if kind in ("so", "tong_hop"):
-            if r["comparator"] is None:
-                out.add(
-                    sheet,
-                    r["_cell_comparator"],
-                    f"tiêu chí loại '{kind}' cần phép so sánh ({', '.join(S.COMPARATORS)}).",
-                )
-            if r["threshold"] is None:
-                out.add(sheet, r["_cell_threshold"], f"tiêu chí loại '{kind}' cần ngưỡng.")
-        if kind == "diem" and (r["points"] is None or r["points"] <= 0):
-            out.add(sheet, r["_cell_points"], "tiêu chí loại 'diem' cần số điểm tối đa lớn hơn 0.")
-        if kind == "tong_hop" and not r["source"]:
-            out.add(
-                sheet,
-                r["_cell_source"],
-                "tiêu chí loại 'tong_hop' cần nguồn tổng hợp: mã "
-                "danh hiệu cấp dưới (vd. CD) hoặc mã tiêu chí cấp dưới (vd. CD04).",
-            )
         criteria.append(
             Criterion(
                 title=r["title"] or "",
@@ -327,7 +356,7 @@ def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list
                 short_name=r["short_name"] or r["code"],
                 text=r["text"] or "",
                 group=r["group"] or "",
-                kind=kind or "dat",
+                kind=r["kind"] or "dat",
                 mandatory=r["mandatory"] == S.YES,
                 points=r["points"],
                 comparator=r["comparator"],
@@ -336,6 +365,10 @@ def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list
                 unit_of_measure=r["unit_of_measure"] or "",
             )
         )
+        if r["kind"] is not None:  # a word not registered already has its message
+            criteria[-1].rules.check(
+                lambda key, message, r=r: out.add(sheet, r["_cell_" + key], message)
+            )
     # A roll-up must point at the level right below its own title.
     by_code = {t.code: t for t in titles}
     below = {
@@ -344,7 +377,7 @@ def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list
     }
     codes = {c.code: c for c in criteria}
     for c, r in zip(criteria, [r for r in records if r["code"]], strict=True):
-        if c.kind != "tong_hop" or not c.source or c.title not in by_code:
+        if c.rules.on_form or not c.source or c.title not in by_code:
             continue
         source_title = by_code.get(c.source) or (
             by_code.get(codes[c.source].title) if c.source in codes else None
@@ -371,7 +404,7 @@ def _tasks(records: list[dict], criteria: list[Criterion], out: _Collector) -> l
             out.add(
                 sheet,
                 r["_cell_criterion"],
-                f"mã tiêu chí '{r['criterion']}' không có trong sheet '{S.CAT_CRITERIA.name}'.",
+                f"mã tiêu chí '{r['criterion']}' không có trong sheet '{CAT_CRITERIA.name}'.",
             )
         if r["code"] in seen:
             out.add(sheet, r["_cell_code"], f"mã phần việc '{r['code']}' bị lặp.")

@@ -13,6 +13,8 @@ Settings may repeat a key: each row is one item of a list (căn cứ, nơi nhậ
 
 from __future__ import annotations
 
+from processor.domain.kinds import KINDS
+
 # The `Đọc trước` sheet, one line a row: the rules the Ban chỉ đạo reads before editing.
 README_LINES: tuple[str, ...] = (
     "BỘ TIÊU CHÍ XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU",
@@ -23,9 +25,8 @@ README_LINES: tuple[str, ...] = (
     "Cách sửa: sửa trực tiếp các sheet Danh hiệu, Tiêu chí, Phần việc, Đơn vị, Cấu hình; không đổi tên sheet và dòng tiêu đề.",
     "Sau khi sửa, chạy lệnh:  kieumau catalogue check  để kiểm tra; mọi lỗi được báo theo sheet và ô.",
     "",
-    "Loại tiêu chí: dat = Đạt/Chưa đạt; diem = chấm điểm (0 đến Điểm tối đa); so = một số (năm, %, số lượng) so với Ngưỡng;",
-    "tong_hop = tính tự động từ cấp dưới: Nguồn tổng hợp là mã danh hiệu cấp dưới (vd. CD: tỷ lệ thành viên đạt danh hiệu)",
-    "hoặc mã tiêu chí cấp dưới (vd. CD04: tỷ lệ thành viên đạt tiêu chí đó), so với Ngưỡng (%).",
+    "Loại tiêu chí (cột Loại):",
+    *(f"- {kind.description}." for kind in KINDS.values()),
     "Bắt buộc = Có: không đạt tiêu chí này thì không đạt danh hiệu dù các tiêu chí khác đạt.",
     "Ngưỡng phiếu bình xét: tỷ lệ số phiếu đồng ý trên số người dự họp phải LỚN HƠN ngưỡng (chỉ áp dụng từ tháng 11).",
     "Tiêu chí cấp tổ dân phố có Phần việc: đạt khi tất cả phần việc đều đạt.",

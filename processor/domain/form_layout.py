@@ -16,20 +16,8 @@ MONTHS = (1, 12)  # `Tháng hoàn thành dự kiến` of the roadmap (seed III.1
 
 
 def criterion_column(criterion: Criterion) -> S.Column:
-    """How a criterion appears as a form column: a dropdown for `dat`, a number otherwise."""
-    if criterion.kind == "dat":
-        return S.Column(criterion.code, criterion.label, "choice", False, S.PASS_FAIL, 14)
-    if criterion.kind == "diem":
-        return S.Column(
-            criterion.code,
-            criterion.label,
-            "number",
-            False,
-            (),
-            14,
-            note=f"0..{criterion.points:g}",
-        )
-    return S.Column(criterion.code, criterion.label, "number", False, (), 14)
+    """How a criterion appears as a form column: its kind declares it."""
+    return criterion.rules.column()
 
 
 def citizen_columns(catalogue: Catalogue) -> list[S.Column]:

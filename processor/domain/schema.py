@@ -8,6 +8,7 @@ they come from the catalogue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,24 @@ MALE, FEMALE = "Nam", "Nữ"
 YES_NO = (YES, NO)
 PASS_FAIL = (PASS, FAIL)
 
-# Outcomes of scoring (SPEC §4 step 4).
-ACHIEVED, NOT_ACHIEVED, NOT_ELIGIBLE = "Đạt", "Chưa đạt", "Chưa đủ điều kiện"
+
+class Outcome(StrEnum):
+    """The result of scoring one citizen, household or unit for its title (SPEC §4 step 4).
+
+    The values are the words the results show; code compares members, never the words.
+    """
+
+    ACHIEVED = "Đạt"
+    NOT_ACHIEVED = "Chưa đạt"  # failed for certain, whatever the blank cells turn out to be
+    NOT_ELIGIBLE = "Chưa đủ điều kiện"  # not a candidate, or not decidable from the data given
+
+
+ACHIEVED, NOT_ACHIEVED, NOT_ELIGIBLE = Outcome.ACHIEVED, Outcome.NOT_ACHIEVED, Outcome.NOT_ELIGIBLE
 
 # Levels of a title, as written in the catalogue's `Cấp` column.
 LEVEL_CITIZEN, LEVEL_HOUSEHOLD, LEVEL_UNIT = "Công dân", "Hộ gia đình", "Đơn vị"
 UNIT_KIND_TDP, UNIT_KIND_AGENCY = "Tổ dân phố", "Cơ quan"
 
-CRITERION_KINDS = ("dat", "diem", "so", "tong_hop")
 COMPARATORS = ("≥", ">", "≤", "<", "=")
 # Comparators typed without the special characters.
 COMPARATOR_ALIASES = {">=": "≥", "<=": "≤", "==": "="}
@@ -70,23 +81,8 @@ CAT_TITLES = Sheet(
         Column("registration_required", "Bắt buộc đăng ký tháng 1", "choice", True, YES_NO, 20),
     ),
 )
-CAT_CRITERIA = Sheet(
-    "Tiêu chí",
-    (
-        Column("title", "Mã danh hiệu", "code", True, width=12),
-        Column("code", "Mã tiêu chí", "code", True, width=12),
-        Column("short_name", "Tên ngắn", required=True, width=30),
-        Column("text", "Nội dung tiêu chí", required=True, width=60),
-        Column("group", "Nhóm", width=18),
-        Column("kind", "Loại", "choice", True, CRITERION_KINDS, 10),
-        Column("mandatory", "Bắt buộc", "choice", True, YES_NO, 10),
-        Column("points", "Điểm tối đa", "number", width=10),
-        Column("comparator", "Phép so sánh", "choice", False, COMPARATORS, 12),
-        Column("threshold", "Ngưỡng", "number", width=10),
-        Column("source", "Nguồn tổng hợp", "code", width=14),
-        Column("unit_of_measure", "Đơn vị đo", width=12),
-    ),
-)
+# The `Tiêu chí` sheet is declared in catalogue.py (CAT_CRITERIA), beside the criterion kinds
+# its `Loại` column offers: the kinds read cells, and the cell parsers take their words from here.
 CAT_TASKS = Sheet(
     "Phần việc",
     (

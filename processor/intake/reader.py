@@ -716,7 +716,9 @@ def _type_columns(
         criterion = by_code.get(column.key)
         if column.kind in ("text", "code") and not tidy:
             _normalized_text(sub, sheet, column.key, values, labels, positions)
-        if column.key == "cccd":
+        if criterion is not None:
+            typed, problems = criterion.rules.read(values, labels)
+        elif column.key == "cccd":
             typed, problems = cells.parse_cccd(values, labels)
         elif column.kind == "date":
             typed, years, problems = cells.parse_dates(values, labels)
@@ -726,10 +728,7 @@ def _type_columns(
         elif column.kind == "choice":
             typed, problems = cells.parse_choice(values, labels, column.choices)
         elif column.kind in ("int", "number"):
-            minimum, maximum = (
-                0,
-                (criterion.points if criterion is not None and criterion.kind == "diem" else None),
-            )
+            minimum, maximum = 0, None
             if column.key == "planned_month":  # the bounds the form's validation sets
                 minimum, maximum = MONTHS
             typed, problems = cells.parse_number(
@@ -801,7 +800,7 @@ def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
 def _check_points(sub: Submission, catalogue: Catalogue) -> None:
     """A points criterion's measured value is 0..its points; the value column holds every
     criterion's measure, so the bound is per row (the form cannot set it per row)."""
-    points = {c.code: c.points for c in catalogue.criteria if c.kind == "diem" and c.points}
+    points = {c.code: bounds[1] for c in catalogue.criteria if (bounds := c.rules.bounds())}
     if not points or sub.tasks.empty:
         return
     over = []

@@ -2,8 +2,9 @@
 
 `python -m processor.outputs.catalogue_book [PATH]` rebuilds `input_templates/bo_tieu_chi.xlsx`
 (or PATH) from `processor.domain.default_catalogue`. Its dropdowns come from the same column
-definitions the loader checks against (`schema.CAT_*`), so a new criterion kind or level shows in
-the workbook as soon as it is declared.
+definitions the loader checks against (`schema.CAT_*`, and `catalogue.CAT_CRITERIA` whose Loại
+offers the registered kinds of `processor.domain.kinds`), so a new criterion kind or level shows
+in the workbook as soon as it is declared.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import xlsxwriter
 
 from processor.domain import default_catalogue as D
 from processor.domain import schema as S
-from processor.domain.catalogue import DEFAULT_CATALOGUE
+from processor.domain.catalogue import CAT_CRITERIA, DEFAULT_CATALOGUE
 from processor.outputs.files import atomic_path
 
 # Rows a dropdown covers: far more than any ward's catalogue holds.
 INPUT_ROWS = 500
 _TABLES: tuple[tuple[S.Sheet, Sequence[dict[str, object]]], ...] = (
     (S.CAT_TITLES, D.TITLES),
-    (S.CAT_CRITERIA, D.CRITERIA),
+    (CAT_CRITERIA, D.CRITERIA),
     (S.CAT_TASKS, D.TASKS),
     (S.CAT_UNITS, D.UNITS),
     (S.CAT_SETTINGS, D.SETTINGS),

@@ -406,17 +406,7 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period
         ("", "CÁC TIÊU CHÍ"),
     ]
     for criterion in catalogue.criteria:
-        if criterion.kind == "tong_hop":
-            how = "tính tự động"
-        elif criterion.kind == "dat":
-            how = "Đạt / Chưa đạt"
-        elif criterion.kind == "diem":
-            how = f"điểm từ 0 đến {criterion.points:g}"
-        else:
-            how = (
-                f"nhập số ({criterion.unit_of_measure or 'số'}), đạt khi {criterion.comparator} "
-                f"{criterion.threshold:g}"
-            )
+        how = criterion.rules.how_to_fill()
         mandatory = " (bắt buộc)" if criterion.mandatory else ""
         lines.append(
             (
@@ -560,7 +550,7 @@ def _make_prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prot
         }
     )
     fmt = _Formats(book)
-    limits = {c.code: (0, c.points) for c in catalogue.criteria if c.kind == "diem" and c.points}
+    limits = {c.code: bounds for c in catalogue.criteria if (bounds := c.rules.bounds())}
     limits["planned_month"] = MONTHS
     _guide_sheet(book, fmt, catalogue, is_tdp, period)
     _info_sheet(book, fmt)

@@ -19,8 +19,6 @@ from processor.domain.cells import is_blank
 from processor.domain.periods import Period
 from processor.store.history import History
 
-YEARS = "năm"
-
 
 def citizen_key(frame: pd.DataFrame) -> pd.Series:
     """Who a citizen is across months: the CCCD, else name, birth date and household."""
@@ -80,11 +78,7 @@ def carry_years(
     if not earlier:
         return out
     for level, title in levels.items():
-        criteria = [
-            c
-            for c in catalogue.criteria_of(title.code)
-            if c.kind == "so" and c.unit_of_measure.strip().lower() == YEARS
-        ]
+        criteria = [c for c in catalogue.criteria_of(title.code) if c.rules.counts_years()]
         frame = frames[level]
         if not criteria or frame.empty:
             continue

@@ -7,7 +7,6 @@ household → unit. Work is done a criterion (column) at a time, never a row at 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,13 +17,6 @@ from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Criterion, Title
 from processor.domain.periods import Period
 
-_COMPARE = {
-    "≥": operator.ge,
-    ">": operator.gt,
-    "≤": operator.le,
-    "<": operator.lt,
-    "=": operator.eq,
-}
 VOTING_MONTH = 11  # votes count only from November (SPEC §4 step 4)
 
 
@@ -58,32 +50,6 @@ def _status(passed: pd.Series) -> pd.Series:
     out[passed.eq(True).fillna(False).astype(bool)] = S.PASS
     out[passed.eq(False).fillna(False).astype(bool)] = S.FAIL
     return out
-
-
-def _compare(values: pd.Series, criterion: Criterion) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
-    if criterion.comparator is None or criterion.threshold is None:
-        # A `diem` criterion without a threshold passes at full points.
-        return (numbers >= (criterion.points or 0)).astype("boolean")
-    return _COMPARE[criterion.comparator](numbers, criterion.threshold).astype("boolean")
-
-
-def criterion_pass(values: pd.Series, criterion: Criterion) -> pd.Series:
-    """Whether each value meets the criterion: True, False or <NA> when not assessed."""
-    if criterion.kind == "dat":
-        result = pd.Series(pd.NA, index=values.index, dtype="boolean")
-        result[values.eq(S.PASS).fillna(False).astype(bool)] = True
-        result[values.eq(S.FAIL).fillna(False).astype(bool)] = False
-        return result
-    return _compare(values, criterion)
-
-
-def _value_text(value: object, criterion: Criterion) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    unit = criterion.unit_of_measure
-    number = f"{float(value):g}".replace(".", ",")
-    return f"{number}{'%' if unit == '%' else ' ' + unit if unit else ''}"
 
 
 @dataclass
@@ -128,7 +94,7 @@ def _decide(
     index = frame.index
     if frame.empty:  # no one at this level yet (an inbox of agencies alone has no household)
         columns = ["criteria_passed", "outcome", "reason"]
-        if any(c.kind == "diem" for c in criteria):
+        if any(c.rules.earns_points for c in criteria):
             columns.append("points")
         columns += [c.code for c in criteria]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}, index=index)
@@ -146,26 +112,23 @@ def _decide(
         is_false = passes.eq(False).fillna(False).astype(bool)
         is_na = passes.isna()
         passed_count += is_true.astype(int)
-        if criterion.kind == "diem":
+        if criterion.rules.earns_points:
             points += pd.to_numeric(assessment.values[criterion.code], errors="coerce").fillna(0)
         if criterion.mandatory:
             mandatory_fail |= is_false
         any_missing |= is_na
-        label = criterion.label + (" (bắt buộc)" if criterion.mandatory else "")
         values = assessment.values.get(criterion.code)
-        if values is not None and criterion.kind in ("so", "tong_hop", "diem"):
+        if values is not None:
             # The reason quotes the measured value: worded once per distinct value.
             codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-            need = f" (cần {criterion.comparator} {_value_text(criterion.threshold, criterion)})"
-            shown = [_value_text(v, criterion) for v in uniques.tolist()]
             reasons = np.array(
-                [f"; {label}: {text}{need}" if text else f"; {label}" for text in shown]
-                + [f"; {label}"],  # code -1: no value
+                ["; " + criterion.rules.fail_text(v) for v in uniques.tolist()]
+                + ["; " + criterion.rules.fail_text()],  # code -1: no value
                 dtype=object,
             )
             fail_parts.append(np.where(is_false, reasons[codes], _EMPTY))
         else:
-            fail_parts.append(_text_where(is_false, "; " + label))
+            fail_parts.append(_text_where(is_false, "; " + criterion.rules.fail_text()))
         missing_parts.append(_text_where(is_na, "; " + criterion.code))
     fail_text = _joined(fail_parts, index)
     missing_text = _joined(missing_parts, index)
@@ -251,7 +214,7 @@ def _decide(
     result = pd.DataFrame(
         {"criteria_passed": passed_count, "outcome": outcome, "reason": reason}, index=index
     )
-    if any(c.kind == "diem" for c in criteria):
+    if any(c.rules.earns_points for c in criteria):
         result["points"] = points
     for criterion in criteria:
         result[criterion.code] = _status(assessment.passes[criterion.code])
@@ -266,9 +229,10 @@ def _form_assessment(frame: pd.DataFrame, criteria: list[Criterion]) -> _Assessm
             if criterion.code in frame
             else pd.Series(None, index=frame.index, dtype=object)
         )
-        passes[criterion.code] = criterion_pass(column, criterion)
-        if criterion.kind != "dat":
-            values[criterion.code] = pd.to_numeric(column, errors="coerce")
+        passes[criterion.code] = criterion.rules.passes(column)
+        measured = criterion.rules.measured(column)
+        if measured is not None:
+            values[criterion.code] = measured
     return _Assessment(passes, values)
 
 
@@ -358,12 +322,12 @@ def score_households(
     members = citizens.assign(
         _key=citizens["unit_code"] + "|" + citizens["household_code"].fillna("")
     )
-    assessment = _form_assessment(frame, [c for c in criteria if c.kind != "tong_hop"])
+    assessment = _form_assessment(frame, [c for c in criteria if c.rules.on_form])
     for criterion in criteria:
-        if criterion.kind == "tong_hop":
+        if not criterion.rules.on_form:
             share = _rollup(members, members, "_key", key, criterion, catalogue)
             assessment.values[criterion.code] = share
-            assessment.passes[criterion.code] = _compare(share, criterion)
+            assessment.passes[criterion.code] = criterion.rules.passes(share)
     counts = (
         members.assign(_achieved=members["outcome"].eq(S.ACHIEVED))
         .groupby("_key")
@@ -382,7 +346,7 @@ def score_households(
         frame["unit_code"].map(attendees),
     )
     for criterion in criteria:
-        if criterion.kind == "tong_hop":
+        if not criterion.rules.on_form:
             frame[criterion.code + "_value"] = assessment.values[criterion.code]
     keep = [
         c for c in frame.columns if c not in result.columns and c not in {c.code for c in criteria}
@@ -401,11 +365,11 @@ def effective_tasks(tasks: pd.DataFrame, catalogue: Catalogue, period: Period) -
     effective = tasks["inspection"].where(tasks["inspection"].notna(), tasks["self_assessment"])
     effective = effective.astype(object)
     for criterion in catalogue.criteria_of(catalogue.unit_title.code):
-        if criterion.kind not in ("so", "diem"):
+        if not criterion.rules.numeric:
             continue
         rows = tasks["criterion"].eq(criterion.code)
         if rows.any():
-            effective[rows] = _status(criterion_pass(tasks.loc[rows, "value"], criterion)).replace(
+            effective[rows] = _status(criterion.rules.passes(tasks.loc[rows, "value"])).replace(
                 "", None
             )
     planned = pd.to_numeric(tasks["planned_month"], errors="coerce")
@@ -429,10 +393,10 @@ def score_units(
     passes: dict[str, pd.Series] = {}
     values: dict[str, pd.Series] = {}
     for criterion in criteria:
-        if criterion.kind == "tong_hop":
+        if not criterion.rules.on_form:
             continue
         rows = tasks[tasks["criterion"] == criterion.code] if not tasks.empty else tasks
-        if criterion.kind == "dat":
+        if not criterion.rules.numeric:
             done = rows["effective"].eq(S.PASS)
             failed = rows["effective"].eq(S.FAIL)
             per_unit = (
@@ -453,11 +417,11 @@ def score_units(
             value = rows.groupby("unit_code")["value"].first() if not rows.empty else pd.Series()
             measured = pd.to_numeric(frame["unit_code"].map(value), errors="coerce")
             values[criterion.code] = measured
-            passes[criterion.code] = _compare(measured, criterion)
+            passes[criterion.code] = criterion.rules.passes(measured)
     citizen_unit = citizens.assign(_unit=citizens["unit_code"])
     household_unit = households.assign(_unit=households["unit_code"])
     for criterion in criteria:
-        if criterion.kind != "tong_hop":
+        if criterion.rules.on_form:
             continue
         source_title = next((t for t in catalogue.titles if t.code == criterion.source), None)
         source_level = (
@@ -476,7 +440,7 @@ def score_units(
         lower = household_unit if source_level == S.LEVEL_HOUSEHOLD else citizen_unit
         share = _rollup(lower, lower, "_unit", frame["unit_code"], criterion, catalogue)
         values[criterion.code] = share
-        passes[criterion.code] = _compare(share, criterion)
+        passes[criterion.code] = criterion.rules.passes(share)
     frame["households"] = (
         frame["unit_code"].map(households.groupby("unit_code").size()).fillna(0).astype(int)
     )
