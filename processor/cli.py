@@ -468,16 +468,13 @@ def _decisions(
 ) -> None:
     from processor.outputs.recognition import decisions_for_year
 
-    paths, warnings = decisions_for_year(
+    drafts = decisions_for_year(
         catalogue, year, Path(output_root), _history_file(workspace, history_path), pdf=pdf
     )
-    click.echo(
-        f"Đã lập {len(paths)} văn bản dự thảo trong {Path(output_root) / f'{year}-12'}/quyet_dinh/:"
-    )
-    for path in paths:
-        if path.name.startswith("quyet_dinh"):
-            click.echo(f"  - {path.name}")
-    for warning in warnings:
+    click.echo(f"Đã lập {len(drafts.files)} văn bản dự thảo trong {drafts.folder}/:")
+    for path in drafts.files:
+        click.echo(f"  - {path.name}")
+    for warning in drafts.warnings:
         click.secho(f"Lưu ý: {warning}", fg="yellow")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,14 @@ class Title:
     min_points: float | None
     vote_threshold: float | None  # percent; the share of votes must be strictly greater
     registration_required: bool
+    # Who recognises it: the town by a decision, or the district on the town's Tờ trình.
+    recognised_by: str = S.RECOGNISED_BY_TOWN
+    # Giấy công nhận or Giấy khen: Điều 2 and the printed certificate name the same one.
+    certificate: str = S.CERTIFICATE_RECOGNITION
+
+    @property
+    def by_district(self) -> bool:
+        return self.recognised_by == S.RECOGNISED_BY_DISTRICT
 
 
 @dataclass(frozen=True)
@@ -270,6 +279,41 @@ def _convert(raw: object, column: S.Column, sheet: str, where: str, out: _Collec
     return text
 
 
+@dataclass(frozen=True)
+class Signing:
+    """Who holds the power to issue and who signs (DOCUMENT_FORMAT §3-4, setting tham_quyen_ky).
+
+    ``collective``: the Ủy ban as a body issues (signed `TM. ỦY BAN NHÂN DÂN`); otherwise its
+    Chủ tịch does. ``deputy``: a Phó Chủ tịch signs for the Chủ tịch (`KT. CHỦ TỊCH`).
+    """
+
+    collective: bool
+    deputy: bool
+
+
+# The four lines of DOCUMENT_FORMAT §4's table, as the clerk writes them in Cấu hình.
+SIGNING_CHOICES = {
+    "Chủ tịch": Signing(collective=False, deputy=False),
+    "KT. Chủ tịch": Signing(collective=False, deputy=True),
+    "TM. Ủy ban nhân dân": Signing(collective=True, deputy=False),
+    "TM. Ủy ban nhân dân, KT. Chủ tịch": Signing(collective=True, deputy=True),
+}
+REGISTER_CHOICES = ("Chung", "Riêng")  # setting so_vao_so: one certificate register, or per title
+
+
+def parse_signing(value: str) -> Signing | None:
+    """The setting tham_quyen_ky as a Signing; None when it is none of SIGNING_CHOICES."""
+
+    # `TM. Ủy ban nhân dân / KT. Chủ tịch` reads as `tm uy ban nhan dan, kt chu tich`.
+    def key(text: str) -> str:
+        return re.sub(r"[\s.,/;-]+", "", fold(text))
+
+    for text, signing in SIGNING_CHOICES.items():
+        if key(text) == key(value):
+            return signing
+    return None
+
+
 _SHEETS = (S.CAT_TITLES, CAT_CRITERIA, S.CAT_TASKS, S.CAT_UNITS, S.CAT_SETTINGS)
 # Settings the documents cannot do without (DOCUMENT_FORMAT.md).
 REQUIRED_SETTINGS = ("ten_xa", "ten_huyen", "dia_danh", "nguoi_ky", "chuc_vu_ky", "tham_quyen_ky")
@@ -323,6 +367,8 @@ def _titles(records: list[dict], out: _Collector) -> list[Title]:
                 min_points=r["min_points"],
                 vote_threshold=threshold,
                 registration_required=r["registration_required"] == S.YES,
+                recognised_by=r["recognised_by"] or S.RECOGNISED_BY_TOWN,
+                certificate=r["certificate"] or S.CERTIFICATE_RECOGNITION,
             )
         )
     for level in (S.LEVEL_CITIZEN, S.LEVEL_HOUSEHOLD, S.LEVEL_UNIT):
@@ -445,4 +491,21 @@ def _settings(records: list[dict], out: _Collector) -> dict[str, list[str]]:
     for key in REQUIRED_SETTINGS:
         if key not in settings:
             out.add(S.CAT_SETTINGS.name, "A1", f"thiếu dòng cấu hình '{key}'.")
+    cells = {str(r["key"]): r["_cell_value"] for r in records if r["key"]}
+    signing = settings.get("tham_quyen_ky", [""])[0]
+    if "tham_quyen_ky" in settings and parse_signing(signing) is None:
+        out.add(
+            S.CAT_SETTINGS.name,
+            cells["tham_quyen_ky"],
+            f"thẩm quyền ký '{signing}' không hợp lệ. Ghi một trong: "
+            + "; ".join(SIGNING_CHOICES)
+            + ".",
+        )
+    register = settings.get("so_vao_so", [REGISTER_CHOICES[0]])[0]
+    if fold(register) not in {fold(c) for c in REGISTER_CHOICES}:
+        out.add(
+            S.CAT_SETTINGS.name,
+            cells["so_vao_so"],
+            f"sổ vào sổ '{register}' không hợp lệ. Ghi một trong: {', '.join(REGISTER_CHOICES)}.",
+        )
     return settings

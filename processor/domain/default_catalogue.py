@@ -1,7 +1,7 @@
 """The default criteria catalogue that ships in `input_templates/bo_tieu_chi.xlsx` (SPEC §2).
 
 A sample modelled on the structure of Quyết định 09/2019 of Thanh Hóa and Nghị định 86/2023:
-the Ban chỉ đạo must check it against the official texts, and its first sheet says so. The
+the Ban Chỉ đạo must check it against the official texts, and its first sheet says so. The
 workbook is written from these tables by `processor.outputs.catalogue_book`; a test holds the
 committed workbook to them, so a change here is a change of the shipped catalogue.
 
@@ -9,18 +9,18 @@ Rows are keyed by the column keys of `schema.CAT_*`; a key left out is a blank c
 Settings may repeat a key: each row is one item of a list (căn cứ, nơi nhận).
 """
 
-# ruff: noqa: E501 (the sheets' texts, one row a line, as the Ban chỉ đạo reads them)
+# ruff: noqa: E501 (the sheets' texts, one row a line, as the Ban Chỉ đạo reads them)
 
 from __future__ import annotations
 
 from processor.domain.kinds import KINDS
 
-# The `Đọc trước` sheet, one line a row: the rules the Ban chỉ đạo reads before editing.
+# The `Đọc trước` sheet, one line a row: the rules the Ban Chỉ đạo reads before editing.
 README_LINES: tuple[str, ...] = (
     "BỘ TIÊU CHÍ XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU",
     "",
-    "ĐÂY LÀ BỘ TIÊU CHÍ MẪU. Nội dung được xây dựng theo cấu trúc của Quyết định số 09/2019/QĐ-UBND của Chủ tịch UBND tỉnh Thanh Hóa và Nghị định 86/2023/NĐ-CP,",
-    "nhưng KHÔNG phải văn bản chính thức. Ban chỉ đạo phải đối chiếu từng tiêu chí, ngưỡng và danh sách đơn vị với văn bản chính thức trước khi sử dụng.",
+    "ĐÂY LÀ BỘ TIÊU CHÍ MẪU. Nội dung được xây dựng theo cấu trúc của Quyết định số 09/2019/QĐ-UBND của UBND tỉnh Thanh Hóa và Nghị định 86/2023/NĐ-CP,",
+    "nhưng KHÔNG phải văn bản chính thức. Ban Chỉ đạo phải đối chiếu từng tiêu chí, ngưỡng và danh sách đơn vị với văn bản chính thức trước khi sử dụng.",
     "",
     "Cách sửa: sửa trực tiếp các sheet Danh hiệu, Tiêu chí, Phần việc, Đơn vị, Cấu hình; không đổi tên sheet và dòng tiêu đề.",
     "Sau khi sửa, chạy lệnh:  kieumau catalogue check  để kiểm tra; mọi lỗi được báo theo sheet và ô.",
@@ -30,6 +30,13 @@ README_LINES: tuple[str, ...] = (
     "Bắt buộc = Có: không đạt tiêu chí này thì không đạt danh hiệu dù các tiêu chí khác đạt.",
     "Ngưỡng phiếu bình xét: tỷ lệ số phiếu đồng ý trên số người dự họp phải LỚN HƠN ngưỡng (chỉ áp dụng từ tháng 11).",
     "Tiêu chí cấp tổ dân phố có Phần việc: đạt khi tất cả phần việc đều đạt.",
+    "",
+    "VĂN BẢN THÁNG 12 (kieumau quyet-dinh):",
+    "Cấp công nhận (sheet Danh hiệu): Xã = Chủ tịch UBND thị trấn ra quyết định công nhận; Huyện = UBND thị trấn lập tờ trình đề nghị Chủ tịch UBND huyện công nhận, kèm danh sách và hồ sơ của các đơn vị.",
+    "Danh hiệu Tổ dân phố kiểu mẫu được đặt cấp Huyện theo cách làm trước đây của tỉnh (QĐ 488/2014/QĐ-UBND) và của danh hiệu Tổ dân phố văn hóa. Ban Chỉ đạo phải đối chiếu với Quyết định 09/2019/QĐ-UBND của UBND tỉnh Thanh Hóa trước khi dùng.",
+    "Hình thức công nhận (sheet Danh hiệu): Giấy công nhận hoặc Giấy khen; cùng một hình thức được ghi ở Điều 2 của quyết định và in ra. Ban Chỉ đạo xác nhận theo QĐ 09/2019.",
+    "Thẩm quyền ký (Cấu hình, tham_quyen_ky): Chủ tịch | KT. Chủ tịch | TM. Ủy ban nhân dân | TM. Ủy ban nhân dân, KT. Chủ tịch. Dòng thẩm quyền ban hành và khối chữ ký theo đúng lựa chọn này (Nghị định 30/2020/NĐ-CP).",
+    "Dấu … trong Cấu hình là chỗ còn trống (số, ngày, trích yếu văn bản) để cán bộ điền đúng như văn bản thật; kieumau quyet-dinh nhắc cho đến khi điền hết.",
 )
 
 TITLES: tuple[dict[str, object], ...] = (
@@ -41,6 +48,8 @@ TITLES: tuple[dict[str, object], ...] = (
         "min_criteria": 7,
         "vote_threshold": 50,
         "registration_required": "Có",
+        "recognised_by": "Xã",
+        "certificate": "Giấy công nhận",
     },
     {
         "code": "GD",
@@ -49,6 +58,8 @@ TITLES: tuple[dict[str, object], ...] = (
         "min_criteria": 9,
         "vote_threshold": 50,
         "registration_required": "Có",
+        "recognised_by": "Xã",
+        "certificate": "Giấy công nhận",
     },
     {
         "code": "TDP",
@@ -56,6 +67,8 @@ TITLES: tuple[dict[str, object], ...] = (
         "level": "Đơn vị",
         "min_criteria": 9,
         "registration_required": "Không",
+        "recognised_by": "Huyện",
+        "certificate": "Giấy công nhận",
     },
 )
 CRITERIA: tuple[dict[str, object], ...] = (
@@ -570,21 +583,47 @@ SETTINGS: tuple[dict[str, object], ...] = (
     },
     {"key": "dia_danh", "description": "Địa danh ghi ở dòng ngày tháng", "value": "Phong Sơn"},
     {"key": "co_quan_ban_hanh", "description": "Cơ quan ban hành", "value": "Ủy ban nhân dân"},
+    {
+        "key": "chuc_vu_thu_truong",
+        "description": "Chức vụ người đứng đầu cơ quan ban hành",
+        "value": "Chủ tịch",
+    },
     {"key": "ky_hieu_quyet_dinh", "description": "Ký hiệu quyết định", "value": "QĐ-UBND"},
-    {"key": "tham_quyen_ky", "description": "Thẩm quyền ký (TM. hoặc KT.)", "value": "KT."},
-    {"key": "chuc_vu_ky", "description": "Chức vụ người ký", "value": "Phó Chủ tịch"},
+    {
+        "key": "ky_hieu_to_trinh",
+        "description": "Ký hiệu tờ trình của thị trấn gửi huyện",
+        "value": "TTr-UBND",
+    },
+    {
+        "key": "tham_quyen_ky",
+        "description": "Thẩm quyền ký, một trong: Chủ tịch | KT. Chủ tịch | TM. Ủy ban nhân dân | TM. Ủy ban nhân dân, KT. Chủ tịch",
+        "value": "KT. Chủ tịch",
+    },
+    {
+        "key": "chuc_vu_ky",
+        "description": "Chức vụ người ký khi ký thay (KT.)",
+        "value": "Phó Chủ tịch",
+    },
     {"key": "nguoi_ky", "description": "Họ tên người ký", "value": "Nguyễn Công Hoan"},
     {
-        "key": "nguoi_ban_hanh",
-        "description": "Người có thẩm quyền công nhận danh hiệu",
-        "value": "Chủ tịch Ủy ban nhân dân",
+        "key": "so_ke_hoach",
+        "description": "Số kế hoạch phát động thi đua (điền vào chỗ …)",
+        "value": "…/KH-UBND",
     },
-    {"key": "so_ke_hoach", "description": "Số kế hoạch phát động thi đua", "value": "01/KH-UBND"},
-    {"key": "ngay_ke_hoach", "description": "Ngày kế hoạch phát động", "value": "15/01/2021"},
+    {
+        "key": "ngay_ke_hoach",
+        "description": "Ngày kế hoạch phát động (dd/mm/yyyy, hoặc điền vào chỗ …)",
+        "value": "… tháng 01 năm 2021",
+    },
     {
         "key": "ten_ban_chi_dao",
-        "description": "Tên Ban chỉ đạo",
-        "value": "Ban chỉ đạo xây dựng các danh hiệu kiểu mẫu thị trấn",
+        "description": "Tên Ban Chỉ đạo",
+        "value": "Ban Chỉ đạo xây dựng các danh hiệu kiểu mẫu thị trấn Phong Sơn",
+    },
+    {
+        "key": "ten_ban_van_dong",
+        "description": "Tên Ban Vận động ở tổ dân phố, cơ quan (trước tên đơn vị)",
+        "value": "Ban Vận động xây dựng các danh hiệu kiểu mẫu",
     },
     {"key": "han_nop", "description": "Hạn nộp biểu mẫu hằng tháng (ngày)", "value": "25"},
     {"key": "email_nhan", "description": "Email nhận biểu mẫu", "value": "vhxh.phongson@gmail.com"},
@@ -595,29 +634,43 @@ SETTINGS: tuple[dict[str, object], ...] = (
     },
     {
         "key": "can_cu",
-        "description": "Căn cứ pháp lý (mỗi dòng một căn cứ)",
+        "description": "Căn cứ pháp lý (mỗi dòng một căn cứ; kế hoạch của thị trấn và tờ trình của Ban Chỉ đạo được thêm sau các dòng này)",
         "value": "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015; Luật sửa đổi, bổ sung một số điều của Luật Tổ chức Chính phủ và Luật Tổ chức chính quyền địa phương ngày 22 tháng 11 năm 2019",
     },
     {
         "key": "can_cu",
-        "value": "Căn cứ Luật Thi đua, khen thưởng ngày 26 tháng 11 năm 2003; Luật sửa đổi, bổ sung một số điều của Luật Thi đua, khen thưởng ngày 16 tháng 11 năm 2013",
+        "value": "Căn cứ Luật Thi đua, khen thưởng ngày 26 tháng 11 năm 2003; Luật sửa đổi, bổ sung một số điều của Luật Thi đua, khen thưởng ngày 14 tháng 6 năm 2005 và ngày 16 tháng 11 năm 2013",
     },
     {
         "key": "can_cu",
-        "value": "Căn cứ Quyết định số 09/2019/QĐ-UBND ngày 09 tháng 4 năm 2019 của Chủ tịch Ủy ban nhân dân tỉnh Thanh Hóa ban hành tiêu chí và quy trình xét, công nhận các danh hiệu kiểu mẫu",
+        "value": "Căn cứ Nghị định số 91/2017/NĐ-CP ngày 31 tháng 7 năm 2017 của Chính phủ quy định chi tiết thi hành một số điều của Luật Thi đua, khen thưởng",
     },
     {
         "key": "can_cu",
-        "value": "Căn cứ Kế hoạch số 01/KH-UBND ngày 15 tháng 01 năm 2021 của Ủy ban nhân dân thị trấn Phong Sơn về phát động thi đua xây dựng các danh hiệu kiểu mẫu",
+        "value": "Căn cứ Quyết định số 09/2019/QĐ-UBND ngày 09 tháng 4 năm 2019 của Ủy ban nhân dân tỉnh Thanh Hóa về … (chép đúng trích yếu của văn bản)",
     },
     {
-        "key": "can_cu",
-        "value": "Xét đề nghị của Ban chỉ đạo xây dựng các danh hiệu kiểu mẫu thị trấn",
+        "key": "xet_de_nghi",
+        "description": "Dòng cuối phần căn cứ của quyết định",
+        "value": "Xét đề nghị của Ban Chỉ đạo xây dựng các danh hiệu kiểu mẫu thị trấn tại Tờ trình số …/TTr-BCĐ ngày …",
     },
     {
         "key": "quyen_loi",
-        "description": "Điều 2: quyền lợi kèm theo danh hiệu",
-        "value": "Các cá nhân, gia đình, tổ dân phố có tên tại Điều 1 được cấp Giấy công nhận và được khen thưởng theo quy định hiện hành",
+        "description": "Điều 2: quyền lợi thêm sau hình thức công nhận (để trống nếu không có)",
+    },
+    {
+        "key": "thi_hanh",
+        "description": "Điều 3: người thi hành (mỗi dòng một chức danh)",
+        "value": "Công chức Văn phòng - Thống kê",
+    },
+    {"key": "thi_hanh", "value": "công chức Văn hóa - Xã hội"},
+    {"key": "thi_hanh", "value": "Ban Chỉ đạo xây dựng các danh hiệu kiểu mẫu thị trấn"},
+    {"key": "thi_hanh", "value": "Tổ trưởng các tổ dân phố"},
+    {"key": "thi_hanh", "value": "Thủ trưởng các cơ quan, đơn vị có liên quan"},
+    {
+        "key": "so_vao_so",
+        "description": "Sổ vào sổ giấy chứng nhận: Chung (một sổ cho mọi danh hiệu) hoặc Riêng (mỗi danh hiệu một sổ)",
+        "value": "Chung",
     },
     {
         "key": "noi_nhan",

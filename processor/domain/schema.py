@@ -60,6 +60,10 @@ ACHIEVED, NOT_ACHIEVED, NOT_ELIGIBLE = Outcome.ACHIEVED, Outcome.NOT_ACHIEVED, O
 # Levels of a title, as written in the catalogue's `Cấp` column.
 LEVEL_CITIZEN, LEVEL_HOUSEHOLD, LEVEL_UNIT = "Công dân", "Hộ gia đình", "Đơn vị"
 UNIT_KIND_TDP, UNIT_KIND_AGENCY = "Tổ dân phố", "Cơ quan"
+# Who recognises a title (sheet Danh hiệu): the town decides, or it proposes to the district.
+RECOGNISED_BY_TOWN, RECOGNISED_BY_DISTRICT = "Xã", "Huyện"
+# What the recognised receive, named alike in the decision's Điều 2 and on the certificate.
+CERTIFICATE_RECOGNITION, CERTIFICATE_MERIT = "Giấy công nhận", "Giấy khen"
 
 COMPARATORS = ("≥", ">", "≤", "<", "=")
 # Comparators typed without the special characters.
@@ -79,6 +83,24 @@ CAT_TITLES = Sheet(
         Column("min_points", "Số điểm tối thiểu", "number", width=16),
         Column("vote_threshold", "Ngưỡng phiếu bình xét (%)", "number", width=20),
         Column("registration_required", "Bắt buộc đăng ký tháng 1", "choice", True, YES_NO, 20),
+        Column(
+            "recognised_by",
+            "Cấp công nhận",
+            "choice",
+            False,
+            (RECOGNISED_BY_TOWN, RECOGNISED_BY_DISTRICT),
+            14,
+            "Xã: Chủ tịch UBND thị trấn ra quyết định; Huyện: thị trấn lập tờ trình lên huyện.",
+        ),
+        Column(
+            "certificate",
+            "Hình thức công nhận",
+            "choice",
+            False,
+            (CERTIFICATE_RECOGNITION, CERTIFICATE_MERIT),
+            18,
+            "Ghi ở Điều 2 của quyết định và in trên giấy chứng nhận.",
+        ),
     ),
 )
 # The `Tiêu chí` sheet is declared in catalogue.py (CAT_CRITERIA), beside the criterion kinds

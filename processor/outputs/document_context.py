@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from processor.domain import schema as S
-from processor.domain.catalogue import Catalogue, Title
+from processor.domain.catalogue import Catalogue, Signing, Title, parse_signing
 from processor.domain.cells import is_missing
 from processor.domain.vietnamese import (
     count_with_words,
@@ -83,6 +83,10 @@ def _punctuate(items: list[str]) -> list[str]:
 
 
 def _lower_first(text: str) -> str:
+    """`Thị trấn Phong Sơn` -> `thị trấn Phong Sơn`; a code or an acronym (`CD03`, `UBND`)
+    keeps its case."""
+    if text[1:2].isupper() or text[1:2].isdigit():
+        return text
     return text[:1].lower() + text[1:]
 
 
@@ -121,46 +125,85 @@ def achieved(frame: pd.DataFrame | None) -> pd.DataFrame:
 
 # --- the ward, from the catalogue's settings ------------------------------------------------------
 
+PLACEHOLDER = "…"  # a fact the clerk must still write in, in a setting (default_catalogue)
+
+
+def placeholders(catalogue: Catalogue) -> list[str]:
+    """The settings still holding a placeholder `…`, as `key: value` (quyet-dinh warns)."""
+    return [
+        f"{key}: {value}"
+        for key, values in catalogue.settings.items()
+        for value in values
+        if PLACEHOLDER in value or "..." in value
+    ]
+
+
+def _signature_lines(catalogue: Catalogue) -> tuple[list[str], list[str], bool]:
+    """The chairman's signature lines, the collective's, and whether the collective issues.
+
+    DOCUMENT_FORMAT §4: `CHỦ TỊCH` or `KT. CHỦ TỊCH` / `PHÓ CHỦ TỊCH` for the chairman; the
+    same under `TM. ỦY BAN NHÂN DÂN` for the collective. TM. never goes with the chairman.
+    """
+    setting = catalogue.setting
+    signing = parse_signing(setting("tham_quyen_ky")) or Signing(collective=False, deputy=True)
+    head = setting("chuc_vu_thu_truong", "Chủ tịch")
+    chairman = [f"KT. {head}", setting("chuc_vu_ky")] if signing.deputy else [head]
+    agency = setting("co_quan_ban_hanh", "Ủy ban nhân dân")
+    collective = [f"TM. {agency}", *chairman]
+    return [u.upper() for u in chairman], [u.upper() for u in collective], signing.collective
+
 
 def ward_context(catalogue: Catalogue, year: int) -> dict[str, Any]:
     """What every template takes from the settings (sheet Cấu hình), nothing hard-coded."""
     setting = catalogue.setting
     agency = setting("co_quan_ban_hanh", "Ủy ban nhân dân")
-    issuer = setting("nguoi_ban_hanh", "Chủ tịch Ủy ban nhân dân")
+    head = setting("chuc_vu_thu_truong", "Chủ tịch")
     ward = setting("ten_xa")
-    # "Chủ tịch Ủy ban nhân dân" -> the head's title "Chủ tịch" and "Chủ tịch UBND".
-    head = issuer.replace(agency, "").strip() if agency in issuer else issuer
-    on_behalf = setting("tham_quyen_ky").strip().upper().startswith("KT")
-    steering = setting("ten_ban_chi_dao", "Ban chỉ đạo xây dựng các danh hiệu kiểu mẫu")
+    chairman, collective, by_collective = _signature_lines(catalogue)
+    # The issuer of a decision: the body itself, or its chairman (DOCUMENT_FORMAT §3).
+    body = f"{agency} {_lower_first(ward)}"
+    issuer = body if by_collective else f"{head} {body}"
+    steering = setting("ten_ban_chi_dao", "Ban Chỉ đạo xây dựng các danh hiệu kiểu mẫu")
     place = setting("dia_danh") or ward
+    district = setting("ten_huyen")
     titles = {t.level: t.name for t in catalogue.titles}
-    rights = _punctuate([setting("quyen_loi")])
+    plan = _plan(catalogue, year, agency, ward)
+    proposal = setting("xet_de_nghi")
+    extra = nfc(setting("quyen_loi")).strip(" ;.,")
     return {
         "nam": year,
         "ten_tinh": setting("ten_tinh"),
-        "ten_huyen": setting("ten_huyen"),
+        "ten_huyen": district,
         "ten_xa": ward,
         "ten_xa_thuong": _lower_first(ward),
         "dia_danh": place,
         "co_quan_ban_hanh": agency,
         "co_quan_ban_hanh_ngan": _initials(agency),
         "ky_hieu": setting("ky_hieu_quyet_dinh", "QĐ-UBND"),
+        "ky_hieu_to_trinh": setting("ky_hieu_to_trinh", "TTr-UBND"),
+        "tham_quyen": issuer.upper(),
         "nguoi_ban_hanh": issuer,
-        "nguoi_ban_hanh_ngan": issuer.replace(agency, _initials(agency)),
-        # TM. -> TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH; KT. -> … / KT. CHỦ TỊCH / PHÓ CHỦ TỊCH.
-        "ky_thay": on_behalf,
-        "thu_truong": head,
-        "chuc_vu_ky": setting("chuc_vu_ky") if on_behalf else head,
+        "chu_tich": f"{head} {body}",
+        "chu_tich_hoa": f"{head} {body}".upper(),
+        "chuc_danh_ky": collective if by_collective else chairman,
+        "chuc_danh_ky_chu_tich": chairman,
+        "chuc_danh_ky_tap_the": collective,
         "nguoi_ky": setting("nguoi_ky"),
         "ten_ban_chi_dao": steering,
         "kinh_gui": steering if place in steering else f"{steering} {place}",
-        "can_cu": _punctuate(catalogue.setting_list("can_cu")),
-        "quyen_loi": rights[0] if rights else "",
+        "kinh_gui_huyen": f"{head} {agency} huyện {district}".strip(),
+        "can_cu": _punctuate([*catalogue.setting_list("can_cu"), f"Căn cứ {plan}", proposal]),
+        "can_cu_to_trinh": _punctuate([*catalogue.setting_list("can_cu"), f"Căn cứ {plan}"]),
+        "quyen_loi": f", {_lower_first(extra)}" if extra else "",
+        "thi_hanh": ", ".join(nfc(x).strip(" ;.,") for x in catalogue.setting_list("thi_hanh")),
         "noi_nhan": _punctuate(catalogue.setting_list("noi_nhan")),
         "ten_cd": titles.get(S.LEVEL_CITIZEN, ""),
         "ten_gd": titles.get(S.LEVEL_HOUSEHOLD, ""),
         "ten_tdp": titles.get(S.LEVEL_UNIT, ""),
-        "ke_hoach": _plan(catalogue, year, agency, ward),
+        "ke_hoach": plan,
+        "ten_ban_van_dong": setting(
+            "ten_ban_van_dong", "Ban Vận động xây dựng các danh hiệu kiểu mẫu"
+        ),
     }
 
 
@@ -169,7 +212,7 @@ def _plan(catalogue: Catalogue, year: int, agency: str, ward: str) -> str:
     try:
         day = date_vi(dt.datetime.strptime(day, "%d/%m/%Y").date())
     except ValueError:
-        day = f"ngày {day}" if day else ""
+        day = f"ngày {day.removeprefix('ngày ')}" if day else ""
     head = f"Kế hoạch số {number} {day}".strip() if number else "Kế hoạch"
     return (
         f"{head} của {agency} {_lower_first(ward)} về phát động thi đua xây dựng các "
@@ -192,28 +235,47 @@ def _ordered(frame: pd.DataFrame, name_column: str | None) -> pd.DataFrame:
 
 
 def _unit_names(catalogue: Catalogue, frame: pd.DataFrame) -> list[str]:
+    """The catalogue's name of each row's unit: one name in every paper, even after a rename."""
     names = []
     for code, name in zip(_col(frame, "unit_code"), _col(frame, "unit_name"), strict=True):
         unit = catalogue.unit(str(code))
-        names.append(_text(name) or (unit.name if unit else str(code)))
+        names.append(unit.name if unit else _text(name) or str(code))
     return names
 
 
 def _add_votes(rows: list[Row], frame: pd.DataFrame, attendees: Any) -> list[Row]:
-    """Votes in favour and their share of the meeting's attendees, in % (Biên bản, Tờ trình)."""
-    for row, vote in zip(rows, _col(frame, "votes"), strict=True):
+    """Votes, their share of the meeting's attendees in %, and the meeting's conclusion."""
+    for row, vote, outcome, reason in zip(
+        rows, _col(frame, "votes"), _col(frame, "outcome"), _col(frame, "reason"), strict=True
+    ):
         row["so_phieu"] = _number(vote)
         try:
             share = 100 * float(vote) / float(attendees)
         except (TypeError, ValueError, ZeroDivisionError):
             share = float("nan")
         row["ty_le_phieu"] = "" if is_missing(share) else format_number(share)
+        row["de_nghi"] = outcome == S.ACHIEVED
+        row["ket_luan"] = _conclusion(outcome, reason)
     return rows
 
 
-def citizen_rows(catalogue: Catalogue, frame: pd.DataFrame, attendees: Any = None) -> list[Row]:
-    """One row per citizen: STT, name, birth year, unit (and gender for the certificate)."""
+def _conclusion(outcome: Any, reason: Any) -> str:
+    """The Biên bản's conclusion for a candidate: `Đề nghị`, or `Không đề nghị` and why."""
+    if outcome == S.ACHIEVED:
+        return "Đề nghị"
+    why = _text(reason).strip(" .;")
+    return f"Không đề nghị: {_lower_first(why)}" if why else "Không đề nghị"
+
+
+def citizen_rows(
+    catalogue: Catalogue,
+    frame: pd.DataFrame,
+    attendees: Any = None,
+    heads: dict[tuple[str, str], str] | None = None,
+) -> list[Row]:
+    """One row per citizen: STT, name, birth year, unit, household (and gender, votes)."""
     frame = _ordered(frame, "full_name")
+    heads = heads or {}
     rows = [
         {
             "stt": i + 1,
@@ -223,8 +285,10 @@ def citizen_rows(catalogue: Catalogue, frame: pd.DataFrame, attendees: Any = Non
             "ghi_chu": "",
             "gioi_tinh": _text(gender),
             "ma_don_vi": str(code),
+            "ma_ho": _text(household),
+            "chu_ho": heads.get((str(code), _text(household)), ""),
         }
-        for i, (name, year, born, unit, gender, code) in enumerate(
+        for i, (name, year, born, unit, gender, code, household) in enumerate(
             zip(
                 _col(frame, "full_name"),
                 _col(frame, "birth_year"),
@@ -232,6 +296,7 @@ def citizen_rows(catalogue: Catalogue, frame: pd.DataFrame, attendees: Any = Non
                 _unit_names(catalogue, frame),
                 _col(frame, "gender"),
                 _col(frame, "unit_code"),
+                _col(frame, "household_code"),
                 strict=True,
             )
         )
@@ -256,6 +321,7 @@ def household_rows(
             "ghi_chu": "",
             "gioi_tinh": genders.get((_text(household), _text(head)), ""),
             "ma_don_vi": str(code),
+            "ma_ho": _text(household),
         }
         for i, (head, address, unit, household, code) in enumerate(
             zip(
@@ -278,14 +344,16 @@ def unit_rows(catalogue: Catalogue, frame: pd.DataFrame) -> list[Row]:
             "stt": i + 1,
             "ten": unit,
             "so_ho": _number(households),
-            "ty_le": f"{format_number(float(rate), 1)}%" if _number(rate) else "",
+            "ty_le": format_number(float(rate), 1) if _number(rate) else "",
             "ghi_chu": "",
+            "ma_don_vi": str(code),
         }
-        for i, (unit, households, rate) in enumerate(
+        for i, (unit, households, rate, code) in enumerate(
             zip(
                 _unit_names(catalogue, frame),
                 _col(frame, "households"),
                 _col(frame, "household_rate"),
+                _col(frame, "unit_code"),
                 strict=True,
             )
         )
@@ -303,6 +371,21 @@ def genders(results: Any) -> dict[tuple[str, str], str]:
             _col(citizens, "household_code"),
             _col(citizens, "full_name"),
             _col(citizens, "gender"),
+            strict=True,
+        )
+    }
+
+
+def heads_of_households(households: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """(unit code, household code) -> the head's name, to show a citizen's household."""
+    if households is None or households.empty:
+        return {}
+    return {
+        (str(u), _text(h)): _text(n)
+        for u, h, n in zip(
+            _col(households, "unit_code"),
+            _col(households, "household_code"),
+            _col(households, "head_name"),
             strict=True,
         )
     }
@@ -327,8 +410,8 @@ def _groups(rows: list[Row]) -> list[dict[str, Any]]:
     """The annex by unit: one heading and one table per unit, STT running across them.
 
     One table per unit rather than one long table: LibreOffice lays a long table out in
-    quadratic time (2,000 rows: 9 s, 4,000: 29 s, 13,700: 12 min), tables of a few hundred
-    rows stay linear; and a unit can be cut out of the list for its own meeting.
+    quadratic time, tables of a few hundred rows stay linear; and a unit can be cut out of the
+    list for its own meeting.
     """
     groups: list[dict[str, Any]] = []
     for row in rows:
@@ -342,28 +425,39 @@ def _groups(rows: list[Row]) -> list[dict[str, Any]]:
     return groups
 
 
-def decision_context(ward: dict[str, Any], title: Title, rows: list[Row]) -> dict[str, Any]:
-    """A Quyết định: the flat list `danh_sach` and the same list by unit, `nhom`."""
+def title_context(ward: dict[str, Any], title: Title, rows: list[Row]) -> dict[str, Any]:
+    """A title's list, for a decision (xã) or the town's Tờ trình to the district (huyện)."""
     level, noun = LEVELS[title.level]
+    merit = title.certificate == S.CERTIFICATE_MERIT
+    verb = "tặng" if merit else "cấp"
     return {
         **ward,
         "cap": level,
         "doi_tuong": noun,
+        "ma_danh_hieu": title.code,
         "ten_danh_hieu": title.name,
+        "hinh_thuc": title.certificate,
+        "cap_giay": f"{verb} {title.certificate}",
+        "dong_tu": verb.upper(),
         "so_luong": count_with_words(len(rows)),
         "danh_sach": rows,
         "nhom": _groups(rows) if level != "don_vi" else [],
     }
 
 
-def certificate_contexts(decision: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
-    """Giấy khen files: one per unit for people and families, one for the tổ dân phố title.
+decision_context = title_context
 
-    Per unit because certificates are handed out unit by unit, and because a 13,000-page file
-    is more than Word or LibreOffice handle with ease (2,000 pages: 13 s to PDF, growing faster
-    than the page count).
+
+def certificate_contexts(
+    decision: dict[str, Any], first_number: int = 1
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """Certificate files: one per unit for people and families, one for a unit title.
+
+    Per unit because certificates are handed out unit by unit, and because a file of many
+    thousand pages is more than Word or LibreOffice handle with ease. Register numbers
+    (`Số vào sổ`) run from ``first_number`` in the annex's order.
     """
-    whole = certificate_context(decision)
+    whole = certificate_context(decision, first_number)
     if decision["cap"] == "don_vi":
         return [(None, whole)]
     by_unit: dict[str, list[Row]] = {}
@@ -372,14 +466,14 @@ def certificate_contexts(decision: dict[str, Any]) -> list[tuple[str | None, dic
     return [(code, {**whole, "danh_sach": entries}) for code, entries in by_unit.items()]
 
 
-def certificate_context(decision: dict[str, Any]) -> dict[str, Any]:
-    """One entry per Giấy khen: who it names and where they live."""
+def certificate_context(decision: dict[str, Any], first_number: int = 1) -> dict[str, Any]:
+    """One entry per certificate: who it names, where they live, its register number."""
     district = decision["ten_huyen"]
     if district and not district.lower().startswith("huyện"):
         district = f"huyện {district}"
     address = ", ".join(p for p in (decision["ten_xa_thuong"], district) if p)
     entries = []
-    for row in decision["danh_sach"]:
+    for number, row in enumerate(decision["danh_sach"], start=first_number):
         polite = {S.MALE: "ông", S.FEMALE: "bà"}.get(row.get("gioi_tinh", ""), "ông (bà)")
         if decision["cap"] == "cong_dan":
             name, where = f"{polite.capitalize()} {row['ho_ten']}", f"{row['don_vi']}, {address}"
@@ -394,12 +488,26 @@ def certificate_context(decision: dict[str, Any]) -> dict[str, Any]:
         entries.append(
             {
                 "stt": row["stt"],
+                "so_vao_so": number,
                 "nguoi_nhan": name,
                 "noi_o": where,
                 "ma_don_vi": row.get("ma_don_vi"),
             }
         )
     return {**decision, "danh_sach": entries}
+
+
+def district_context(ward: dict[str, Any], title: Title, rows: list[Row]) -> dict[str, Any]:
+    """The town's Tờ trình to the district's chairman for a title the district recognises,
+    with the proposed units' own Tờ trình and Biên bản as its dossier."""
+    context = title_context(ward, title, rows)
+    proposals = list(dict.fromkeys(r.get("ten") or r.get("don_vi") for r in rows))
+    attached = [
+        f"Danh sách {context['doi_tuong']} đề nghị công nhận danh hiệu “{title.name}” "
+        f"năm {ward['nam']}",
+        f"Tờ trình, Biên bản họp bình xét của {len(proposals)} đơn vị: {', '.join(proposals)}",
+    ]
+    return {**context, "ho_so": _punctuate(attached)}
 
 
 def _unit_record(results: Any, code: str) -> dict[str, Any]:
@@ -412,51 +520,82 @@ def _unit_record(results: Any, code: str) -> dict[str, Any]:
     )
 
 
+def _candidates(frame: pd.DataFrame | None, code: str, proposal: bool) -> pd.DataFrame:
+    """A unit's candidates: those it proposes (Đạt), or every one voted on or proposed."""
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=["unit_code"])
+    frame = frame[frame["unit_code"] == code]
+    if proposal:
+        return achieved(frame)
+    voted = frame["votes"].notna() if "votes" in frame else pd.Series(False, index=frame.index)
+    return frame[voted | frame["outcome"].eq(S.ACHIEVED)] if "outcome" in frame else frame[voted]
+
+
 def unit_context(
     ward: dict[str, Any], catalogue: Catalogue, results: Any, code: str, *, proposal: bool
 ) -> dict[str, Any]:
-    """Tờ trình (``proposal``: the unit's recognised candidates) or Biên bản (all voted on)."""
+    """Tờ trình (``proposal``: the candidates the unit proposes) or Biên bản (every candidate
+    voted on, each with its conclusion). Both come from the unit's Ban Vận động, whose header
+    has the unit itself above it and whose Tờ trình is signed TM. BAN VẬN ĐỘNG (DOCUMENT_FORMAT
+    §8): never the town's UBND, which is not a school's or a health station's superior body.
+    """
     unit = catalogue.unit(code)
     record = _unit_record(results, code)
     is_tdp = unit.is_tdp if unit else record.get("kind") == S.UNIT_KIND_TDP
     attendees = record.get("attendees")
     name = unit.name if unit else _text(record.get("unit_name")) or code
-
-    def pick(frame: pd.DataFrame | None) -> pd.DataFrame:
-        if frame is None or frame.empty:
-            return pd.DataFrame(columns=["unit_code"])
-        frame = frame[frame["unit_code"] == code]
-        if proposal:
-            return achieved(frame)
-        return frame[frame["votes"].notna()] if "votes" in frame else frame.iloc[0:0]
-
-    citizens = citizen_rows(catalogue, pick(results.citizens), attendees)
-    households = household_rows(catalogue, pick(results.households), attendees) if is_tdp else []
+    heads = heads_of_households(results.households)
+    citizens = citizen_rows(
+        catalogue, _candidates(results.citizens, code, proposal), attendees, heads
+    )
+    households = (
+        household_rows(catalogue, _candidates(results.households, code, proposal), attendees)
+        if is_tdp
+        else []
+    )
+    unit_title = catalogue.unit_title
     if record.get("outcome") == S.ACHIEVED:
         rate = format_number(float(record.get("household_rate") or 0), 1)
         unit_proposal = (
-            f'đề nghị công nhận {name} (tỷ lệ hộ đạt danh hiệu "{ward["ten_gd"]}": {rate}%).'
+            f"đề nghị công nhận {name} (tỷ lệ hộ đạt danh hiệu “{ward['ten_gd']}”: {rate}%)."
         )
     else:
-        unit_proposal = f"chưa đủ điều kiện đề nghị năm {ward['nam']}."
+        why = _text(record.get("reason")).strip(" .;")
+        unit_proposal = f"chưa đủ điều kiện đề nghị năm {ward['nam']}" + (
+            f" ({_lower_first(why)})." if why else "."
+        )
     meeting = _day(record.get("meeting_date"), ward["nam"])
+    board = f"{ward['ten_ban_van_dong']} {name}"
+    present = (
+        f"{board}; đại diện các hộ gia đình trong {name}"
+        if is_tdp
+        else f"{board}; cán bộ, công chức, viên chức và người lao động của {name}"
+    )
+    count = _number(attendees)
     return {
         **ward,
         "ten_don_vi": name,
+        "chu_quan": name.upper(),
         "la_to_dan_pho": is_tdp,
-        "ky_hieu_to_trinh": "TTr-TDP" if is_tdp else "TTr-BVĐ",
+        "ban_van_dong": board,
+        "ky_hieu_to_trinh_don_vi": "TTr-BVĐ",
+        "ky_hieu_bien_ban": "BB-BVĐ",
         "truong_ban": (unit.head if unit else "") or DOTS,
         "cong_dan": citizens,
         "so_cong_dan": count_with_words(len(citizens)),
+        "cong_dan_de_nghi": count_with_words(sum(r["de_nghi"] for r in citizens)),
         "gia_dinh": households,
         "so_gia_dinh": count_with_words(len(households)),
+        "gia_dinh_de_nghi": count_with_words(sum(r["de_nghi"] for r in households)),
+        "ten_tdp": unit_title.name,
+        "cap_cong_nhan_tdp": "Chủ tịch UBND huyện" if unit_title.by_district else "Chủ tịch UBND",
         "de_nghi_to_dan_pho": unit_proposal,
         "ngay_hop": meeting,
-        "thoi_gian": meeting,
         "dia_diem": f"{'Nhà văn hóa' if is_tdp else 'Trụ sở'} {name}",
+        "thanh_phan": f"{present}; tổng số {count or DOTS} người (có danh sách ký tên kèm theo)",
         "chu_tri": _text(record.get("chair")) or DOTS,
         "thu_ky": _text(record.get("secretary")) or DOTS,
-        "so_nguoi_du_hop": f"{_number(attendees) or DOTS} người",
+        "so_nguoi_du_hop": f"{count or DOTS} người",
         "nguong_phieu": _thresholds(catalogue, is_tdp),
     }
 
@@ -473,7 +612,8 @@ def _thresholds(catalogue: Catalogue, is_tdp: bool) -> str:
 
 
 def units_with_documents(catalogue: Catalogue, results: Any) -> list[str]:
-    """Every tổ dân phố in the results, and any cơ quan with a recognised candidate."""
+    """Every tổ dân phố in the results, and any cơ quan with a recognised candidate; never a
+    unit the catalogue no longer lists (its papers would name a unit that is gone)."""
     codes: set[str] = set()
     for frame in (results.citizens, results.households, results.units):
         if frame is None or frame.empty:
@@ -486,4 +626,4 @@ def units_with_documents(catalogue: Catalogue, results: Any) -> list[str]:
     units = results.units
     if units is not None and not units.empty and "kind" in units:
         codes.update(units.loc[units["kind"] == S.UNIT_KIND_TDP, "unit_code"].astype(str))
-    return sorted(codes, key=code_key)
+    return sorted((c for c in codes if catalogue.unit(c) is not None), key=code_key)

@@ -1,10 +1,16 @@
 """December recognition: results -> Word drafts (docxtpl) and PDFs (SPEC §6, DOCUMENT_FORMAT.md).
 
-Per title with at least one recognised entity: a Quyết định with its annex list and a Giấy khen
-file (one landscape page per entity); per unit: a Tờ trình and a Biên bản họp bình xét. The
-templates are editable .docx files in ``input_templates/`` (built by `outputs.word_templates`);
-what fills them comes from `outputs.document_context`. Every value is escaped on the way in
-(docxtpl autoescape): without it an `&` in a name silently breaks the document.
+Per title the town recognises (sheet Danh hiệu, Cấp công nhận = Xã), with at least one
+recognised entity: a Quyết định with its annex list and the certificates it grants (one landscape
+page per entity). Per title the district recognises: the town's Tờ trình to the district's
+chairman with the list. Per unit: a Tờ trình and a Biên bản họp bình xét of its Ban Vận động.
+The templates are editable .docx files in ``input_templates/`` (built by
+`outputs.word_templates`); what fills them comes from `outputs.document_context`.
+
+Templates render in Jinja's sandbox with no globals: a tag reaches only the documented
+variables, and one reaching for anything else (``''.__class__``…) is refused before any file
+is written. Every value is escaped on the way in (autoescape): without it an `&` in a name
+silently breaks the document.
 """
 
 from __future__ import annotations
@@ -15,91 +21,136 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
-from lxml import etree
+from jinja2.sandbox import SandboxedEnvironment
 from lxml.etree import XMLSyntaxError
 
-from processor.domain.catalogue import DEFAULT_CATALOGUE, Catalogue
-from processor.domain.errors import TemplateError
+from processor.domain.catalogue import DEFAULT_CATALOGUE, REGISTER_CHOICES, Catalogue
+from processor.domain.errors import KieumauError, TemplateError
+from processor.domain.vietnamese import fold
 from processor.outputs import document_context as ctx
 from processor.outputs.files import atomic_path
 from processor.scoring.score import Results
 
 DEFAULT_TEMPLATES = DEFAULT_CATALOGUE.parent
-_W_T = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"
-_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-# A text (its characters never include '<') holding what docxtpl's resolve_listing rewrites.
-_LISTING_TEXT = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
-_TC_TAG = re.compile(r"\{%-?\s*tc\s")
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_BLOCK_PREFIX = re.compile(r"^\{%-?\s*(?:p|tr|tc|r)\s")
 
 
-class _Template(DocxTemplate):
-    """docxtpl whose rendered body moves into the document in linear time.
+def sandbox() -> SandboxedEnvironment:
+    """Jinja's sandbox with autoescape and no globals (range, cycler, namespace, lipsum…):
+    a template sees the documented variables and nothing else."""
+    env = SandboxedEnvironment(autoescape=True)
+    env.globals.clear()
+    return env
 
-    docxtpl marks every rendered run `xml:space="preserve"`. lxml, moving the rendered body
-    into the document, looks each such attribute's namespace up in a cache that grows by one per
-    attribute: quadratic (10,000 certificates: ~10 s, 20,000: ~30 s and climbing). The mark is
-    only needed where a text has runs of spaces or spaces at its ends, so drop it elsewhere.
-    """
 
-    def map_tree(self, tree: Any) -> None:
-        for text in tree.iter(_W_T):
-            value = text.text or ""
-            if value == value.strip() and "  " not in value:
-                text.attrib.pop(_XML_SPACE, None)
-        super().map_tree(tree)
+def _paragraph_texts(path: Path) -> list[str]:
+    """The text of every paragraph of a template, table cells, headers and footers included."""
+    document = Document(str(path))
+    parts = [document.element.body]
+    for section in document.sections:
+        for part in (section.header, section.footer, section.first_page_header):
+            if not part.is_linked_to_previous:
+                parts.append(part._element)
+    return [
+        "".join(t.text or "" for t in p.iter(qn("w:t")))
+        for part in parts
+        for p in part.iter(qn("w:p"))
+    ]
 
-    # docxtpl walks every paragraph, run and text of a rendered part with regular expressions
-    # (resolve_listing), and every table cell (fix_tables), whatever the document holds: about
-    # two thirds of rendering a district's certificates. Both are skipped when they would do
-    # nothing: no tab, newline, bell or form feed inside a text, no {%tc %} tag in the template.
 
-    def patch_xml(self, src_xml: str) -> str:
-        if _TC_TAG.search(src_xml):
-            self._uses_tc = True
-        return super().patch_xml(src_xml)
+def _unsafe(env: jinja2.Environment, tag: str) -> bool:
+    """Whether a tag reaches past the documented variables: a name or an attribute starting
+    with `_`, a string naming a dunder, or the `attr` filter (how sandbox escapes begin)."""
+    source = _BLOCK_PREFIX.sub("{% ", tag)
+    tokens = list(env.lex(source))
+    for i, (_, kind, value) in enumerate(tokens):
+        if kind == "name" and (value.startswith("_") or value == "attr"):
+            return True
+        if kind == "string" and "__" in value:
+            return True
+        after = str(tokens[i + 1][2]) if i + 1 < len(tokens) else ""
+        if kind == "operator" and value == "." and after.startswith("_"):
+            return True
+    return False
 
-    def resolve_listing(self, xml: str) -> str:
-        if _LISTING_TEXT.search(xml) is None:
-            return xml
-        return super().resolve_listing(xml)
 
-    def fix_tables(self, xml: str) -> Any:
-        if getattr(self, "_uses_tc", False):
-            return super().fix_tables(xml)
-        return etree.fromstring(xml, parser=etree.XMLParser(recover=True))
+def _syntax_problem(env: jinja2.Environment, paragraph: str) -> str | None:
+    """What is wrong with the tags of one paragraph, in Vietnamese; None when they are fine."""
+    for opener, closer in (("{{", "}}"), ("{%", "%}")):
+        position = 0
+        while (start := paragraph.find(opener, position)) >= 0:
+            end = paragraph.find(closer, start + 2)
+            nested = paragraph.find(opener, start + 2)
+            if end < 0 or 0 <= nested < end:
+                return f"thẻ “{paragraph[start : start + 40]}” thiếu dấu đóng {closer}"
+            position = end + 2
+    for tag in _TAG.findall(paragraph):
+        source = _BLOCK_PREFIX.sub("{% ", tag)
+        try:
+            tokens = list(env.lex(source))
+            if tag.startswith("{{"):
+                env.parse(source)
+        except jinja2.TemplateSyntaxError:
+            return f"thẻ “{tag}” viết sai cú pháp"
+        if tag.startswith("{%") and not any(kind == "name" for _, kind, _ in tokens):
+            return f"thẻ “{tag}” không có lệnh"
+    return None
 
 
 class _Renderer:
-    """Renders the templates of one folder into .docx files."""
+    """Renders the templates of one folder into .docx files, in the sandbox."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.env = jinja2.Environment(autoescape=True)
+        self.env = sandbox()
 
-    def _load(self, name: str) -> tuple[_Template, Path]:
+    def _path(self, name: str) -> Path:
         path = self.folder / f"{name}.docx"
         if not path.is_file():
             raise TemplateError(
                 f"Không tìm thấy mẫu Word {path}. Tạo lại bộ mẫu bằng "
                 f"processor.outputs.word_templates.build_templates(Path('{self.folder}'))."
             )
-        return _Template(path), path
+        return path
 
     def check(self, name: str, context: dict[str, Any]) -> None:
-        """Refuse a template using a tag the data does not provide (it would print nothing)."""
-        template, path = self._load(name)
+        """Refuse a template that is broken, reaches past its variables, or uses a tag the
+        data does not provide (it would print nothing), naming the paragraph and the tag."""
+        path = self._path(name)
         with _template_errors(path):
-            missing = template.get_undeclared_template_variables(self.env, context)
+            paragraphs = _paragraph_texts(path)
+        for paragraph in paragraphs:
+            problem = _syntax_problem(self.env, paragraph)
+            if problem:
+                raise TemplateError(
+                    f"Mẫu {path.name} có {problem}, ở đoạn “{paragraph.strip()[:120]}”. Mỗi thẻ "
+                    "phải có dạng {{ tên }} hoặc {% lệnh %}; sửa lại mẫu rồi chạy lại."
+                )
+            for tag in _TAG.findall(paragraph):
+                if _unsafe(self.env, tag):
+                    raise TemplateError(
+                        f"Mẫu {path.name} có thẻ không được phép: {tag} (ở đoạn "
+                        f"“{paragraph.strip()[:120]}”). Thẻ chỉ được dùng các biến của văn "
+                        f"bản: {', '.join(sorted(context))}."
+                    )
+        with _template_errors(path):
+            missing = DocxTemplate(path).get_undeclared_template_variables(self.env, context)
+        missing -= {"loop"}
         if missing:
             tags = ", ".join("{{ " + tag + " }}" for tag in sorted(missing))
             raise TemplateError(
@@ -108,12 +159,24 @@ class _Renderer:
             )
 
     def render(self, name: str, context: dict[str, Any], out: Path) -> Path:
-        template, path = self._load(name)
+        path = self._path(name)
+        template = DocxTemplate(path)
         with _template_errors(path):
             template.render(context, self.env, autoescape=True)
             with atomic_path(out) as tmp:
                 template.save(tmp)
         return out
+
+
+# Jinja's messages for what a clerk's edit most often breaks, in Vietnamese.
+_JINJA_MESSAGES = (
+    ("unexpected end of template", "thiếu thẻ đóng ({% endif %} hoặc {% endfor %})"),
+    ("unknown tag", "có lệnh không tồn tại"),
+    ("unexpected", "có ký tự không đúng chỗ"),
+    ("expected token", "viết sai cú pháp"),
+    ("is unsafe", "dùng thuộc tính không được phép"),
+    ("undefined", "dùng biến không có dữ liệu"),
+)
 
 
 @contextlib.contextmanager
@@ -122,18 +185,86 @@ def _template_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except jinja2.TemplateError as exc:
-        near = [line.strip() for line in getattr(exc, "docx_context", []) if line.strip()]
+        text = str(exc).lower()
+        what = next((vi for en, vi in _JINJA_MESSAGES if en in text), "không điền được")
+        lines = [line.strip() for line in getattr(exc, "docx_context", []) or []]
+        lineno = getattr(exc, "lineno", None)
+        near = lines[min(3, (lineno or 1) - 1)] if lines else ""
         raise TemplateError(
-            f"Lỗi khi điền mẫu {path.name}: {exc}"
-            + (f" (gần đoạn: {' | '.join(near)})" if near else "")
+            f"Mẫu {path.name} {what}" + (f", ở đoạn “{near[:120]}”" if near else "") + ". "
+            "Sửa lại mẫu rồi chạy lại."
         ) from exc
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, XMLSyntaxError) as exc:
-        raise TemplateError(f"Mẫu {path.name} không phải tệp Word (.docx) đọc được: {exc}") from exc
+        raise TemplateError(
+            f"Mẫu {path.name} không phải tệp Word (.docx) đọc được ({type(exc).__name__}). "
+            "Mở lại bằng Word và lưu dạng .docx, hoặc tạo lại bộ mẫu."
+        ) from exc
 
 
 def _safe(code: str) -> str:
     """A unit code as a file-name part."""
     return re.sub(r"[^\w-]", "_", str(code))
+
+
+Job = tuple[str, dict[str, Any], str]  # template, context, file name
+
+
+def _title_jobs(catalogue: Catalogue, results: Any, year: int) -> list[Job]:
+    """Per title: the decision and its certificates (town), or the Tờ trình (district)."""
+    ward = ctx.ward_context(catalogue, year)
+    shared = fold(catalogue.setting("so_vao_so", REGISTER_CHOICES[0])) == fold(REGISTER_CHOICES[0])
+    register = 1
+    jobs: list[Job] = []
+    for title in (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title):
+        rows = ctx.recognised_rows(catalogue, results, title)
+        if not rows:
+            continue
+        if title.by_district:
+            context = ctx.district_context(ward, title, rows)
+            jobs.append(("to_trinh_huyen", context, f"to_trinh_huyen_{title.code}_{year}.docx"))
+            continue
+        decision = ctx.title_context(ward, title, rows)
+        jobs.append(("quyet_dinh", decision, f"quyet_dinh_{title.code}_{year}.docx"))
+        first = register if shared else 1
+        for unit, certificates in ctx.certificate_contexts(decision, first):
+            part = f"_{_safe(unit)}" if unit else ""
+            jobs.append(("giay_khen", certificates, f"giay_khen_{title.code}{part}_{year}.docx"))
+        register = first + len(rows)
+    return jobs
+
+
+def _unit_jobs(catalogue: Catalogue, results: Any, year: int) -> list[Job]:
+    ward = ctx.ward_context(catalogue, year)
+    results_of = Results(results.citizens, results.households, results.units).by_unit()
+    jobs: list[Job] = []
+    for code in ctx.units_with_documents(catalogue, results):
+        mine = results_of(code)
+        for name, proposal in (("to_trinh", True), ("bien_ban", False)):
+            context = ctx.unit_context(ward, catalogue, mine, code, proposal=proposal)
+            jobs.append((name, context, f"{name}_{_safe(code)}_{year}.docx"))
+    return jobs
+
+
+def render_all(
+    jobs: list[Job], out_dir: Path, templates: Path, workers: int | None = None
+) -> list[Path]:
+    """Check each template once against its first context, then render every job into
+    ``out_dir``, in ``workers`` processes (default: the cores) when there are many."""
+    renderer = _Renderer(templates)
+    first: dict[str, dict[str, Any]] = {}
+    for name, context, _ in jobs:
+        first.setdefault(name, context)
+    for name, context in first.items():
+        renderer.check(name, context)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(jobs) < _PARALLEL_FROM:
+        return [renderer.render(name, context, out_dir / file) for name, context, file in jobs]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_end_with_parent) as pool:
+        futures = [
+            pool.submit(_render_one, templates, name, context, out_dir / file)
+            for name, context, file in jobs
+        ]
+        return [future.result() for future in futures]
 
 
 def write_decisions(
@@ -145,59 +276,104 @@ def write_decisions(
     templates_dir: Path | None = None,
     workers: int | None = None,
 ) -> list[Path]:
-    """Write the December drafts into ``out_dir`` (each file atomically); return their paths.
+    """Write the December drafts into ``out_dir``; return their paths.
 
     ``results`` has DataFrames ``.citizens``, ``.households`` and ``.units`` (one row per
     assessed entity, ``outcome == "Đạt"`` for the recognised). Files:
-    ``quyet_dinh_<CD|GD|TDP>_<year>.docx`` per title that someone earned (no decision for
-    nobody); Giấy khen, one landscape page each, in ``giay_khen_<CD|GD>_<unit>_<year>.docx``
-    (one file per unit) and ``giay_khen_TDP_<year>.docx``; ``to_trinh_<unit>_<year>.docx`` and
+    ``quyet_dinh_<title>_<year>.docx`` per title the town recognises that someone earned, with
+    its certificates ``giay_khen_<title>_<unit>_<year>.docx`` (one file per unit) or
+    ``giay_khen_<title>_<year>.docx`` for a unit title; ``to_trinh_huyen_<title>_<year>.docx``
+    per title the district recognises; ``to_trinh_<unit>_<year>.docx`` and
     ``bien_ban_<unit>_<year>.docx`` per tổ dân phố and per cơ quan with a recognised member.
     Every template is checked before the first file is written: TemplateError when one is
-    missing, unreadable or uses a tag with no data. Files are rendered in ``workers`` processes
-    (default: the cores): a district's 1,600 files are CPU-bound work inside docxtpl.
+    missing, unreadable, unsafe or uses a tag with no data.
     """
     out_dir = Path(out_dir)
-    renderer = _Renderer(Path(templates_dir) if templates_dir else DEFAULT_TEMPLATES)
-    ward = ctx.ward_context(catalogue, year)
-    jobs: list[tuple[str, dict[str, Any], Path]] = []
-    for title in (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title):
-        rows = ctx.recognised_rows(catalogue, results, title)
-        if rows:
-            decision = ctx.decision_context(ward, title, rows)
-            jobs.append(("quyet_dinh", decision, out_dir / f"quyet_dinh_{title.code}_{year}.docx"))
-            for unit, certificates in ctx.certificate_contexts(decision):
-                part = f"_{_safe(unit)}" if unit else ""
-                out = out_dir / f"giay_khen_{title.code}{part}_{year}.docx"
-                jobs.append(("giay_khen", certificates, out))
-    results_of = Results(results.citizens, results.households, results.units).by_unit()
-    for code in ctx.units_with_documents(catalogue, results):
-        mine = results_of(code)
-        for name, proposal in (("to_trinh", True), ("bien_ban", False)):
-            context = ctx.unit_context(ward, catalogue, mine, code, proposal=proposal)
-            jobs.append((name, context, out_dir / f"{name}_{_safe(code)}_{year}.docx"))
-    first = {}
-    for name, context, _ in jobs:
-        first.setdefault(name, context)
-    for name, context in first.items():
-        renderer.check(name, context)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(jobs) < _PARALLEL_FROM:
-        return [renderer.render(name, context, out) for name, context, out in jobs]
-    folder = renderer.folder
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_render_one, folder, *job) for job in jobs]
-        return [future.result() for future in futures]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = _title_jobs(catalogue, results, year) + _unit_jobs(catalogue, results, year)
+    templates = Path(templates_dir) if templates_dir else DEFAULT_TEMPLATES
+    return render_all(jobs, out_dir, templates, workers)
 
 
 # Below this many files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 12
-_RENDERERS: dict[Path, _Renderer] = {}
+
+
+def _end_with_parent() -> None:
+    """A worker ends when the command that started it is killed (issue 24 item 12)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _render_one(folder: Path, name: str, context: dict[str, Any], out: Path) -> Path:
-    renderer = _RENDERERS.setdefault(folder, _Renderer(folder))
-    return renderer.render(name, context, out)
+    return _Renderer(folder).render(name, context, out)
+
+
+# --- the set of drafts, replaced whole ------------------------------------------------------
+
+
+@dataclass
+class DraftSet:
+    """What a `quyet-dinh` left in its folder, and what the clerk must know about it."""
+
+    folder: Path
+    files: list[Path]
+    warnings: list[str]
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Put a finished ``staging`` folder in the place of ``target``, whole or not at all.
+
+    Two renames in one folder: the old set steps aside, the new one steps in, the old is
+    removed. Killed between the two, the old set waits whole beside the place, and
+    `recover_folder` puts it back before the next run.
+    """
+    old = target.parent / f".{target.name}.cu"
+    if old.exists():
+        shutil.rmtree(old)
+    try:
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+    except OSError as exc:
+        if old.exists() and not target.exists():
+            os.replace(old, target)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise KieumauError(
+            f"Không thay được bộ văn bản trong {target} ({exc.strerror or exc}): có thể một tệp "
+            "trong thư mục đang mở trong Word. Hãy đóng tệp đó rồi chạy lại; bộ văn bản cũ "
+            "vẫn còn nguyên."
+        ) from exc
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_folder(target: Path) -> None:
+    """Undo what a killed run left: the old set back in place, half-made sets removed."""
+    old = target.parent / f".{target.name}.cu"
+    if old.exists() and not target.exists():
+        os.replace(old, target)
+    elif old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{target.name}.moi-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A new folder beside ``target`` to fill; on success it replaces ``target`` whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.moi-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_folder(staging, target)
 
 
 def convert_to_pdf(paths: list[Path], out_dir: Path, *, timeout: float | None = None) -> list[str]:

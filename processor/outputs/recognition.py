@@ -1,11 +1,27 @@
-"""December recognition: the November results of a year, from history, into Word drafts."""
+"""December recognition: the November results of a year, from history, into Word drafts.
+
+`decisions_for_year` is `kieumau quyet-dinh`: it loads November's results, lines them up with
+the catalogue in force (a unit removed since gets no papers, a renamed one its new name in every
+paper, and the command says so), writes the whole set of drafts into a new folder and puts it in
+place of the previous set in one step, so the folder holds one set, never a mix.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from processor.domain.catalogue import Catalogue
 from processor.domain.errors import HistoryError
+from processor.outputs import document_context as ctx
+from processor.outputs.documents import (
+    DEFAULT_TEMPLATES,
+    DraftSet,
+    convert_to_pdf,
+    staged_folder,
+    write_decisions,
+)
 from processor.outputs.prefill import _dates
 from processor.scoring.score import Results
 from processor.store.history import History
@@ -31,13 +47,81 @@ def november_results(history_path: Path, year: int) -> Results:
     return Results(citizens, households, units)
 
 
-def decisions_for_year(
-    catalogue: Catalogue, year: int, output_root: Path, history_path: Path, pdf: bool = False
-) -> tuple[list[Path], list[str]]:
-    from processor.outputs.documents import convert_to_pdf, write_decisions
+def _codes(frame: pd.DataFrame) -> set[str]:
+    if frame is None or frame.empty or "unit_code" not in frame:
+        return set()
+    return set(frame["unit_code"].dropna().astype(str))
 
-    results = november_results(history_path, year)
-    out_dir = output_root / f"{year:04d}-12" / "quyet_dinh"
-    paths = write_decisions(catalogue, results, year, out_dir)
-    warnings = convert_to_pdf(paths, out_dir) if pdf else []
-    return paths, warnings
+
+def reconcile(catalogue: Catalogue, results: Results, year: int) -> tuple[Results, list[str]]:
+    """November's results restricted to the units the catalogue still lists, and what the
+    clerk must know: units gone, units renamed, units with no November data."""
+    period = f"{year:04d}-{EVALUATION_MONTH:02d}"
+    frames = (results.citizens, results.households, results.units)
+    present = set().union(*(_codes(f) for f in frames))
+    listed = {u.code for u in catalogue.units}
+    notes = []
+    gone = sorted(present - listed, key=ctx.code_key)
+    if gone:
+        notes.append(
+            f"Đơn vị có kết quả kỳ {period} nhưng không còn trong Bộ tiêu chí, không lập văn bản: "
+            f"{', '.join(gone)}. Nếu đơn vị chỉ đổi mã, hãy chạy lại kỳ {period}."
+        )
+    units = results.units
+    if units is not None and not units.empty and "unit_name" in units:
+        for code, name in zip(units["unit_code"], units["unit_name"], strict=True):
+            unit = catalogue.unit(str(code))
+            if unit and isinstance(name, str) and name.strip() and name.strip() != unit.name:
+                notes.append(
+                    f"{code} đổi tên từ “{name.strip()}” thành “{unit.name}”: mọi văn bản dùng "
+                    "tên mới trong Bộ tiêu chí."
+                )
+    missing = [u.code for u in catalogue.units if u.code not in present]
+    if missing:
+        notes.append(
+            f"Đơn vị chưa có số liệu kỳ {period}, không có tên trong văn bản: "
+            f"{', '.join(missing)}. Nhận biểu mẫu của các đơn vị này rồi chạy lại "
+            f"'kieumau run <thư mục> --ky {period}' trước khi lập văn bản."
+        )
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame is None or frame.empty or "unit_code" not in frame:
+            return frame
+        return frame[frame["unit_code"].astype(str).isin(listed)]
+
+    return Results(*(keep(f) for f in frames)), notes
+
+
+def decisions_for_year(
+    catalogue: Catalogue,
+    year: int,
+    output_root: Path,
+    history_path: Path,
+    pdf: bool = False,
+    *,
+    templates_dir: Path | None = None,
+    workers: int | None = None,
+) -> DraftSet:
+    """Write the year's drafts into ``<output_root>/<year>-12/quyet_dinh`` as one set."""
+    results, notes = reconcile(catalogue, november_results(history_path, year), year)
+    left = ctx.placeholders(catalogue)
+    if left:
+        notes.append(
+            f"Cấu hình còn {len(left)} chỗ trống (…) chưa điền, văn bản in nguyên chỗ trống: "
+            + "; ".join(left)
+            + ". Điền vào sheet Cấu hình của Bộ tiêu chí rồi chạy lại."
+        )
+    target = Path(output_root) / f"{year:04d}-12" / "quyet_dinh"
+    with staged_folder(target) as staging:
+        paths = write_decisions(
+            catalogue,
+            results,
+            year,
+            staging,
+            templates_dir=templates_dir or DEFAULT_TEMPLATES,
+            workers=workers,
+        )
+        if pdf:
+            notes += convert_to_pdf(paths, staging)
+    files = sorted(p for p in target.iterdir() if p.is_file())
+    return DraftSet(target, files, notes)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocumentObject
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
@@ -314,15 +314,20 @@ def _header(
     date: str,
     *,
     left_width: float = 7.0,
+    rule: float = 2.2,
 ) -> None:
-    """The national header (Phụ lục I, mục II.1-5): agency left, motto right, number and date."""
+    """The national header (Phụ lục I, mục II.1-5): issuer left, motto right, number and date.
+
+    ``left`` is the chủ quản line (upright, not bold) when there is one, then the issuer's
+    name (bold); the line under it is ``rule`` cm long, a third to a half of that name.
+    """
     widths = [left_width, width - left_width]
     with_number = number is not None or bool(date)
     table = _table(doc, 2 if with_number else 1, widths, grid=False)
     top = table.rows[0]
     for text, flags in left:
         _para(top.cells[0], (text, flags), size=13)
-    _rule(top.cells[0], 2.2, widths[0] - CELL_PADDING, before=1)
+    _rule(top.cells[0], rule, widths[0] - CELL_PADDING, before=1)
     _para(top.cells[1], ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "b"), size=12)
     _para(top.cells[1], (MOTTO, "b"), size=13)
     _rule(top.cells[1], MOTTO_WIDTH, widths[1] - CELL_PADDING, before=1)
@@ -330,6 +335,17 @@ def _header(
         bottom = table.rows[1]
         _para(bottom.cells[0], number or "", size=13, before=6)
         _para(bottom.cells[1], (date, "i"), size=14, before=6)
+
+
+def _ward_header(doc: DocumentObject, w: float, symbol: str | None) -> None:
+    """`ỦY BAN NHÂN DÂN` / `THỊ TRẤN PHONG SƠN`, with `Số:      /<symbol>` and the date."""
+    _header(
+        doc,
+        w,
+        [("{{ co_quan_ban_hanh|upper }}", "b"), ("{{ ten_xa|upper }}", "b")],
+        f"Số:{BLANK}/{{{{ {symbol} }}}}" if symbol else None,
+        f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}" if symbol else "",
+    )
 
 
 def _title(
@@ -346,6 +362,17 @@ def _title(
     _rule(doc, rule, width, before=2)
 
 
+def _no_left_padding(cell: _Cell) -> None:
+    """Text flush with the table's edge: `Nơi nhận` at the left margin (PL I, II.9)."""
+    tcpr = cell._tc.get_or_add_tcPr()
+    margins = OxmlElement("w:tcMar")
+    left = OxmlElement("w:left")
+    left.set(qn("w:w"), "0")
+    left.set(qn("w:type"), "dxa")
+    margins.append(left)
+    tcpr.append(margins)
+
+
 def _signature(
     doc: DocumentObject,
     width: float,
@@ -359,6 +386,7 @@ def _signature(
     table = _table(doc, 1, [left_width, width - left_width], grid=False)
     _row_flag(table.rows[0], "cantSplit")  # a signature block is never cut by a page break
     left_cell, right_cell = table.rows[0].cells
+    _no_left_padding(left_cell)
     left(left_cell)
     for line in authority:
         if line[1] == "tag":
@@ -372,7 +400,7 @@ def _signature(
 
 def _recipients(lines: list[str]) -> Callable[[_Cell], None]:
     def fill(cell: _Cell) -> None:
-        _para(cell, ("Nơi nhận:", "bi"), size=12, align=L, before=6)
+        _para(cell, ("Nơi nhận:", "bi"), size=12, align=L)
         for line in lines:
             if line.startswith("{%"):
                 _tag(cell, line)
@@ -382,114 +410,30 @@ def _recipients(lines: list[str]) -> Callable[[_Cell], None]:
     return fill
 
 
-def _ward_authority() -> list[tuple[str, str]]:
-    """`TM. ỦY BAN NHÂN DÂN` / (`KT. CHỦ TỊCH`) / `PHÓ CHỦ TỊCH`, from the settings."""
-    return [
-        ("TM. {{ co_quan_ban_hanh|upper }}", "b"),
-        ("{%p if ky_thay %}", "tag"),
-        ("KT. {{ thu_truong|upper }}", "b"),
-        ("{%p endif %}", "tag"),
-        ("{{ chuc_vu_ky|upper }}", "b"),
-    ]
+def _offices(key: str) -> list[tuple[str, str]]:
+    """The signer's offices, one bold line each, from a list the context computes (§4 table)."""
+    return [(f"{{%p for line in {key} %}}", "tag"), ("{{ line }}", "b"), ("{%p endfor %}", "tag")]
 
 
 def _body(doc: DocumentObject, *segments: Segment | str, keep_next: bool = False) -> Paragraph:
     return _para(doc, *segments, style="Body Text", align=J, keep_next=keep_next)
 
 
-# --- the four templates --------------------------------------------------------------------------
-
-
-def build_decision() -> DocumentObject:
-    """Quyết định công nhận danh hiệu + Danh sách kèm theo (one template for the three titles)."""
-    doc = _new_document()
-    w = PORTRAIT_WIDTH
-    _header(
-        doc,
-        w,
-        [("{{ co_quan_ban_hanh|upper }}", "b"), ("{{ ten_xa|upper }}", "b")],
-        f"Số:{BLANK}/{{{{ ky_hieu }}}}",
-        f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
-    )
-    _title(doc, w, "QUYẾT ĐỊNH", 'Về việc công nhận danh hiệu "{{ ten_danh_hieu }}" năm {{ nam }}')
-    _para(doc, ("{{ nguoi_ban_hanh|upper }} {{ ten_xa|upper }}", "b"), before=18, after=12)
-    _tag(doc, "{%p for c in can_cu %}")
-    _body(doc, ("{{ c }}", "i"))
-    _tag(doc, "{%p endfor %}")
-    _para(doc, ("QUYẾT ĐỊNH:", "b"), before=6, after=12)
-    _body(
-        doc,
-        ("Điều 1. ", "b"),
-        'Công nhận danh hiệu "{{ ten_danh_hieu }}" năm {{ nam }} cho '
-        "{{ so_luong }} {{ doi_tuong }} (có danh sách kèm theo).",
-    )
-    _body(doc, ("Điều 2. ", "b"), "{{ quyen_loi }}")
-    _body(
-        doc,
-        ("Điều 3. ", "b"),
-        "Văn phòng HĐND và UBND {{ ten_xa_thuong }}, {{ ten_ban_chi_dao }}, "
-        "tổ trưởng các tổ dân phố, thủ trưởng các cơ quan, đơn vị liên quan và các {{ doi_tuong }} "
-        "có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này./.",
-        keep_next=True,  # the last article travels with the signature
-    )
-    _signature(
-        doc,
-        w,
-        _recipients(["{%p for n in noi_nhan %}", "- {{ n }}", "{%p endfor %}"]),
-        _ward_authority(),
-        "{{ nguoi_ky }}",
+def _annex_section(doc: DocumentObject) -> None:
+    """The annex on a new page, numbered on its own from 1 (PL I, III.1.đ)."""
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    numbering = OxmlElement("w:pgNumType")
+    numbering.set(qn("w:start"), "1")
+    section._sectPr.insert_element_before(
+        numbering, "w:cols", "w:formProt", "w:vAlign", "w:noEndnote", "w:titlePg"
     )
 
-    _page_break_before(_para(doc, ("DANH SÁCH", "b")))
-    _para(doc, ("{{ doi_tuong|upper }} ĐƯỢC CÔNG NHẬN DANH HIỆU", "b"))
-    _para(doc, ('"{{ ten_danh_hieu|upper }}" NĂM {{ nam }}', "b"))
-    _para(
-        doc,
-        (
-            f"(Kèm theo Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}"
-            "năm {{ nam }} của {{ nguoi_ban_hanh_ngan }} {{ ten_xa_thuong }})",
-            "i",
-        ),
-        after=4,
-    )
-    _rule(doc, 5.0, w, before=0)
-    _para(doc, size=6)
-    # People and families: one heading and one table per unit (see document_context._groups).
-    _tag(doc, '{%p if cap == "cong_dan" %}')
-    _tag(doc, "{%p for g in nhom %}")
-    _group_heading(doc)
-    _list_table(
-        doc,
-        ["STT", "Họ và tên", "Năm sinh", "Tổ dân phố / Đơn vị", "Ghi chú"],
-        [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), ("r.don_vi", L), ("r.ghi_chu", L)],
-        [1.5, 4.8, 2.2, 5.8, 2.2],
-        "g.danh_sach",
-    )
-    _tag(doc, "{%p endfor %}")
-    _tag(doc, "{%p endif %}")
-    _tag(doc, '{%p if cap == "ho_gia_dinh" %}')
-    _tag(doc, "{%p for g in nhom %}")
-    _group_heading(doc)
-    _list_table(
-        doc,
-        ["STT", "Họ và tên chủ hộ", "Địa chỉ", "Tổ dân phố", "Ghi chú"],
-        [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), ("r.don_vi", L), ("r.ghi_chu", L)],
-        [1.5, 4.1, 4.8, 4.0, 2.1],
-        "g.danh_sach",
-    )
-    _tag(doc, "{%p endfor %}")
-    _tag(doc, "{%p endif %}")
-    _tag(doc, '{%p if cap == "don_vi" %}')
-    _list_table(
-        doc,
-        ["STT", "Tên tổ dân phố", "Số hộ", "Tỷ lệ hộ đạt Gia đình kiểu mẫu", "Ghi chú"],
-        [("r.stt", C), ("r.ten", L), ("r.so_ho", C), ("r.ty_le", C), ("r.ghi_chu", L)],
-        [1.5, 5.0, 2.2, 4.6, 3.2],
-        "danh_sach",
-    )
-    _tag(doc, "{%p endif %}")
-    _para(doc, size=6)
-    return doc
+
+# --- lists ---------------------------------------------------------------------------------------
+
+# Five digits of 13 pt Times New Roman and the cell's padding fit in 1.9 cm (§7: at least 18 mm).
+STT = 1.9
+TITLE_OF = "“{{ ten_danh_hieu }}”"
 
 
 def _group_heading(doc: DocumentObject) -> Paragraph:
@@ -504,73 +448,227 @@ def _group_heading(doc: DocumentObject) -> Paragraph:
     )
 
 
-def _unit_header(doc: DocumentObject, w: float, number: str | None, date: str) -> None:
-    _header(
+def _annex_lists(doc: DocumentObject) -> None:
+    """The list of a title by its level: people and families grouped under their unit."""
+    _tag(doc, '{%p if cap == "cong_dan" %}')
+    _tag(doc, "{%p for g in nhom %}")
+    _group_heading(doc)
+    _list_table(
+        doc,
+        ["STT", "Họ và tên", "Năm sinh", "Ghi chú"],
+        [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), ("r.ghi_chu", L)],
+        [STT, 7.6, 2.5, 4.5],
+        "g.danh_sach",
+    )
+    _tag(doc, "{%p endfor %}")
+    _tag(doc, "{%p endif %}")
+    _tag(doc, '{%p if cap == "ho_gia_dinh" %}')
+    _tag(doc, "{%p for g in nhom %}")
+    _group_heading(doc)
+    _list_table(
+        doc,
+        ["STT", "Họ và tên chủ hộ", "Địa chỉ", "Ghi chú"],
+        [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), ("r.ghi_chu", L)],
+        [STT, 5.6, 6.0, 3.0],
+        "g.danh_sach",
+    )
+    _tag(doc, "{%p endfor %}")
+    _tag(doc, "{%p endif %}")
+    _tag(doc, '{%p if cap == "don_vi" %}')
+    _list_table(
+        doc,
+        ["STT", "Tên tổ dân phố", "Số hộ", "Tỷ lệ hộ đạt “{{ ten_gd }}” (%)", "Ghi chú"],
+        [("r.stt", C), ("r.ten", L), ("r.so_ho", C), ("r.ty_le", C), ("r.ghi_chu", L)],
+        [STT, 4.6, 2.0, 4.8, 3.2],
+        "danh_sach",
+    )
+    _tag(doc, "{%p endif %}")
+    _para(doc, size=6)
+
+
+def _annex(doc: DocumentObject, w: float, heading: str, attached_to: str) -> None:
+    _annex_section(doc)
+    _para(doc, ("DANH SÁCH", "b"), keep_next=True)
+    _para(doc, (heading, "b"), keep_next=True)
+    _para(doc, (attached_to, "i"), after=4, keep_next=True)
+    _rule(doc, 5.0, w, before=0)
+    _para(doc, size=6)
+    _annex_lists(doc)
+
+
+# --- the templates ------------------------------------------------------------------------------
+
+
+def build_decision() -> DocumentObject:
+    """Quyết định công nhận danh hiệu + Danh sách kèm theo (one template for every title the
+    town recognises)."""
+    doc = _new_document()
+    w = PORTRAIT_WIDTH
+    _ward_header(doc, w, "ky_hieu")
+    _title(doc, w, "QUYẾT ĐỊNH", f"Về việc công nhận danh hiệu {TITLE_OF} năm {{{{ nam }}}}")
+    _para(doc, ("{{ tham_quyen }}", "b"), before=18, after=12)
+    _tag(doc, "{%p for c in can_cu %}")
+    _body(doc, ("{{ c }}", "i"))
+    _tag(doc, "{%p endfor %}")
+    _para(doc, ("QUYẾT ĐỊNH:", "b"), before=6, after=12)
+    _body(
+        doc,
+        ("Điều 1. ", "b"),
+        f"Công nhận danh hiệu {TITLE_OF} năm {{{{ nam }}}} cho "
+        "{{ so_luong }} {{ doi_tuong }} (có danh sách kèm theo).",
+    )
+    _body(
+        doc,
+        ("Điều 2. ", "b"),
+        "Các {{ doi_tuong }} có tên tại Điều 1 được {{ cap_giay }} danh hiệu "
+        f"{TITLE_OF} năm {{{{ nam }}}}{{{{ quyen_loi }}}}.",
+    )
+    _body(
+        doc,
+        ("Điều 3. ", "b"),
+        "Quyết định này có hiệu lực kể từ ngày ký. {{ thi_hanh }} và các {{ doi_tuong }} "
+        "có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này./.",
+        keep_next=True,  # the last article travels with the signature
+    )
+    _signature(
         doc,
         w,
-        [("{{ co_quan_ban_hanh_ngan }} {{ ten_xa|upper }}", ""), ("{{ ten_don_vi|upper }}", "b")],
-        number,
-        date,
+        _recipients(["{%p for n in noi_nhan %}", "- {{ n }}", "{%p endfor %}"]),
+        _offices("chuc_danh_ky"),
+        "{{ nguoi_ky }}",
     )
+    _annex(
+        doc,
+        w,
+        "{{ doi_tuong|upper }} ĐƯỢC CÔNG NHẬN DANH HIỆU “{{ ten_danh_hieu|upper }}” NĂM {{ nam }}",
+        f"(Kèm theo Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}"
+        "năm {{ nam }} của {{ nguoi_ban_hanh }})",
+    )
+    return doc
+
+
+def build_district_proposal() -> DocumentObject:
+    """Tờ trình of the town's UBND to the district's chairman, for a title the district
+    recognises (DOCUMENT_FORMAT §10), with the list as its annex."""
+    doc = _new_document()
+    w = PORTRAIT_WIDTH
+    _ward_header(doc, w, "ky_hieu_to_trinh")
+    _title(doc, w, "TỜ TRÌNH", f"Về việc đề nghị công nhận danh hiệu {TITLE_OF} năm {{{{ nam }}}}")
+    _para(doc, "Kính gửi: {{ kinh_gui_huyen }}.", before=12, after=12)
+    _tag(doc, "{%p for c in can_cu_to_trinh %}")
+    _body(doc, ("{{ c }}", "i"))
+    _tag(doc, "{%p endfor %}")
+    _body(
+        doc,
+        "Căn cứ kết quả bình xét của các đơn vị và đề nghị của {{ ten_ban_chi_dao }}, "
+        "{{ co_quan_ban_hanh }} {{ ten_xa_thuong }} kính đề nghị {{ kinh_gui_huyen }} xem xét, "
+        f"công nhận danh hiệu {TITLE_OF} năm {{{{ nam }}}} cho {{{{ so_luong }}}} "
+        "{{ doi_tuong }} (có danh sách kèm theo).",
+    )
+    _body(doc, "Hồ sơ kèm theo gồm:", keep_next=True)
+    _tag(doc, "{%p for h in ho_so %}")
+    _body(doc, "- {{ h }}")
+    _tag(doc, "{%p endfor %}")
+    _body(doc, "Kính đề nghị {{ kinh_gui_huyen }} xem xét, quyết định./.", keep_next=True)
+    _signature(
+        doc,
+        w,
+        _recipients(["- Như trên;", "- Lưu: VT, BCĐ."]),
+        _offices("chuc_danh_ky_tap_the"),
+        "{{ nguoi_ky }}",
+    )
+    _annex(
+        doc,
+        w,
+        "{{ doi_tuong|upper }} ĐỀ NGHỊ CÔNG NHẬN DANH HIỆU “{{ ten_danh_hieu|upper }}” "
+        "NĂM {{ nam }}",
+        f"(Kèm theo Tờ trình số{BLANK}/{{{{ ky_hieu_to_trinh }}}} ngày{BLANK}tháng{BLANK}"
+        "năm {{ nam }} của {{ co_quan_ban_hanh }} {{ ten_xa_thuong }})",
+    )
+    return doc
+
+
+def _unit_header(doc: DocumentObject, w: float, number: str, date: str) -> None:
+    """The unit's Ban Vận động, under the unit itself (DOCUMENT_FORMAT §8)."""
+    _header(doc, w, [("{{ chu_quan }}", ""), ("BAN VẬN ĐỘNG", "b")], number, date, rule=1.6)
 
 
 _VOTE_HEADERS = ["Số phiếu đồng ý", "Tỷ lệ (%)"]
 _VOTE_CELLS = [("r.so_phieu", C), ("r.ty_le_phieu", C)]
 
 
-def _candidates(doc: DocumentObject, loop: str, level: str) -> None:
-    """The unit's candidates with their votes (Tờ trình and Biên bản)."""
+def _candidates(doc: DocumentObject, loop: str, level: str, *, conclusion: bool) -> None:
+    """The unit's candidates with their votes, and in the Biên bản the conclusion."""
+    extra = (["Kết luận"], [("r.ket_luan", L)]) if conclusion else ([], [])
     if level == "cong_dan":
+        widths = [1.4, 4.9, 1.8, 1.9, 1.6, 4.9] if conclusion else [1.4, 6.9, 2.4, 3.0, 2.8]
         _list_table(
             doc,
-            ["STT", "Họ và tên", "Năm sinh", *_VOTE_HEADERS],
-            [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), *_VOTE_CELLS],
-            [1.5, 6.2, 2.4, 3.2, 3.2],
+            ["STT", "Họ và tên", "Năm sinh", *_VOTE_HEADERS, *extra[0]],
+            [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), *_VOTE_CELLS, *extra[1]],
+            widths,
             loop,
         )
     else:
+        widths = [1.4, 4.1, 2.8, 1.9, 1.6, 4.7] if conclusion else [1.4, 5.3, 4.0, 3.0, 2.8]
         _list_table(
             doc,
-            ["STT", "Chủ hộ", "Địa chỉ", *_VOTE_HEADERS],
-            [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), *_VOTE_CELLS],
-            [1.5, 4.9, 3.8, 3.2, 3.1],
+            ["STT", "Chủ hộ", "Địa chỉ", *_VOTE_HEADERS, *extra[0]],
+            [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), *_VOTE_CELLS, *extra[1]],
+            widths,
             loop,
         )
 
 
+def _candidate_parts(doc: DocumentObject, *, conclusion: bool) -> None:
+    """1. citizens, 2. families (tổ dân phố only), 3. the unit's own title."""
+    people = (
+        "{{ so_cong_dan }} công dân được bình xét, đề nghị {{ cong_dan_de_nghi }} công dân"
+        if conclusion
+        else "{{ so_cong_dan }} công dân"
+    )
+    _body(doc, ("1. Danh hiệu “{{ ten_cd }}”: " + people + ".", "b"), keep_next=True)
+    _tag(doc, "{%p if cong_dan %}")
+    _candidates(doc, "cong_dan", "cong_dan", conclusion=conclusion)
+    _para(doc, size=6)
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p if la_to_dan_pho %}")
+    families = (
+        "{{ so_gia_dinh }} gia đình được bình xét, đề nghị {{ gia_dinh_de_nghi }} gia đình"
+        if conclusion
+        else "{{ so_gia_dinh }} gia đình"
+    )
+    _body(doc, ("2. Danh hiệu “{{ ten_gd }}”: " + families + ".", "b"), keep_next=True)
+    _tag(doc, "{%p if gia_dinh %}")
+    _candidates(doc, "gia_dinh", "ho_gia_dinh", conclusion=conclusion)
+    _para(doc, size=6)
+    _tag(doc, "{%p endif %}")
+    _body(doc, ("3. Danh hiệu “{{ ten_tdp }}”: ", "b"), "{{ de_nghi_to_dan_pho }}")
+    _tag(doc, "{%p endif %}")
+
+
 def build_proposal() -> DocumentObject:
-    """Tờ trình: the unit's Ban vận động proposes its candidates to the Ban chỉ đạo."""
+    """Tờ trình: the unit's Ban Vận động proposes its candidates to the Ban Chỉ đạo."""
     doc = _new_document()
     w = PORTRAIT_WIDTH
     _unit_header(
         doc,
         w,
-        f"Số:{BLANK}/{{{{ ky_hieu_to_trinh }}}}",
+        f"Số:{BLANK}/{{{{ ky_hieu_to_trinh_don_vi }}}}",
         f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
     )
     _title(doc, w, "TỜ TRÌNH", "Về việc đề nghị công nhận các danh hiệu kiểu mẫu năm {{ nam }}")
     _para(doc, "Kính gửi: {{ kinh_gui }}.", before=12, after=12)
     _body(doc, "Căn cứ {{ ke_hoach }};")
-    _body(doc, "Căn cứ kết quả họp bình xét {{ ngay_hop }} của {{ ten_don_vi }},")
+    _body(
+        doc, "Căn cứ kết quả họp bình xét {{ ngay_hop }} của {{ ten_don_vi }} (biên bản kèm theo),"
+    )
     _body(
         doc,
-        "Ban vận động xây dựng các danh hiệu kiểu mẫu {{ ten_don_vi }} kính đề nghị "
-        "Ban chỉ đạo xem xét, trình {{ nguoi_ban_hanh }} {{ ten_xa_thuong }} công nhận:",
+        "{{ ban_van_dong }} kính đề nghị Ban Chỉ đạo xem xét, trình cấp có thẩm quyền công nhận:",
     )
-    _body(doc, ('1. Danh hiệu "{{ ten_cd }}": {{ so_cong_dan }} công dân.', "b"), keep_next=True)
-    _tag(doc, "{%p if cong_dan %}")
-    _candidates(doc, "cong_dan", "cong_dan")
-    _para(doc, size=6)
-    _tag(doc, "{%p endif %}")
-    _tag(doc, "{%p if la_to_dan_pho %}")
-    _body(doc, ('2. Danh hiệu "{{ ten_gd }}": {{ so_gia_dinh }} gia đình.', "b"), keep_next=True)
-    _tag(doc, "{%p if gia_dinh %}")
-    _candidates(doc, "gia_dinh", "ho_gia_dinh")
-    _para(doc, size=6)
-    _tag(doc, "{%p endif %}")
-    _body(doc, ('3. Danh hiệu "{{ ten_tdp }}": ', "b"), "{{ de_nghi_to_dan_pho }}")
-    _tag(doc, "{%p endif %}")
-    _body(doc, "Kính đề nghị Ban chỉ đạo xem xét./.", keep_next=True)
+    _candidate_parts(doc, conclusion=False)
+    _body(doc, "Kính đề nghị Ban Chỉ đạo xem xét./.", keep_next=True)
     _signature(
         doc,
         w,
@@ -582,63 +680,51 @@ def build_proposal() -> DocumentObject:
 
 
 def build_minutes() -> DocumentObject:
-    """Biên bản họp bình xét: time, place, chair, secretary, attendees, votes per candidate."""
+    """Biên bản họp bình xét (PL III Mẫu 1.9): time, place, who attended, chair, secretary,
+    the votes and the conclusion for every candidate, the closing hour."""
     doc = _new_document()
     w = PORTRAIT_WIDTH
-    _unit_header(doc, w, None, "{{ dia_danh }}, {{ ngay_hop }}")
+    _unit_header(doc, w, f"Số:{BLANK}/{{{{ ky_hieu_bien_ban }}}}", "")
     _title(doc, w, "BIÊN BẢN", "Họp bình xét các danh hiệu kiểu mẫu năm {{ nam }}")
-    _body(doc, ("Thời gian: ", "b"), "{{ thoi_gian }}.").paragraph_format.space_before = Pt(12)
+    opening = _body(doc, ("Thời gian bắt đầu: ", "b"), "…… giờ ……, {{ ngay_hop }}.")
+    opening.paragraph_format.space_before = Pt(12)
     _body(doc, ("Địa điểm: ", "b"), "{{ dia_diem }}.")
-    _body(doc, ("Chủ trì: ", "b"), "{{ chu_tri }}.")
+    _body(doc, ("Thành phần tham dự: ", "b"), "{{ thanh_phan }}.")
+    _body(doc, ("Chủ trì (chủ tọa): ", "b"), "{{ chu_tri }}.")
     _body(doc, ("Thư ký: ", "b"), "{{ thu_ky }}.")
-    _body(doc, ("Số người dự họp: ", "b"), "{{ so_nguoi_du_hop }}.")
     _para(doc, ("NỘI DUNG CUỘC HỌP", "b"), before=6, after=6, keep_next=True)
     _body(
         doc,
-        "Cuộc họp nghe Ban vận động báo cáo kết quả thực hiện các tiêu chí của từng công dân, "
+        "Cuộc họp nghe Ban Vận động báo cáo kết quả thực hiện các tiêu chí của từng công dân, "
         "gia đình; thảo luận và bình xét bằng hình thức biểu quyết giơ tay. Danh hiệu được đề "
-        "nghị khi số phiếu đồng ý trên {{ nguong_phieu }} số người dự họp. Kết quả như sau:",
+        "nghị khi đạt các tiêu chí của Bộ tiêu chí và số phiếu đồng ý trên {{ nguong_phieu }} "
+        "số người dự họp. Kết quả như sau:",
     )
+    _candidate_parts(doc, conclusion=True)
     _body(
         doc,
-        ('1. Danh hiệu "{{ ten_cd }}": {{ so_cong_dan }} công dân được bình xét.', "b"),
-        keep_next=True,
-    )
-    _tag(doc, "{%p if cong_dan %}")
-    _candidates(doc, "cong_dan", "cong_dan")
-    _para(doc, size=6)
-    _tag(doc, "{%p endif %}")
-    _tag(doc, "{%p if la_to_dan_pho %}")
-    _body(
-        doc,
-        ('2. Danh hiệu "{{ ten_gd }}": {{ so_gia_dinh }} gia đình được bình xét.', "b"),
-        keep_next=True,
-    )
-    _tag(doc, "{%p if gia_dinh %}")
-    _candidates(doc, "gia_dinh", "ho_gia_dinh")
-    _para(doc, size=6)
-    _tag(doc, "{%p endif %}")
-    _tag(doc, "{%p endif %}")
-    _body(
-        doc,
-        "Cuộc họp kết thúc cùng ngày. Biên bản đã được đọc lại trước cuộc họp và được "
-        "nhất trí thông qua./.",
+        "Cuộc họp kết thúc vào …… giờ ……, {{ ngay_hop }}. Biên bản đã được đọc lại trước "
+        "cuộc họp và được nhất trí thông qua./.",
         keep_next=True,
     )
     table = _table(doc, 1, [w / 2, w / 2], grid=False)
     _row_flag(table.rows[0], "cantSplit")
     for cell, role, name in zip(
-        table.rows[0].cells, ("THƯ KÝ", "CHỦ TRÌ"), ("{{ thu_ky }}", "{{ chu_tri }}"), strict=True
+        table.rows[0].cells, ("THƯ KÝ", "CHỦ TỌA"), ("{{ thu_ky }}", "{{ chu_tri }}"), strict=True
     ):
         _para(cell, (role, "b"), before=12)
         for _ in range(4):
             _para(cell)
         _para(cell, (name, "b"), before=12)
+    _para(doc, ("Nơi nhận:", "bi"), size=12, align=L, before=12)
+    _para(doc, "- {{ ten_ban_chi_dao }} (kèm Tờ trình);", size=11, align=L)
+    _para(doc, "- Lưu: BVĐ.", size=11, align=L)
     return doc
 
 
 def build_certificate() -> DocumentObject:
-    """Giấy khen: one landscape page per recognised citizen, family or unit."""
+    """Giấy công nhận or Giấy khen (the title's setting): one landscape page per recognised
+    citizen, family or unit, granted by the chairman (DOCUMENT_FORMAT §9)."""
     doc = _new_document(landscape=True, page_numbers=False)
     w = LANDSCAPE_WIDTH
     _tag(doc, "{%p for e in danh_sach %}")
@@ -653,12 +739,12 @@ def build_certificate() -> DocumentObject:
         "",
         left_width=8.0,
     )
-    _para(doc, ("{{ nguoi_ban_hanh|upper }} {{ ten_xa|upper }}", "b"), size=16, before=30)
-    _para(doc, ("TẶNG", "b"), size=16, before=12)
-    _para(doc, ("GIẤY KHEN", "b"), size=40, before=12, after=18)
+    _para(doc, ("{{ chu_tich_hoa }}", "b"), size=16, before=30)
+    _para(doc, ("{{ dong_tu }}", "b"), size=16, before=12)
+    _para(doc, ("{{ hinh_thuc|upper }}", "b"), size=36, before=12, after=18)
     _para(doc, ("{{ e.nguoi_nhan }}", "b"), size=22, after=6)
     _para(doc, ("{{ e.noi_o }}", "i"), size=14, after=18)
-    _para(doc, ('Đã đạt danh hiệu "{{ ten_danh_hieu }}" năm {{ nam }}', "b"), size=18, after=18)
+    _para(doc, (f"Đã đạt danh hiệu {TITLE_OF} năm {{{{ nam }}}}", "b"), size=18, after=18)
     table = _table(doc, 1, [w / 2, w / 2], grid=False)
     left, right = table.rows[0].cells
     left.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
@@ -667,9 +753,9 @@ def build_certificate() -> DocumentObject:
         f"Quyết định số{BLANK}/{{{{ ky_hieu }}}} ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}",
         size=13,
     )
-    _para(left, "Số vào sổ: {{ e.stt }}", size=13, after=6)
+    _para(left, "Số vào sổ: {{ e.so_vao_so }}", size=13, after=6)
     _para(right, (f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}", "i"), after=4)
-    for text, flags in _ward_authority():
+    for text, flags in _offices("chuc_danh_ky_chu_tich"):
         if flags == "tag":
             _tag(right, text)
         else:
@@ -684,6 +770,7 @@ def build_certificate() -> DocumentObject:
 
 BUILDERS: dict[str, Callable[[], DocumentObject]] = {
     "quyet_dinh": build_decision,
+    "to_trinh_huyen": build_district_proposal,
     "to_trinh": build_proposal,
     "bien_ban": build_minutes,
     "giay_khen": build_certificate,
