@@ -26,7 +26,8 @@ from processor.intake.reader import read_submission
 from processor.intake.submission import DUPLICATE, IGNORED, SUPERSEDED, Submission
 from processor.outputs.feedback import shown_results, write_feedback
 from processor.outputs.files import write_json
-from processor.outputs.forms import Roster, write_form
+from processor.outputs.forms import write_form
+from processor.outputs.prefill import next_roster, roster_from_history, source_of
 from processor.outputs.summary import write_summary
 from processor.scoring.conditions import carry_years, january_registration
 from processor.scoring.consolidate import COUNTED, Consolidated, consolidate, resolve_duplicates
@@ -36,8 +37,6 @@ from processor.store.archive import archive
 from processor.store.history import History
 
 NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
-# What next month's form does not take from this one.
-_NOT_CARRIED = frozenset({"votes", "inspection"})
 _LEVELS = ("citizens", "households", "tasks")
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
 PARALLEL_THRESHOLD = 4
@@ -202,7 +201,9 @@ def run_batch(
         resolve_duplicates(submissions)
         # Next month's forms need only the rows of the files that count: they go to the
         # workers before the month's rows are put together, and are written while scoring runs.
-        forms: list = _form_jobs(staging, catalogue, period, submissions) if next_forms else []
+        forms: list = (
+            _form_jobs(staging, catalogue, period, submissions, history_path) if next_forms else []
+        )
         if pool is not None:
             forms = [pool.submit(_form_in_worker, *job) for job in forms]
         consolidated = consolidate(submissions, catalogue, resolved=True)
@@ -314,11 +315,15 @@ def _score_and_write(
 
 
 def _form_jobs(
-    staging: Path, catalogue: Catalogue, period: Period, submissions: list[Submission]
+    staging: Path,
+    catalogue: Catalogue,
+    period: Period,
+    submissions: list[Submission],
+    history_path: Path,
 ) -> list[tuple]:
     """Arguments of write_form after the catalogue, for each unit's next-month form: the rows
-    this month's files that count gave (resolve_duplicates has run), the votes left blank; a
-    unit without any gets an empty form."""
+    this month's files that count gave (resolve_duplicates has run), else the unit's latest
+    rows in the history (a unit that skips a month keeps its list), else a blank form."""
     own: dict[str, list[Submission]] = {}
     for sub in sorted(submissions, key=lambda s: s.unit_code or ""):
         if sub.status in COUNTED and sub.unit_code:
@@ -331,18 +336,21 @@ def _form_jobs(
         return frames[0] if frames else pd.DataFrame()
 
     following = period.next()
-    return [
-        (
-            unit,
-            following,
-            staging / "bieu_mau" / f"{unit.code}_{following}.xlsx",
-            Roster(
-                *(rows(own.get(unit.code, []), level) for level in _LEVELS),
-                cleared=_NOT_CARRIED,
-            ),
-        )
-        for unit in catalogue.units
-    ]
+    source = source_of(period)
+    jobs = []
+    with contextlib.ExitStack() as stack:
+        history = stack.enter_context(History(history_path)) if history_path.exists() else None
+        for unit in catalogue.units:
+            if unit.code in own:
+                frames = {level: rows(own[unit.code], level) for level in _LEVELS}
+                roster = next_roster(frames, period, source=source)
+            elif history is not None:
+                roster = roster_from_history(history, unit.code, following)
+            else:
+                roster = None
+            path = staging / "bieu_mau" / f"{unit.code}_{following}.xlsx"
+            jobs.append((unit, following, path, roster))
+    return jobs
 
 
 def _feedback_jobs(

@@ -24,7 +24,8 @@ from processor.domain import schema as S
 from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_columns
 from processor.domain.issues import ERROR
 from processor.intake.reader import read_submission
-from processor.outputs.forms import EXTRA_ROWS
+from processor.outputs.forms import SPARE_ROWS, VALIDATED_ROWS
+from processor.outputs.prefill import NOT_CARRIED
 from tests.conftest import all_tasks_done, citizen, household, make_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
@@ -54,8 +55,8 @@ def book(tdp_form: Path) -> openpyxl.Workbook:
 def _table_sheets(catalogue) -> list[tuple[str, list[S.Column], int]]:
     """(sheet, columns, data rows incl. the blank ones) of the TDP01 fixture form."""
     return [
-        (S.FORM_CITIZENS.name, citizen_columns(catalogue), len(CITIZENS) + EXTRA_ROWS),
-        (S.FORM_HOUSEHOLDS.name, household_columns(catalogue), len(HOUSEHOLDS) + EXTRA_ROWS),
+        (S.FORM_CITIZENS.name, citizen_columns(catalogue), len(CITIZENS) + SPARE_ROWS),
+        (S.FORM_HOUSEHOLDS.name, household_columns(catalogue), len(HOUSEHOLDS) + SPARE_ROWS),
         (S.FORM_UNIT.name, list(S.FORM_UNIT.columns), len(all_tasks_done(catalogue))),
     ]
 
@@ -234,7 +235,10 @@ def test_rows_repeated_or_over_the_attendees_are_refused_naming_the_first(
 
 
 def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
-    locked_keys = {"row_no", "criterion", "task", "text"}
+    """Only what the form itself says is locked: titles, headers, the catalogue's tasks. Every
+    cell of a row of the lists takes input (STT too), so whole rows can be inserted and deleted
+    on the protected sheet."""
+    locked_keys = {"criterion", "task", "text"}
     for sheet, columns, rows in _table_sheets(catalogue):
         ws = book[sheet]
         letters = _letters(ws)
@@ -312,8 +316,8 @@ def test_meta_sheet_is_hidden_and_names_the_form(book, catalogue) -> None:
 
 
 def test_forms_made_one_after_another_are_each_their_units(tmp_path: Path, catalogue) -> None:
-    """Forms of a kind share what xlsxwriter writes (made once a process, forms._Prototype):
-    each still names its own unit and period, and its guards reach its own last row."""
+    """Each form names its own unit and period; its filter covers its own rows and the rows
+    drawn under them, its validations reach VALIDATED_ROWS rows down, past them."""
     small = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS)
     many = [
         citizen("TDP02-H001", f"Hoàng Văn {i}", dt.date(1980, 1, 1 + i % 28)) for i in range(40)
@@ -329,10 +333,13 @@ def test_forms_made_one_after_another_are_each_their_units(tmp_path: Path, catal
         assert (meta["unit_code"], meta["period"]) == (code, "2021-11")
         ws = book[S.FORM_CITIZENS.name]
         assert ws["A1"].value == f"DANH SÁCH CÔNG DÂN - {unit.name} - tháng 11/2021"
-        last = HEADER + rows + EXTRA_ROWS
+        last = HEADER + rows + SPARE_ROWS
         assert ws.auto_filter.ref.endswith(f"{last}")
-        assert {str(dv.sqref).split(":")[-1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                for dv in ws.data_validations.dataValidation} == {str(last)}  # fmt: skip
+        ends = {
+            str(dv.sqref).split(":")[-1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            for dv in ws.data_validations.dataValidation
+        }
+        assert ends == {str(HEADER + VALIDATED_ROWS)}
 
 
 # --- edited forms read back -----------------------------------------------------------------
@@ -366,7 +373,7 @@ def test_prefilled_form_after_a_run_has_the_last_roster(tmp_path: Path, catalogu
             before, after = getattr(last, level), getattr(sub, level)
             assert len(after) == len(before), (unit, level)
             for key in before.columns:
-                if key in ("votes", "inspection", "note"):  # one meeting's values: not carried
+                if key in NOT_CARRIED:  # one meeting's values
                     assert after[key].isna().all()
                 else:
                     pd.testing.assert_series_equal(after[key], before[key], check_dtype=False)
@@ -384,7 +391,7 @@ def test_rows_added_at_the_bottom_are_read(tmp_path: Path, tdp_form: Path, catal
             dt.datetime(1999, 9, 9),
             "038199000111",
         ),
-        FIRST + len(CITIZENS) + EXTRA_ROWS - 1: (
+        FIRST + len(CITIZENS) + SPARE_ROWS - 1: (
             "TDP01-H001",
             "Cuối Cùng",
             dt.datetime(2001, 1, 2),
@@ -492,21 +499,23 @@ def test_task_rows_are_the_catalogues_tasks_merged_with_the_roster(catalogue) ->
     """The unit sheet's rows: every task of the catalogue once, with what the roster says of
     it, as pandas' left merge on (criterion, task) gives them: a task listed twice is two
     rows, a task the roster lacks is blank, a criterion without tasks matches a missing code,
-    and cleared columns stay blank."""
+    and what is not carried (the inspection) or not a value (`_row`) stays blank."""
     from processor.domain.form_layout import unit_task_rows
-    from processor.outputs.forms import Roster, _task_rows
+    from processor.domain.periods import Period
+    from processor.outputs.forms import _task_rows
+    from processor.outputs.prefill import next_roster
 
     tasks = all_tasks_done(catalogue)
     tasks["task"] = tasks["task"].replace("", None)  # as the intake reads an empty code
     tasks = pd.concat([tasks.iloc[1:], tasks.iloc[[3]].assign(planned_month=9)])
     tasks["inspection"] = "Đạt"
     tasks["_row"] = range(len(tasks))
-    listed, n = _task_rows(catalogue, Roster(tasks=tasks, cleared=frozenset({"inspection"})))
+    listed, n = _task_rows(catalogue, next_roster({"tasks": tasks}, Period(2021, 11)))
     catalogue_rows = pd.DataFrame(unit_task_rows(catalogue))
-    last = tasks.drop(columns=["inspection"]).assign(task=tasks["task"].fillna(""))
+    last = tasks.drop(columns=["inspection", "_row"]).assign(task=tasks["task"].fillna(""))
     merged = catalogue_rows.merge(last, on=["criterion", "task"], how="left")
     assert n == len(merged) == len(catalogue_rows) + 1
-    assert set(listed) == set(merged.columns) - {"inspection"}
+    assert set(listed) == set(merged.columns)
 
     def blanks_as_none(values: list) -> list:  # NaN or None: a blank cell either way
         return [None if pd.isna(v) else v for v in values]

@@ -36,7 +36,7 @@ from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_
 from processor.domain.periods import Period
 from processor.intake.reader import read_submission
 from processor.intake.submission import Submission
-from processor.outputs.forms import EXTRA_ROWS, Roster, write_form
+from processor.outputs.forms import SPARE_ROWS, Roster, write_form
 
 pytestmark = [
     pytest.mark.libreoffice,
@@ -218,8 +218,8 @@ def test_check_is_clean_on_resaved_forms(fmt, resaved, catalogue) -> None:
 def test_dropdowns_survive_resave_to_xlsx(resaved, read_back, catalogue) -> None:
     """Every enumerated column keeps its list, on the first and the last input row."""
     tables = {
-        S.FORM_CITIZENS.name: (citizen_columns(catalogue), EXTRA_ROWS),
-        S.FORM_HOUSEHOLDS.name: (household_columns(catalogue), EXTRA_ROWS),
+        S.FORM_CITIZENS.name: (citizen_columns(catalogue), SPARE_ROWS),
+        S.FORM_HOUSEHOLDS.name: (household_columns(catalogue), SPARE_ROWS),
         S.FORM_UNIT.name: (list(S.FORM_UNIT.columns), 0),
     }
     first = HEADER_ROW + 2  # Excel row of the first input row

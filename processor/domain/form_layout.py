@@ -40,3 +40,11 @@ def unit_task_rows(catalogue: Catalogue) -> list[dict[str, object]]:
         else:
             rows.append({"criterion": criterion.code, "task": "", "text": criterion.text})
     return rows
+
+
+# Columns of a level's rows (citizens, households) that mark cells rather than hold values,
+# per row None or a dict {column key: text}: RAW, what the unit typed in a cell that could not
+# be read (the cell is NA); CARRIED, the period a value was carried from because the unit left
+# the cell blank. The next form shows both (processor.outputs.forms).
+RAW = "_raw"
+CARRIED = "_carried"

@@ -1,63 +1,111 @@
 """Unit workbooks (biểu mẫu), pre-filled from a roster (SPEC §3).
 
-The same writer makes the blank form of a new unit, next month's pre-filled form and the demo
-town's filled forms: a roster is just the values to put in the input cells.
+The same writer makes the blank form of a new unit, next month's pre-filled form, January's form
+from a resident list and the demo town's filled forms: a roster is the values to put in the input
+cells, with where they came from, so that the guide tells the unit what it is looking at.
+
+Written by xlsxwriter, but for the list sheets' rows: a town's forms hold half a million cells,
+which xlsxwriter writes ten times slower than the row writer of processor.outputs._xlsx
+(benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import re
-import zipfile
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Unit
+from processor.domain.errors import KieumauError
 from processor.domain.form_layout import (
+    CARRIED,
     HEADER_ROW,
     MAX_DATE,
     MIN_DATE,
     MONTHS,
+    RAW,
     citizen_columns,
     household_columns,
     unit_task_rows,
 )
 from processor.domain.periods import Period
 from processor.outputs._xlsx.book import WORKBOOK_OPTIONS, line_count, row_heights
-from processor.outputs._xlsx.fastrows import Block, closed_parts, escape, inject
+from processor.outputs._xlsx.fastrows import Block, close_and_inject, register_formats
 from processor.outputs._xlsx.fastrows import Column as FastColumn
 from processor.outputs.files import atomic_path
+from processor.scoring.score import VOTING_MONTH
 
-# Blank input rows left under the roster, so units can add new residents without inserting rows.
-EXTRA_ROWS = 100
+# Input rows under the roster of a form pre-filled with it, for new residents: at least
+# SPARE_ROWS, and a tenth of the roster for a large unit.
+SPARE_ROWS = 100
+# A blank form has rows for a whole unit of its kind: a tổ dân phố has about 1,000 people in
+# 250 households, an agency up to a few hundred staff. Below them, and in rows inserted
+# anywhere, every cell of the list sheets takes input too (see _table_sheet).
+BLANK_ROWS = {
+    (True, S.FORM_CITIZENS.name): 1_200,
+    (True, S.FORM_HOUSEHOLDS.name): 350,
+    (False, S.FORM_CITIZENS.name): 300,
+}
+# Data validations (dropdowns, date and number checks) reach this far down a list sheet, past
+# the rows drawn, so a row typed or inserted further down gets them too.
+VALIDATED_ROWS = 20_000
 # LibreOffice does not grow a row to fit wrapped text when it opens an xlsx (xlsxwriter leaves
 # row heights to the reader), so wrapped lines printed over the next row: heights are set here.
 LINE_HEIGHT = 16  # points, one line of 12 pt Times New Roman
 # 12 pt Times New Roman characters per unit of column width, measured on a LibreOffice PDF.
 CHARS_PER_WIDTH, CHARS_PER_WIDTH_BOLD = 1.35, 1.15
+MARKED_FILL = "#FCD5B4"  # a cell the unit must fix: what it typed could not be read
+CARRIED_FILL = "#DDEBF7"  # a value taken from an earlier period, the unit left the cell blank
+
+
+class Origin(StrEnum):
+    """What a form's rows were taken from; the guide says so to the unit."""
+
+    BLANK = "trong"  # nothing: the unit lists its people
+    HISTORY = "lich_su"  # the unit's last form, as received (this run's or the history's)
+    NEW_YEAR = "nam_moi"  # last year's last form: people kept, the year's values cleared
+    RESIDENTS = "danh_sach"  # a resident list (kieumau forms --danh-sach)
 
 
 @dataclass
 class Roster:
-    """What a form is pre-filled with. Frames use the keys of schema columns and criterion codes."""
+    """What a form is pre-filled with. Frames use the keys of schema columns and criterion codes.
+
+    Two optional columns of the citizen and household frames mark cells (form_layout.RAW and
+    CARRIED): per row, None or {column key: text typed that could not be read} and
+    {column key: period the value was carried from}.
+    """
 
     citizens: pd.DataFrame = field(default_factory=pd.DataFrame)
     households: pd.DataFrame = field(default_factory=pd.DataFrame)
     tasks: pd.DataFrame = field(default_factory=pd.DataFrame)  # keyed by (criterion, task)
     info: dict[str, object] = field(default_factory=dict)
-    # Columns of the frames left blank on the form (next month's votes start empty).
-    cleared: frozenset[str] = frozenset()
+    origin: Origin | None = None  # None: BLANK when every frame is empty, else HISTORY
+    # Where the rows came from, for the guide: "kỳ 11/2021", "tệp danh_sach.xlsx".
+    source: str = ""
+
+    def resolved_origin(self) -> Origin:
+        if self.origin is not None:
+            return self.origin
+        frames = (self.citizens, self.households, self.tasks)
+        return Origin.BLANK if all(f.empty for f in frames) else Origin.HISTORY
 
 
 class _Formats:
+    """The form's cell formats, made once a workbook; marked variants on demand."""
+
     def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.book = book
         base = {"font_name": "Times New Roman", "font_size": 12, "valign": "top"}
+        self.base = base
         self.title = book.add_format({**base, "bold": True, "font_size": 14})
         self.hint = book.add_format({**base, "italic": True, "font_color": "#595959"})
         self.header = book.add_format(
@@ -77,26 +125,40 @@ class _Formats:
         self.locked_text = book.add_format(
             {**base, "border": 1, "bg_color": "#F2F2F2", "num_format": "@", "text_wrap": True}
         )
-        self.input = book.add_format({**base, "border": 1, "locked": False})
-        self.input_text = book.add_format({**base, "border": 1, "locked": False, "num_format": "@"})
-        self.input_date = book.add_format(
-            {**base, "border": 1, "locked": False, "num_format": "dd/mm/yyyy"}
-        )
-        self.input_wrap = book.add_format({**base, "border": 1, "locked": False, "text_wrap": True})
+        self.input_options = {
+            "input": {**base, "border": 1, "locked": False},
+            "input_text": {**base, "border": 1, "locked": False, "num_format": "@"},
+            "input_date": {**base, "border": 1, "locked": False, "num_format": "dd/mm/yyyy"},
+            "input_wrap": {**base, "border": 1, "locked": False, "text_wrap": True},
+        }
+        self.inputs = {k: book.add_format(v) for k, v in self.input_options.items()}
+        # The same without borders, for whole columns: what is typed below the rows drawn.
+        self.open_columns = {
+            k: book.add_format({key: v for key, v in o.items() if key != "border"})
+            for k, o in self.input_options.items()
+        }
+        self.locked_row = book.add_format(base)
         self.plain = book.add_format({**base, "text_wrap": True})
         self.bold = book.add_format({**base, "bold": True, "text_wrap": True})
+        self._filled: dict[tuple[str, str], Format] = {}
+
+    def filled(self, style: str, colour: str) -> Format:
+        """An input format with a background, for a marked or carried cell."""
+        key = (style, colour)
+        if key not in self._filled:
+            options = {**self.input_options[style], "bg_color": colour}
+            self._filled[key] = self.book.add_format(options)
+        return self._filled[key]
 
 
-def _cell_format(column: S.Column, fmt: _Formats, locked: bool = False):
-    if locked:
-        return fmt.locked_text if column.kind == "code" else fmt.locked
+def _input_style(column: S.Column) -> str:
     if column.kind == "code":
-        return fmt.input_text
+        return "input_text"
     if column.kind == "date":
-        return fmt.input_date
+        return "input_date"
     if column.width >= 24:
-        return fmt.input_wrap
-    return fmt.input
+        return "input_wrap"
+    return "input"
 
 
 def _validation(column: S.Column, limits: tuple[float, float] | None = None) -> dict | None:
@@ -143,6 +205,18 @@ def _validation(column: S.Column, limits: tuple[float, float] | None = None) -> 
     return None
 
 
+def _wanted(column: S.Column, limits: tuple[float, float] | None) -> str:
+    """What a cell of ``column`` must hold, in the words of its validation's error message."""
+    if column.key == "cccd":
+        return "Số CCCD gồm đủ 12 chữ số."
+    if column.key == "full_name" or column.key == "head_name":
+        return "Ghi đủ họ và tên."
+    if column.key == "household_code":
+        return "Ghi mã hộ có trong sheet Hộ gia đình."
+    rule = _validation(column, limits)
+    return rule["error_message"] if rule else "Hãy ghi lại cho đúng."
+
+
 def _line_count(text: object, width: float, bold: bool = False) -> int:
     """Lines a wrapped cell of ``width`` needs for ``text`` (an estimate, erring on more)."""
     if not isinstance(text, str):
@@ -152,7 +226,7 @@ def _line_count(text: object, width: float, bold: bool = False) -> int:
 
 
 def _wraps(column: S.Column, locked: bool) -> bool:
-    """Text columns that wrap (see `_cell_format`): their rows need a height."""
+    """Text columns that wrap: their rows need a height."""
     return column.kind == "text" and (locked or column.width >= 24)
 
 
@@ -170,30 +244,77 @@ def _cell_value(value: object, column: S.Column) -> object:
     return str(value)
 
 
+def _write(ws: Worksheet, row: int, col: int, value: object, style: Format | None) -> None:
+    """One cell, by the type _cell_value gives (never through xlsxwriter's guessing write())."""
+    if value is None:
+        ws.write_blank(row, col, None, style)
+    elif isinstance(value, str):
+        ws.write_string(row, col, value, style)
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, value, style)
+    else:
+        ws.write_number(row, col, value, style)
+
+
+@dataclass
+class _Table:
+    """A list sheet of the form: its columns and what its rows hold."""
+
+    name: str
+    hint: str
+    columns: list[S.Column]
+    locked: set[str]
+    listed: dict[str, list]  # column key -> values of the rows, a column not there is blank
+    n: int
+    spare: int  # input rows drawn under the roster
+    open_below: bool  # every cell below (and of inserted rows) takes input
+    # (row position, column key) -> the text typed that could not be read
+    unreadable: dict[tuple[int, str], str] = field(default_factory=dict)
+    # (row position, column key) -> the period a value was carried from
+    carried: dict[tuple[int, str], str] = field(default_factory=dict)
+
+
 def _table_sheet(
-    book,
+    book: xlsxwriter.Workbook,
     fmt: _Formats,
-    name: str,
-    hint: str,
-    columns: list[S.Column],
-    locked_keys: set[str],
-    last: int,
-    limits: dict[str, tuple[float, float]] | None = None,
-) -> None:
-    """A list sheet's parts that are the same for every unit (see _Prototype): its hint,
-    header, widths, validations and filter down to row ``last`` (0-based; a placeholder the
-    unit's last row replaces), protection and print setup. The title and rows are blocks."""
-    ws = book.add_worksheet(name)
-    ws.write_string(1, 0, hint, fmt.hint)
+    table: _Table,
+    title: str,
+    limits: dict[str, tuple[float, float]],
+) -> list[Block]:
+    """A list sheet: title, hint, header, the marked rows, validations, filter, protection and
+    print setup by xlsxwriter; the roster's other rows and the blank input rows under it are
+    returned as blocks for the row writer (processor.outputs._xlsx.fastrows), which writes a
+    form's thousands of cells about ten times faster than xlsxwriter."""
+    ws = book.add_worksheet(table.name)
+    columns = table.columns
+    first = HEADER_ROW + 1
+    last = HEADER_ROW + table.n + table.spare  # last row drawn (0-based)
+    for j, column in enumerate(columns):
+        # A column's own format is what a cell not written here takes: below the rows drawn,
+        # and in a row the unit inserts, a cell is an input cell of the column's kind (a CCCD
+        # typed there stays text).
+        style = fmt.open_columns[_input_style(column)] if table.open_below else None
+        ws.set_column(j, j, column.width, style)
+    if table.open_below:
+        # Whole rows can then be deleted or inserted on the protected sheet; only the title,
+        # hint and header rows stay locked, by their row format.
+        ws.set_column(len(columns), len(columns) + 20, None, fmt.open_columns["input"])
     header_lines = max(_line_count(c.label, c.width, bold=True) for c in columns)
-    ws.set_row(HEADER_ROW, LINE_HEIGHT * max(3, header_lines))
+    # The rows above the list stay locked whatever the columns' format, by a row format that
+    # shows nothing (a visible one would widen what LibreOffice prints).
+    ws.set_row(0, None, fmt.locked_row)
+    ws.write_string(0, 0, title, fmt.title)
+    ws.set_row(1, None, fmt.locked_row)
+    ws.write_string(1, 0, table.hint, fmt.hint)
+    ws.set_row(HEADER_ROW, LINE_HEIGHT * max(3, header_lines), fmt.locked_row)
     for j, column in enumerate(columns):
         ws.write_string(HEADER_ROW, j, column.label, fmt.header)
-        ws.set_column(j, j, column.width)
+    blocks = _row_blocks(ws, fmt, table, limits)
+    validated = max(last, HEADER_ROW + VALIDATED_ROWS) if table.open_below else last
     for j, column in enumerate(columns):
-        rule = _validation(column, (limits or {}).get(column.key))
-        if rule and column.key not in locked_keys:
-            ws.data_validation(HEADER_ROW + 1, j, last, j, rule)
+        rule = _validation(column, limits.get(column.key))
+        if rule and column.key not in table.locked:
+            ws.data_validation(first, j, validated, j, rule)
     ws.freeze_panes(HEADER_ROW + 1, 3)
     ws.autofilter(HEADER_ROW, 0, last, len(columns) - 1)
     ws.protect(
@@ -207,63 +328,153 @@ def _table_sheet(
             "delete_rows": True,
         },
     )
-    _print_setup(ws, len(columns))
+    _print_setup(ws)
     ws.repeat_rows(HEADER_ROW)
-
-
-def _table_blocks(
-    fmt: _Formats,
-    title: str,
-    columns: list[S.Column],
-    listed: dict[str, list],
-    n: int,
-    locked_keys: set[str],
-    extra_rows: int = EXTRA_ROWS,
-) -> list[Block]:
-    """A list sheet's unit part, for the fast row writer (_xlsx.fastrows): its title, and
-    ``n`` rows, ``listed`` giving the values of their columns by key (a column not there is
-    blank), then ``extra_rows`` blank input rows."""
-    first = HEADER_ROW + 1
-    filled, blank = [], []
-    for column in columns:
-        locked = column.key in locked_keys
-        values = listed.get(column.key, [None] * n)
-        if column.key == "row_no":
-            values = list(range(1, n + 1))
-        # Codes and IDs are written as text so a CCCD keeps its leading zero.
-        as_text = column.kind == "code"
-        filled.append(FastColumn(values, _cell_format(column, fmt, locked), text=as_text))
-        # The blank rows below the roster are input cells, for new residents.
-        blank.append(FastColumn([None] * extra_rows, _cell_format(column, fmt, False)))
-    blocks = [Block(0, 0, [FastColumn([title], fmt.title)], 1)]
-    if n:
-        heights = _fitted_heights(columns, listed, locked_keys)
-        blocks.append(Block(first, 0, filled, n, heights))
-    if extra_rows:
-        blocks.append(Block(first + n, 0, blank, extra_rows))
     return blocks
 
 
-def _listed(
-    frame: pd.DataFrame, columns: list[S.Column], cleared: frozenset[str]
-) -> dict[str, list]:
-    """The values of ``frame``'s columns that are ``columns`` and not ``cleared``, as lists:
-    each column is taken out of the frame once (pandas' cost per column)."""
-    wanted = {c.key for c in columns} - cleared
+def _styles(fmt: _Formats, table: _Table) -> list[Format]:
+    """Each column's format on the roster's rows: locked (grey) or an input cell."""
+    styles = []
+    for column in table.columns:
+        if column.key in table.locked:
+            styles.append(fmt.locked_text if column.kind == "code" else fmt.locked)
+        else:
+            styles.append(fmt.inputs[_input_style(column)])
+    return styles
+
+
+def _row_blocks(
+    ws: Worksheet, fmt: _Formats, table: _Table, limits: dict[str, tuple[float, float]]
+) -> list[Block]:
+    """The roster's rows and the blank rows under it: a row with a marked cell is written here,
+    cell by cell, with its colours and comments; the runs of rows between are blocks."""
+    columns = table.columns
+    first = HEADER_ROW + 1
+    styles = _styles(fmt, table)
+    heights = _fitted_heights(columns, table.listed, table.locked)
+    values = [
+        list(range(1, table.n + 1))
+        if c.key == "row_no"
+        else table.listed.get(c.key, [None] * table.n)
+        for c in columns
+    ]
+    marked = sorted({i for i, _ in table.unreadable} | {i for i, _ in table.carried})
+    blocks = []
+    start = 0
+    for stop in [*marked, table.n]:
+        if stop > start:
+            blocks.append(
+                Block(
+                    first + start,
+                    0,
+                    [
+                        FastColumn(v[start:stop], style, text=c.kind == "code")
+                        for c, v, style in zip(columns, values, styles, strict=True)
+                    ],
+                    stop - start,
+                    {i - start: h for i, h in heights.items() if start <= i < stop},
+                )
+            )
+        if stop < table.n:
+            _marked_row(ws, fmt, table, stop, [v[stop] for v in values], styles, limits)
+            if stop in heights:
+                ws.set_row(first + stop, heights[stop])
+        start = stop + 1
+    if table.spare:
+        blank = [FastColumn([None] * table.spare, fmt.inputs[_input_style(c)]) for c in columns]
+        blocks.append(Block(first + table.n, 0, blank, table.spare))
+    return blocks
+
+
+def _marked_row(
+    ws: Worksheet,
+    fmt: _Formats,
+    table: _Table,
+    i: int,
+    values: list,
+    styles: list[Format],
+    limits: dict[str, tuple[float, float]],
+) -> None:
+    """Row ``i`` of the roster, which has a marked cell: a text that could not be read, kept as
+    typed (orange, with what to fix), or a value carried from an earlier period (blue)."""
+    row = HEADER_ROW + 1 + i
+    for j, (column, value) in enumerate(zip(table.columns, values, strict=True)):
+        value = _cell_value(value, column)
+        if (i, column.key) in table.unreadable:
+            text = table.unreadable[i, column.key]
+            _write(ws, row, j, text, fmt.filled(_input_style(column), MARKED_FILL))
+            ws.write_comment(row, j, _unreadable_note(column, text, limits), _COMMENT)
+        elif (i, column.key) in table.carried:
+            _write(ws, row, j, value, fmt.filled(_input_style(column), CARRIED_FILL))
+            ws.write_comment(row, j, _carried_note(table.carried[i, column.key]), _COMMENT)
+        else:
+            _write(ws, row, j, value, styles[j])
+
+
+_COMMENT = {"x_scale": 2.2, "y_scale": 1.6, "font_name": "Times New Roman", "font_size": 11}
+
+
+def _unreadable_note(column: S.Column, text: str, limits: dict[str, tuple[float, float]]) -> str:
+    """The comment on a cell kept as the unit typed it: what could not be read, what to write."""
+    return (
+        f"Cần sửa: kỳ trước đơn vị ghi «{text}» ở cột {column.label}, chưa đọc được. "
+        f"{_wanted(column, limits.get(column.key))}"
+    )
+
+
+def _carried_note(period: str) -> str:
+    """The comment on a value carried from an earlier period into a cell the unit left blank."""
+    try:
+        when = Period.parse(period).label
+    except KieumauError:
+        when = f"kỳ {period}"
+    return (
+        f"Giá trị lấy từ {when}: đơn vị để trống ô này nên kết quả dùng giá trị đã ghi "
+        "trước đó. Sửa lại nếu đã thay đổi."
+    )
+
+
+def _listed(frame: pd.DataFrame, columns: list[S.Column]) -> dict[str, list]:
+    """The values of ``frame``'s columns that are ``columns``, as lists: each column is taken
+    out of the frame once (pandas' cost per column)."""
+    wanted = {c.key for c in columns}
     return {key: frame[key].tolist() for key in frame.columns if key in wanted}
+
+
+def _marks_of(
+    frame: pd.DataFrame, key: str, listed: dict[str, list], columns: list[S.Column], blank: bool
+) -> dict[tuple[int, str], str]:
+    """The cells that ``frame``'s mark column ``key`` (form_layout.RAW or CARRIED) marks, by
+    (row position, column key): per row, None or {column key: text}. A mark holds only where
+    the cell is blank (``blank``: an unreadable text is kept in place of no value) or filled
+    (a carried value), so a stale mark never hides what the row holds."""
+    if key not in frame.columns:
+        return {}
+    by_key = {c.key: c for c in columns}
+    found = {}
+    for i, marks in enumerate(frame[key].tolist()):
+        if not isinstance(marks, dict):
+            continue
+        for column_key, text in marks.items():
+            column = by_key.get(column_key)
+            if column is None or column_key == "row_no" or text is None:
+                continue
+            values = listed.get(column_key)
+            value = _cell_value(values[i], column) if values is not None else None
+            if (value is None) == blank:
+                found[i, column_key] = str(text)
+    return found
 
 
 def _task_rows(catalogue: Catalogue, roster: Roster) -> tuple[dict[str, list], int]:
     """The unit sheet's rows (one per task of the catalogue, see unit_task_rows) with what the
-    roster last said of each, matched on (criterion, task), as listed values and a count.
-
-    A merge in Python: pandas' merge of these thirty rows cost 2 ms a form.
-    """
+    roster last said of each, matched on (criterion, task), as listed values and a count."""
     rows = unit_task_rows(catalogue)
     taken = [
         key
         for key in roster.tasks.columns
-        if key not in ("criterion", "task", "text") and key not in roster.cleared
+        if key not in ("criterion", "task", "text") and not key.startswith("_")
     ]
     matches: dict[tuple[object, object], list[int]] = {}
     if not roster.tasks.empty:
@@ -296,7 +507,7 @@ def _fitted_heights(
     return row_heights(wrapped, CHARS_PER_WIDTH, LINE_HEIGHT)
 
 
-def _print_setup(ws: Worksheet, n_columns: int) -> None:
+def _print_setup(ws: Worksheet) -> None:
     ws.set_paper(9)  # A4
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
@@ -305,19 +516,6 @@ def _print_setup(ws: Worksheet, n_columns: int) -> None:
 
 
 _GUIDE_WIDTHS = (18, 110)  # label, text
-_GUIDE_UNIT_ROWS = 2  # the guide's lines naming the unit, first (_guide_unit_lines)
-
-
-def _guide_unit_lines(unit: Unit, period: Period) -> list[tuple[str, str]]:
-    """The guide's first _GUIDE_UNIT_ROWS lines, which name the unit (see _Prototype)."""
-    return [
-        (
-            "",
-            f"BIỂU MẪU THEO DÕI XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU - {unit.name.upper()} - "
-            f"THÁNG {period.month:02d}/{period.year}",
-        ),
-        ("Gửi đến", f"Trưởng Ban vận động {unit.name} ({unit.head})."),
-    ]
 
 
 def _guide_line_height(label: str, text: str) -> float | None:
@@ -327,55 +525,104 @@ def _guide_line_height(label: str, text: str) -> float | None:
     return LINE_HEIGHT * count if count > 1 else None
 
 
-def _guide_blocks(fmt: _Formats, unit: Unit, period: Period) -> list[Block]:
-    """The unit's lines of the guide: the title, not made taller, then the addressee."""
-    blocks = []
-    for i, (label, text) in enumerate(_guide_unit_lines(unit, period)):
-        height = _guide_line_height(label, text) if i else None
-        columns = [FastColumn([label], fmt.bold), FastColumn([text], fmt.plain if i else fmt.title)]
-        blocks.append(Block(i, 0, columns, 1, {0: height} if height else {}))
-    return blocks
+def _how_filled(roster: Roster, origin: Origin, period: Period, is_tdp: bool) -> str:
+    """The guide's line saying what the form already holds, true to where its rows came from."""
+    cells = "Ô nền trắng là ô nhập; ô nền xám là ô khóa (không sửa)."
+    people = "công dân và hộ gia đình" if is_tdp else "cán bộ, công chức, người lao động"
+    source = f" ({roster.source})" if roster.source else ""
+    if origin is Origin.BLANK:
+        return (
+            f"Biểu mẫu trắng: chưa có danh sách. Ghi danh sách {people} của đơn vị, mỗi dòng "
+            f"một người{', mỗi hộ một dòng ở sheet Hộ gia đình' if is_tdp else ''}. {cells}"
+        )
+    if origin is Origin.RESIDENTS:
+        return (
+            f"Biểu mẫu đã ghi sẵn họ tên, ngày sinh, số CCCD và mã hộ theo danh sách dân cư"
+            f"{source}: đối chiếu với thực tế, bổ sung người còn thiếu, xóa dòng người không "
+            f"còn ở đơn vị; các tiêu chí và cột Đăng ký do đơn vị ghi. {cells}"
+        )
+    if origin is Origin.NEW_YEAR:
+        return (
+            f"Biểu mẫu năm {period.year} ghi sẵn danh sách {people} của năm {period.year - 1}"
+            f"{source}. Đăng ký thi đua, các tiêu chí, lộ trình, tự đánh giá, phiếu bình xét và "
+            f"kết quả kiểm tra của năm {period.year - 1} đã được xóa để đánh giá lại từ đầu năm; "
+            f"số năm liên tục (gia đình văn hóa, tổ dân phố văn hóa) đã được tính tiếp theo "
+            f"kết quả năm {period.year - 1}. {cells}"
+        )
+    return (
+        f"Biểu mẫu đã ghi sẵn danh sách và kết quả kỳ trước{source}: chỉ sửa những gì đã thay "
+        f"đổi. {cells}"
+    )
 
 
-def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period: Period) -> None:
-    """The guide but its unit's lines (_guide_blocks)."""
-    ws = book.add_worksheet(S.FORM_GUIDE)
-    label_width, text_width = _GUIDE_WIDTHS
-    ws.set_column(0, 0, label_width)
-    ws.set_column(1, 1, text_width)
+def _guide_lines(
+    catalogue: Catalogue, unit: Unit, period: Period, roster: Roster, tables: list[_Table]
+) -> list[tuple[str, str]]:
+    """(label, text) of each line of the guide, true to this form: where its rows came from,
+    the month (registration in January, votes in the voting month) and what it marked."""
+    is_tdp = unit.is_tdp
+    origin = roster.resolved_origin()
     deadline = catalogue.setting("han_nop", "25")
     email = catalogue.setting("email_nhan")
     receiver = catalogue.setting("can_bo_tiep_nhan", "cán bộ Văn hóa - Xã hội")
-    first = _GUIDE_UNIT_ROWS
+    voting = period.month == VOTING_MONTH
+    unreadable = sum(len(t.unreadable) for t in tables)
+    carried = sum(len(t.carried) for t in tables)
     lines: list[tuple[str, str]] = [
+        (
+            "",
+            f"BIỂU MẪU THEO DÕI XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU - {unit.name.upper()} - "
+            f"THÁNG {period.month:02d}/{period.year}",
+        ),
+        ("Gửi đến", f"Trưởng Ban vận động {unit.name} ({unit.head})."),
         ("Hạn nộp", f"Trước ngày {deadline} tháng {period.month:02d}/{period.year}."),
         (
             "Nơi nhận",
             f"Gửi tệp này qua email cho {receiver}: {email}. Giữ nguyên tên sheet và "
             "dòng tiêu đề; không đặt mật khẩu cho tệp.",
         ),
+        ("Cách điền", _how_filled(roster, origin, period, is_tdp)),
+    ]
+    if unreadable:
+        lines.append(
+            (
+                "Ô cần sửa",
+                f"{unreadable} ô tô màu cam: kỳ trước đơn vị đã ghi nhưng chưa đọc được. "
+                "Ô giữ nguyên chữ đơn vị đã ghi; rê chuột vào ô để xem ghi chú cần sửa gì, sửa "
+                "lại rồi gửi.",
+            )
+        )
+    if carried:
+        lines.append(
+            (
+                "Giá trị mang sang",
+                f"{carried} ô tô màu xanh: đơn vị để trống nên kết quả dùng giá trị đã ghi "
+                "ở kỳ trước (ghi chú ở ô nói kỳ nào). Sửa lại nếu đã thay đổi.",
+            )
+        )
+    lines += [
         (
-            "Cách điền",
-            "Biểu mẫu đã ghi sẵn danh sách và kết quả kỳ trước: chỉ sửa những gì đã "
-            "thay đổi. Ô nền trắng là ô nhập; ô nền xám là ô khóa (không sửa).",
-        ),
-        (
-            "Thêm người",
-            "Người mới đến ở: điền vào các dòng trống cuối danh sách (không cần chèn "
-            "dòng). Người đã chuyển đi hoặc đã mất: ghi vào cột Ghi chú và xóa nội "
-            "dung dòng.",
+            "Thêm, bớt người",
+            "Người mới đến ở: ghi vào các dòng trống cuối danh sách, hoặc chèn dòng mới ở bất "
+            "kỳ đâu trong danh sách (chuột phải vào số dòng > Chèn); các dòng dưới cùng cũng "
+            "ghi được, không giới hạn số dòng. Người đã chuyển đi hoặc đã mất: xóa cả dòng.",
         ),
         (
             "Sheet Thông tin",
-            "Ghi người báo cáo, số điện thoại, ngày báo cáo. Tháng 11: ghi thêm "
-            "ngày họp bình xét và số người dự họp.",
+            "Ghi người báo cáo, số điện thoại, ngày báo cáo."
+            + (
+                " Tháng này có bình xét: ghi thêm ngày họp bình xét và số người dự họp."
+                if voting
+                else ""
+            ),
         ),
         (
             "Sheet Công dân",
             "Mỗi dòng một công dân. Mã hộ phải có trong sheet Hộ gia đình "
             "(trừ cơ quan). Ngày sinh dạng ngày/tháng/năm, ví dụ 05/01/1980. "
-            "Số CCCD đủ 12 chữ số. Đăng ký: Có nếu đã đăng ký thi đua từ tháng 1.",
+            "Số CCCD đủ 12 chữ số.",
         ),
+        ("Đăng ký", _registration_line(period, origin)),
     ]
     if is_tdp:
         lines += [
@@ -388,7 +635,8 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period
                 "Sheet Tổ dân phố",
                 "Mỗi dòng một phần việc của tiêu chí. Ghi Thực trạng, Tháng hoàn "
                 "thành dự kiến (1-12), Người phụ trách, Tự đánh giá. Cột Kết quả "
-                "kiểm tra của BCĐ do Ban chỉ đạo ghi khi kiểm tra tháng 11.",
+                "kiểm tra của BCĐ do Ban chỉ đạo ghi khi kiểm tra tháng "
+                f"{VOTING_MONTH}.",
             ),
         ]
     lines += [
@@ -397,11 +645,7 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period
             "Đạt / Chưa đạt (cũng nhận: đạt, x, 1, Có; chưa đạt, Không, 0). Để "
             "trống nghĩa là chưa đánh giá. Có / Không. Nam / Nữ.",
         ),
-        (
-            "Bình xét",
-            "Tháng 11: ghi Số phiếu đồng ý của cuộc họp bình xét cho từng người, từng "
-            "hộ; số phiếu không được lớn hơn số người dự họp.",
-        ),
+        ("Bình xét", _voting_line(period)),
         ("", ""),
         ("", "CÁC TIÊU CHÍ"),
     ]
@@ -414,195 +658,107 @@ def _guide_sheet(book, fmt: _Formats, catalogue: Catalogue, is_tdp: bool, period
                 f"{criterion.short_name}{mandatory}: {criterion.text}. Cách ghi: {how}.",
             )
         )
-    for i, (label, text) in enumerate(lines, start=first):
-        ws.write_string(i, 0, label, fmt.bold)
-        ws.write_string(i, 1, text, fmt.plain)
-        height = _guide_line_height(label, text)
+    return lines
+
+
+def _registration_line(period: Period, origin: Origin) -> str:
+    if period.month == 1:
+        again = " lại từ đầu" if origin is Origin.NEW_YEAR else ""
+        return (
+            f"Tháng 1 là tháng đăng ký thi đua năm {period.year}{again}: ở cột Đăng ký của "
+            "sheet Công dân (và Hộ gia đình) ghi Có cho người, hộ đăng ký; Không nếu không "
+            "đăng ký. Để trống là chưa đăng ký."
+        )
+    return (
+        f"Cột Đăng ký giữ câu trả lời khi đăng ký thi đua năm {period.year}; người, hộ mới "
+        "tham gia ghi Có. Đăng ký sau tháng 1 được tính theo quy định của Ban chỉ đạo."
+    )
+
+
+def _voting_line(period: Period) -> str:
+    if period.month == VOTING_MONTH:
+        return (
+            f"Tháng {VOTING_MONTH} là tháng bình xét: ghi Số phiếu đồng ý của cuộc họp bình "
+            "xét cho từng người, từng hộ; số phiếu không được lớn hơn số người dự họp (sheet "
+            "Thông tin)."
+        )
+    return (
+        f"Cột Số phiếu đồng ý chỉ ghi ở kỳ tháng {VOTING_MONTH} (họp bình xét); tháng này để trống."
+    )
+
+
+def _guide_sheet(
+    book: xlsxwriter.Workbook, fmt: _Formats, lines: list[tuple[str, str]]
+) -> Worksheet:
+    ws = book.add_worksheet(S.FORM_GUIDE)
+    label_width, text_width = _GUIDE_WIDTHS
+    ws.set_column(0, 0, label_width)
+    ws.set_column(1, 1, text_width)
+    for i, (label, text) in enumerate(lines):
+        # The title line is left its own height; others grow with their wrapped text.
+        height = _guide_line_height(label, text) if i else None
         if height:
             ws.set_row(i, height)
+        ws.write_string(i, 0, label, fmt.bold)
+        ws.write_string(i, 1, text, fmt.plain if i else fmt.title)
     ws.protect("")
-    _print_setup(ws, 2)
+    _print_setup(ws)
     ws.set_portrait()
     ws.activate()
+    return ws
 
 
 _INFO_NOTES = {
-    "meeting_date": "Chỉ điền ở kỳ tháng 11",
-    "attendees": "Chỉ điền ở kỳ tháng 11",
-    "chair": "Chỉ điền ở kỳ tháng 11",
-    "secretary": "Chỉ điền ở kỳ tháng 11",
+    "meeting_date": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
+    "attendees": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
+    "chair": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
+    "secretary": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
     "report_date": "ngày/tháng/năm",
 }
 _INFO_LOCKED = ("unit_code", "unit_name", "period")
 
 
-def _info_sheet(book, fmt: _Formats) -> None:
-    """Thông tin but its rows (_info_blocks): the title, widths and validations."""
+def _info_sheet(
+    book: xlsxwriter.Workbook, fmt: _Formats, unit: Unit, period: Period, info: dict
+) -> None:
+    """Thông tin: the unit and period (locked), then what the reporter fills in, one per row."""
     ws = book.add_worksheet(S.FORM_INFO.name)
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 40)
     ws.set_column(2, 2, 50)
     ws.write_string(0, 0, "THÔNG TIN BÁO CÁO", fmt.title)
+    values = {"unit_code": unit.code, "unit_name": unit.name, "period": str(period), **info}
+    for i, column in enumerate(S.FORM_INFO.columns, start=1):
+        locked = column.key in _INFO_LOCKED
+        if locked:
+            style = fmt.locked_text if column.kind == "code" else fmt.locked
+        else:
+            style = fmt.inputs[_input_style(column)]
+        ws.write_string(i, 0, column.label, fmt.header)
+        _write(ws, i, 1, _cell_value(values.get(column.key), column), style)
+        ws.write_string(i, 2, _INFO_NOTES.get(column.key, ""), fmt.hint)
     for i, column in enumerate(S.FORM_INFO.columns, start=1):
         rule = _validation(column)
         if rule and column.key not in _INFO_LOCKED:
             ws.data_validation(i, 1, i, 1, rule)
     ws.protect("")
-    _print_setup(ws, 3)
+    _print_setup(ws)
 
 
-def _info_blocks(fmt: _Formats, unit: Unit, period: Period, info: dict[str, object]) -> list[Block]:
-    """Thông tin's rows, a block each (a row is written whole by one writer): the label, the
-    value (the unit and period, locked, then ``info``) and a note."""
-    values = {"unit_code": unit.code, "unit_name": unit.name, "period": str(period), **info}
-    blocks = []
-    for i, column in enumerate(S.FORM_INFO.columns, start=1):
-        style = _cell_format(column, fmt, column.key in _INFO_LOCKED)
-        value = _cell_value(values.get(column.key), column)
-        cells = [
-            FastColumn([column.label], fmt.header),
-            FastColumn([value], style, text=column.kind == "code"),
-            FastColumn([_INFO_NOTES.get(column.key, "")], fmt.hint),
-        ]
-        blocks.append(Block(i, 0, cells, 1))
-    return blocks
-
-
-def _meta_sheet(book, catalogue: Catalogue) -> None:
-    """The hidden _meta sheet but the rows naming the unit and period (_meta_blocks)."""
+def _meta_sheet(book: xlsxwriter.Workbook, catalogue: Catalogue, unit: Unit, period: Period):
+    """The hidden _meta sheet: what the reader identifies the form by."""
     ws = book.add_worksheet(S.FORM_META)
     values = {
         "form_code": S.FORM_CODE,
         "form_version": S.FORM_VERSION,
         "catalogue_fingerprint": catalogue.fingerprint,
+        "unit_code": unit.code,
+        "period": str(period),
     }
     for i, key in enumerate(S.META_KEYS):
-        if key in values:
-            ws.write_string(i, 0, key)
-            ws.write_string(i, 1, str(values[key]))
+        ws.write_string(i, 0, key)
+        ws.write_string(i, 1, str(values[key]))
     ws.hide()
-
-
-def _meta_blocks(unit: Unit, period: Period) -> list[Block]:
-    values = {"unit_code": unit.code, "period": str(period)}
-    return [
-        Block(i, 0, [FastColumn([key], None), FastColumn([values[key]], None, text=True)], 1)
-        for i, key in enumerate(S.META_KEYS)
-        if key in values
-    ]
-
-
-# A list sheet's last row (0-based) in a prototype: 987,650 + the sheet's position. Its 1-based
-# form, 987,651 and on, appears only in the sheet's and the workbook's cell references (the
-# validations, the filter and its defined name), where the unit's last row replaces it.
-_PLACEHOLDER_LAST = 987_650
-_PLACEHOLDER_REF = re.compile(rb"(?<=[A-Z$])(98765\d)(?!\d)")
-_PLACEHOLDER_PARTS = ("xl/worksheets/sheet", "xl/workbook.xml")  # where it may appear
-_PLACEHOLDER_CODE = "MA-DON-VI-KIEUMAU"  # the unit's code in the document title
-_PROTOTYPES: dict[tuple[int, bool, str], _Prototype] = {}
-_PROTOTYPES_KEPT = 8
-
-
-@dataclass
-class _Prototype:
-    """xlsxwriter's part of every form of a kind of unit (tổ dân phố or agency) for a period:
-    a next-month form's styles, guide, headers, validations, protection and print setup,
-    made once and reused (a third of what a form cost). Only the unit's cells, written by the
-    fast row writer, and its list sheets' last rows differ from one unit to the next."""
-
-    parts: list[tuple[zipfile.ZipInfo, bytes]]
-    fmt: _Formats
-    sheets: dict[str, int]  # sheet name -> its index, for the unit's blocks
-    catalogue: Catalogue  # frozen; held, so that the key's id() stays its own while cached
-
-    def source(self, lasts: dict[int, int], unit_code: str) -> io.BytesIO:
-        """The unit's workbook but its blocks, as a zip of stored parts (fastrows.inject)."""
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-            for info, data in self.parts:
-                if info.filename.startswith(_PLACEHOLDER_PARTS):
-                    data = _PLACEHOLDER_REF.sub(
-                        lambda m: b"%d" % (lasts[int(m[1]) - _PLACEHOLDER_LAST - 1] + 1), data
-                    )
-                elif info.filename == "docProps/core.xml":
-                    data = data.replace(_PLACEHOLDER_CODE.encode(), escape(unit_code).encode())
-                archive.writestr(info, data)
-        return out
-
-
-def _prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prototype:
-    key = (id(catalogue), is_tdp, str(period))
-    if key not in _PROTOTYPES:
-        if len(_PROTOTYPES) >= _PROTOTYPES_KEPT:
-            del _PROTOTYPES[next(iter(_PROTOTYPES))]
-        _PROTOTYPES[key] = _make_prototype(catalogue, is_tdp, period)
-    return _PROTOTYPES[key]
-
-
-def _make_prototype(catalogue: Catalogue, is_tdp: bool, period: Period) -> _Prototype:
-    book = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
-    # A fixed creation date keeps the same inputs byte-identical (the samples test needs it).
-    book.set_properties(
-        {
-            "title": f"Biểu mẫu kiểu mẫu {_PLACEHOLDER_CODE} {period}",
-            "author": "kieumau",
-            "created": dt.datetime(period.year, period.month, 1),
-        }
-    )
-    fmt = _Formats(book)
-    limits = {c.code: bounds for c in catalogue.criteria if (bounds := c.rules.bounds())}
-    limits["planned_month"] = MONTHS
-    _guide_sheet(book, fmt, catalogue, is_tdp, period)
-    _info_sheet(book, fmt)
-    tables: dict[str, int] = {}
-    for name, hint, columns, locked in _tables(catalogue, is_tdp):
-        tables[name] = len(book.worksheets())
-        last = _PLACEHOLDER_LAST + tables[name]
-        _table_sheet(book, fmt, name, hint, columns, locked, last, limits=limits)
-    _meta_sheet(book, catalogue)
-    sheets = {ws.name: ws.index for ws in book.worksheets()}
-    # Every format a unit's cells may take gets its index before the styles are written.
-    for style in vars(fmt).values():
-        style._get_xf_index()
-    parts = closed_parts(book)
-    found = {
-        int(m)
-        for info, data in parts
-        if info.filename.startswith(_PLACEHOLDER_PARTS)
-        for m in _PLACEHOLDER_REF.findall(data)
-    }
-    if found != {_PLACEHOLDER_LAST + 1 + index for index in tables.values()}:
-        raise RuntimeError(f"form prototype: unexpected row references {sorted(found)}")
-    return _Prototype(parts, fmt, sheets, catalogue)
-
-
-def _tables(catalogue: Catalogue, is_tdp: bool) -> list[tuple[str, str, list[S.Column], set[str]]]:
-    """(sheet name, hint line, columns, locked column keys) of each list sheet of a form."""
-    tables = [
-        (
-            S.FORM_CITIZENS.name,
-            "Ô trắng là ô nhập. Đạt/Chưa đạt chọn trong danh sách; để trống = chưa đánh giá.",
-            citizen_columns(catalogue),
-            {"row_no"},
-        )
-    ]
-    if is_tdp:
-        tables += [
-            (
-                S.FORM_HOUSEHOLDS.name,
-                "Mỗi dòng một hộ. Các tiêu chí tính tự động không có ở đây.",
-                household_columns(catalogue),
-                {"row_no"},
-            ),
-            (
-                S.FORM_UNIT.name,
-                "Mỗi dòng một phần việc. Kết quả kiểm tra của BCĐ (tháng 11) thay cho "
-                "Tự đánh giá khi có.",
-                list(S.FORM_UNIT.columns),
-                {"criterion", "task", "text"},
-            ),
-        ]
-    return tables
 
 
 _TITLES = {
@@ -610,6 +766,63 @@ _TITLES = {
     S.FORM_HOUSEHOLDS.name: "DANH SÁCH HỘ GIA ĐÌNH",
     S.FORM_UNIT.name: "TIÊU CHÍ TỔ DÂN PHỐ",
 }
+_HINTS = {
+    S.FORM_CITIZENS.name: (
+        "Ô trắng là ô nhập. Đạt/Chưa đạt chọn trong danh sách; để trống = chưa đánh giá. "
+        "Thêm người: ghi vào dòng trống hoặc chèn dòng."
+    ),
+    S.FORM_HOUSEHOLDS.name: "Mỗi dòng một hộ. Các tiêu chí tính tự động không có ở đây.",
+    S.FORM_UNIT.name: (
+        "Mỗi dòng một phần việc. Kết quả kiểm tra của BCĐ (tháng 11) thay cho Tự đánh giá khi có."
+    ),
+}
+
+
+def spare_rows(is_tdp: bool, sheet: str, n: int) -> int:
+    """Input rows drawn under a roster of ``n`` rows: a whole unit's on a blank form (see
+    BLANK_ROWS), else SPARE_ROWS or a tenth of the roster, the larger."""
+    if n == 0:
+        return BLANK_ROWS.get((is_tdp, sheet), SPARE_ROWS)
+    return max(SPARE_ROWS, n // 10)
+
+
+def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
+    """The list sheets of a unit's form with their rows."""
+    tables = []
+    levels = [(S.FORM_CITIZENS.name, citizen_columns(catalogue), roster.citizens)]
+    if unit.is_tdp:
+        levels.append((S.FORM_HOUSEHOLDS.name, household_columns(catalogue), roster.households))
+    for name, columns, frame in levels:
+        listed = _listed(frame, columns)
+        tables.append(
+            _Table(
+                name,
+                _HINTS[name],
+                columns,
+                set(),
+                listed,
+                len(frame),
+                spare_rows(unit.is_tdp, name, len(frame)),
+                open_below=True,
+                unreadable=_marks_of(frame, RAW, listed, columns, blank=True),
+                carried=_marks_of(frame, CARRIED, listed, columns, blank=False),
+            )
+        )
+    if unit.is_tdp:
+        listed, n = _task_rows(catalogue, roster)
+        tables.append(
+            _Table(
+                S.FORM_UNIT.name,
+                _HINTS[S.FORM_UNIT.name],
+                list(S.FORM_UNIT.columns),
+                {"criterion", "task", "text"},
+                listed,
+                n,
+                0,
+                open_below=False,
+            )
+        )
+    return tables
 
 
 def write_form(
@@ -617,26 +830,31 @@ def write_form(
 ) -> Path:
     """Write one unit's workbook for a period; return its path. Written atomically."""
     roster = roster or Roster()
-    proto = _prototype(catalogue, unit.is_tdp, period)
-    fmt = proto.fmt
-    pending: dict[int, list[Block]] = {
-        proto.sheets[S.FORM_GUIDE]: _guide_blocks(fmt, unit, period),
-        proto.sheets[S.FORM_INFO.name]: _info_blocks(fmt, unit, period, roster.info),
-        proto.sheets[S.FORM_META]: _meta_blocks(unit, period),
-    }
+    limits = {c.code: bounds for c in catalogue.criteria if (bounds := c.rules.bounds())}
+    limits["planned_month"] = MONTHS
     caption = f"{unit.name} - tháng {period.month:02d}/{period.year}"
-    lasts: dict[int, int] = {}
-    for name, _, columns, locked in _tables(catalogue, unit.is_tdp):
-        if name == S.FORM_UNIT.name:
-            listed, n = _task_rows(catalogue, roster)
-            extra_rows = 0
-        else:
-            frame = roster.citizens if name == S.FORM_CITIZENS.name else roster.households
-            listed, n, extra_rows = _listed(frame, columns, roster.cleared), len(frame), EXTRA_ROWS
-        index = proto.sheets[name]
-        title = f"{_TITLES[name]} - {caption}"
-        pending[index] = _table_blocks(fmt, title, columns, listed, n, locked, extra_rows)
-        lasts[index] = HEADER_ROW + n + extra_rows
     with atomic_path(path) as tmp:
-        inject(tmp, pending, proto.source(lasts, unit.code))
+        book = xlsxwriter.Workbook(io.BytesIO(), WORKBOOK_OPTIONS)
+        # A fixed creation date keeps the same inputs the same workbook.
+        book.set_properties(
+            {
+                "title": f"Biểu mẫu kiểu mẫu {unit.code} {period}",
+                "author": "kieumau",
+                "created": dt.datetime(period.year, period.month, 1),
+            }
+        )
+        fmt = _Formats(book)
+        # The list sheets are laid out first: the guide, the first sheet, counts what they mark.
+        tables = _tables(catalogue, unit, roster)
+        _guide_sheet(book, fmt, _guide_lines(catalogue, unit, period, roster, tables))
+        _info_sheet(book, fmt, unit, period, roster.info)
+        pending: dict[int, list[Block]] = {}
+        for table in tables:
+            title = f"{_TITLES[table.name]} - {caption}"
+            index = len(book.worksheets())  # the sheet _table_sheet adds
+            pending[index] = _table_sheet(book, fmt, table, title, limits)
+            for block in pending[index]:
+                register_formats(block)
+        _meta_sheet(book, catalogue, unit, period)
+        close_and_inject(book, tmp, pending)
     return path

@@ -1,4 +1,14 @@
-"""Pre-filled forms from the history store: a unit only updates what changed (SPEC §3)."""
+"""Next forms pre-filled from the rows a unit last sent: it only updates what changed (SPEC §3).
+
+One path for both: `kieumau run` pre-fills the next month's forms from the files it has just
+read, `kieumau forms` from the history store. What a form takes from the last one is decided
+here, in `next_roster`:
+
+- a month's own values are not carried (NOT_CARRIED: the meeting's votes, the BCĐ's
+  inspection); everything else is, Ghi chú included (the unit's own remark on a person);
+- what the unit typed in a cell that could not be read stays, marked (form_layout.RAW), until
+  the unit fixes it or deletes the row;
+"""
 
 from __future__ import annotations
 
@@ -7,14 +17,41 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor.domain.catalogue import Catalogue
+from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.errors import KieumauError
+from processor.domain.form_layout import CARRIED, RAW
 from processor.domain.periods import Period
-from processor.outputs.forms import Roster, write_form
+from processor.outputs.forms import Origin, Roster, write_form
 from processor.store.history import History
 
-# Values that belong to one meeting or one inspection, not carried to the next form.
-NOT_CARRIED = ("votes", "inspection", "note")
+LEVELS = ("citizens", "households", "tasks")
+# Values that belong to one month's meeting or inspection: never carried to the next form.
+NOT_CARRIED = ("votes", "inspection")
+
+
+def next_roster(frames: dict[str, pd.DataFrame], last: Period, *, source: str = "") -> Roster:
+    """The roster of a unit's next form from the rows it sent for ``last`` (``frames``:
+    citizens, households, tasks, as read or as recorded)."""
+    out = {level: _without(frames.get(level), NOT_CARRIED) for level in LEVELS}
+    return Roster(*(out[level] for level in LEVELS), origin=Origin.HISTORY, source=source)
+
+
+def _without(frame: pd.DataFrame | None, keys: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` without the columns ``keys``, and its marks of them dropped too."""
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    frame = frame.drop(columns=[k for k in keys if k in frame.columns])
+    for mark in (RAW, CARRIED):
+        if mark in frame.columns:
+            frame = frame.assign(**{mark: frame[mark].map(lambda m: _kept(m, keys))})
+    return frame
+
+
+def _kept(marks: object, dropped: tuple[str, ...]) -> dict | None:
+    if not isinstance(marks, dict):
+        return None
+    kept = {k: v for k, v in marks.items() if k not in dropped}
+    return kept or None
 
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -26,17 +63,22 @@ def _dates(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def roster_from_history(history: History, unit_code: str, period: Period) -> Roster | None:
-    """The unit's rows from its latest period before ``period``, or None if it has none."""
+    """The roster of the unit's form for ``period`` from the rows of its latest period before
+    it on record, or None if it has none."""
     last = history.latest_before(str(period), unit_code)
     if last is None:
         return None
+    frames = {
+        level: _dates(history.load(last, "input", level, unit_code), "birth_date")
+        for level in LEVELS
+    }
+    previous = Period.parse(last)
+    return next_roster(frames, previous, source=source_of(previous))
 
-    def load(level: str) -> pd.DataFrame:
-        frame = history.load(last, "input", level, unit_code)
-        frame = frame.drop(columns=[c for c in NOT_CARRIED if c in frame.columns])
-        return _dates(frame, "birth_date")
 
-    return Roster(load("citizens"), load("households"), load("tasks"))
+def source_of(last: Period) -> str:
+    """Where a pre-filled form's rows came from, as its guide says it."""
+    return f"biểu mẫu {last.label} đơn vị đã gửi"
 
 
 def write_forms(
@@ -47,16 +89,7 @@ def write_forms(
     history_path: Path | None = None,
 ) -> list[tuple[Path, bool]]:
     """Write one form per unit; return (path, pre-filled?) for each."""
-    units = catalogue.units
-    if unit_codes:
-        wanted = {c.upper() for c in unit_codes}
-        unknown = wanted - {u.code for u in units}
-        if unknown:
-            raise KieumauError(
-                f"Không có đơn vị {', '.join(sorted(unknown))} trong Bộ tiêu chí. "
-                f"Các mã hợp lệ: {', '.join(u.code for u in units)}."
-            )
-        units = tuple(u for u in units if u.code in wanted)
+    units = _units(catalogue, unit_codes)
     history = History(history_path) if history_path and history_path.exists() else None
     written = []
     try:
@@ -70,3 +103,18 @@ def write_forms(
         if history:
             history.db.close()
     return written
+
+
+def _units(catalogue: Catalogue, unit_codes: tuple[str, ...]) -> tuple[Unit, ...]:
+    """The catalogue's units, or those of ``unit_codes``; an unknown code stops the command."""
+    units = catalogue.units
+    if unit_codes:
+        wanted = {c.upper() for c in unit_codes}
+        unknown = wanted - {u.code for u in units}
+        if unknown:
+            raise KieumauError(
+                f"Không có đơn vị {', '.join(sorted(unknown))} trong Bộ tiêu chí. "
+                f"Các mã hợp lệ: {', '.join(u.code for u in units)}."
+            )
+        units = tuple(u for u in units if u.code in wanted)
+    return units
