@@ -24,7 +24,7 @@ from processor.domain import schema as S
 from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_columns
 from processor.domain.issues import ERROR
 from processor.intake.reader import read_submission
-from processor.outputs.forms import SPARE_ROWS, VALIDATED_ROWS
+from processor.outputs.forms import SPARE_ROWS, VALIDATED_ROWS, spare_rows
 from processor.outputs.prefill import NOT_CARRIED
 from tests.conftest import all_tasks_done, citizen, household, make_form
 
@@ -523,3 +523,103 @@ def test_task_rows_are_the_catalogues_tasks_merged_with_the_roster(catalogue) ->
     for key, values in listed.items():
         assert blanks_as_none(values) == blanks_as_none(merged[key].tolist()), key
     assert listed["planned_month"][0] is None  # the first task: not in the roster
+
+
+# --- rows for a whole unit, marked cells ----------------------------------------------------
+
+
+def test_a_blank_form_has_rows_for_a_whole_unit_and_takes_input_below(tmp_path, catalogue) -> None:
+    """Issue 23: Công dân!C104 was locked on a blank form of 100 rows. A blank form draws rows
+    for a tổ dân phố of about 1,000 people, and every cell below them takes input of its
+    column's kind (a CCCD typed there stays text)."""
+    path = make_form(catalogue, tmp_path, "TDP03", "2022-01", [])
+    book = openpyxl.load_workbook(path)
+    citizens, households = book[S.FORM_CITIZENS.name], book[S.FORM_HOUSEHOLDS.name]
+    drawn = spare_rows(True, S.FORM_CITIZENS.name, 0)
+    assert drawn >= 1_000 and spare_rows(True, S.FORM_HOUSEHOLDS.name, 0) >= 250
+    assert citizens.auto_filter.ref.endswith(str(HEADER + drawn))
+    assert not citizens[f"C{FIRST + drawn - 1}"].protection.locked
+    for j, column in enumerate(citizen_columns(catalogue), start=1):
+        # xlsxwriter writes alike neighbours as one <col min max>, openpyxl keys it by min.
+        (dimension,) = [d for d in citizens.column_dimensions.values() if d.min <= j <= d.max]
+        assert not dimension.protection.locked, column.label
+        assert (dimension.number_format == "@") == (column.kind == "code"), column.label
+    assert not households.column_dimensions["B"].protection.locked
+    assert citizens.protection.insertRows is False and citizens.protection.deleteRows is False
+
+
+def test_rows_typed_far_below_the_drawn_rows_are_read(tmp_path, catalogue) -> None:
+    path = make_form(catalogue, tmp_path, "TDP03", "2022-01", [], [household("TDP03-H001", "An")])
+    book = openpyxl.load_workbook(path)
+    ws = book[S.FORM_CITIZENS.name]
+    letters = _letters(ws)
+    row = FIRST + spare_rows(True, S.FORM_CITIZENS.name, 0) + 500
+    ws[f"{letters['Mã hộ']}{row}"] = "TDP03-H001"
+    ws[f"{letters['Họ và tên']}{row}"] = "Phạm Văn Xa"
+    ws[f"{letters['Ngày sinh']}{row}"] = dt.datetime(1990, 4, 5)
+    ws[f"{letters['Số CCCD']}{row}"] = "038090001122"
+    book.save(path)
+    sub = read_submission(path, catalogue)
+    assert sub.rows_rejected == 0
+    (person,) = sub.citizens.to_dict("records")
+    assert (person["full_name"], person["cccd"], person["_row"]) == (
+        "Phạm Văn Xa",
+        "038090001122",
+        row,
+    )
+
+
+def test_unreadable_and_carried_cells_are_shown_coloured_with_a_comment(tmp_path, catalogue):
+    """Issue 17 item 4, issue 18 item 6: the text a unit typed that could not be read stays in
+    its cell, orange, with what to fix; a value carried from an earlier period is blue and says
+    from which. The guide counts both."""
+    from processor.domain.form_layout import CARRIED, RAW
+
+    people = [
+        citizen(
+            "TDP01-H001", "Nguyễn Văn An", None, CD01=None, **{RAW: {"birth_date": "3l/02/19"}}
+        ),
+        citizen("TDP01-H001", "Trần Thị Bình", dt.date(1972, 5, 6), **{RAW: None}),
+    ]
+    homes = [household("TDP01-H001", "Nguyễn Văn An", GD01=4, **{CARRIED: {"GD01": "2021-01"}})]
+    path = make_form(catalogue, tmp_path, "TDP01", "2021-12", people, homes)
+    book = openpyxl.load_workbook(path)
+    ws = book[S.FORM_CITIZENS.name]
+    cell = ws[f"{_letters(ws)['Ngày sinh']}{FIRST}"]
+    assert cell.value == "3l/02/19" and cell.fill.fgColor.rgb.endswith("FCD5B4")
+    assert "«3l/02/19»" in cell.comment.text and "05/01/1980" in cell.comment.text
+    assert ws[f"{_letters(ws)['Ngày sinh']}{FIRST + 1}"].comment is None
+    homes_ws = book[S.FORM_HOUSEHOLDS.name]
+    carried = homes_ws[
+        f"{next(v for k, v in _letters(homes_ws).items() if k.startswith('GD01'))}{FIRST}"
+    ]
+    assert carried.value == 4 and carried.fill.fgColor.rgb.endswith("DDEBF7")
+    assert "tháng 01/2021" in carried.comment.text
+    guide = {r[0].value: r[1].value for r in book[S.FORM_GUIDE].iter_rows(max_col=2)}
+    assert guide["Ô cần sửa"].startswith("1 ô tô màu cam")
+    assert guide["Giá trị mang sang"].startswith("1 ô tô màu xanh")
+    sub = read_submission(path, catalogue)  # the unit sends it back unchanged
+    issue = next(i for i in sub.issues if i.sheet == S.FORM_CITIZENS.name)
+    assert issue.cell == cell.coordinate
+
+
+def test_the_empty_last_row_libreoffice_writes_after_a_deletion_is_no_extent(
+    tmp_path: Path, tdp_form: Path, catalogue
+) -> None:
+    """After Delete rows, LibreOffice saves an empty `<row r="1048576">` and a dimension down
+    to it: the sheet is not refused as too large (calamine ignores a row without cells)."""
+    import re
+    import zipfile
+
+    path = tmp_path / "xoa_dong.xlsx"
+    with zipfile.ZipFile(tdp_form) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet3.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:Q1048576"/>', data)
+                last = b'<row r="1048576" customFormat="false" ht="12.8" hidden="false"></row>'
+                data = data.replace(b"</sheetData>", last + b"</sheetData>")
+            dst.writestr(info, data)
+    sub = read_submission(path, catalogue)
+    assert [i.code for i in sub.issues] == [] and sub.rows_rejected == 0
+    assert len(sub.citizens) == len(CITIZENS)

@@ -302,3 +302,80 @@ def test_guards_libreoffice_keeps_in_xls(resaved) -> None:
     tables = range(2, 5)
     assert set(tables) <= print_titles
     assert all(sheets[i]["rules"] > 0 and sheets[i]["protected"] for i in tables)
+
+
+# A LibreOffice Basic macro doing what a person does on the protected Công dân sheet: insert a
+# row above the second person (Insert > Rows above, through the dispatcher that the menu uses, so
+# the sheet's protection applies), type a new resident into it, delete the row of the person now
+# on row 7 (Delete rows), and save as .xlsx. It logs what it saw, to tell a refused command from
+# one that did nothing.
+_EDIT_MACRO = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1"
+ script:language="StarBasic">
+Sub Edit(source As String, target As String, log As String)
+  Dim args(0) As New com.sun.star.beans.PropertyValue
+  args(0).Name = "Hidden"
+  args(0).Value = True
+  doc = StarDesktop.loadComponentFromURL(ConvertToURL(source), "_blank", 0, args())
+  sheet = doc.Sheets.getByName("Công dân")
+  controller = doc.CurrentController
+  controller.setActiveSheet(sheet)
+  helper = createUnoService("com.sun.star.frame.DispatchHelper")
+  controller.select(sheet.getCellRangeByName("A5"))
+  helper.executeDispatch(controller.Frame, ".uno:InsertRowsBefore", "", 0, Array())
+  sheet.getCellRangeByName("B5").setString("TDP01-H001")
+  sheet.getCellRangeByName("C5").setString("Người Chèn Giữa")
+  sheet.getCellRangeByName("F5").setString("038090001122")
+  sheet.getCellRangeByName("D5").setValue(32968)
+  gone = sheet.getCellRangeByName("C7").getString()
+  controller.select(sheet.getCellRangeByName("A7"))
+  helper.executeDispatch(controller.Frame, ".uno:DeleteRows", "", 0, Array())
+  f = FreeFile
+  Open log For Output As #f
+  later = sheet.getCellRangeByName("C7").getString()
+  Print #f, gone &amp; "|" &amp; later &amp; "|" &amp; sheet.isProtected()
+  Close #f
+  Dim save(0) As New com.sun.star.beans.PropertyValue
+  save(0).Name = "FilterName"
+  save(0).Value = "Calc MS Excel 2007 XML"
+  doc.storeToURL(ConvertToURL(target), save())
+  doc.close(True)
+End Sub
+</script:module>
+"""
+
+
+def test_rows_inserted_and_deleted_on_the_protected_sheet_are_read(tmp_path, catalogue) -> None:
+    """Issue 23: a unit inserts a row for a new resident anywhere in the list and deletes the
+    row of one who left, in LibreOffice, on the protected sheet; the reader reads the list as
+    it now is."""
+    people = _sample_table(
+        CalamineWorkbook.from_path(str(SAMPLES / "TDP01_2021-11.xlsx")),
+        S.FORM_CITIZENS.name,
+        citizen_columns(catalogue),
+        12,
+    )
+    unit = catalogue.unit("TDP01")
+    form = write_form(catalogue, unit, Period(2021, 12), tmp_path / "goc.xlsx", Roster(people))
+    profile = tmp_path / "profile"
+    start = ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless"]
+    subprocess.run([*start, "--terminate_after_init"], check=True, timeout=120)
+    (profile / "user" / "basic" / "Standard" / "Module1.xba").write_text(_EDIT_MACRO)
+    edited, log = tmp_path / "sua.xlsx", tmp_path / "log.txt"
+    call = f'macro:///Standard.Module1.Edit("{form}","{edited}","{log}")'
+    subprocess.run([*start, call], check=True, timeout=180, capture_output=True)
+    gone, now_on_row_7, protected = (
+        log.read_text(encoding="utf-8", errors="replace").strip().split("|")
+    )
+    assert protected == "True"
+    assert gone == people["full_name"].iloc[2] and now_on_row_7 == people["full_name"].iloc[3]
+    sub = read_submission(edited, catalogue)
+    assert sub.rows_rejected == 0 and [i.message for i in sub.issues] == []
+    names = sub.citizens["full_name"].tolist()
+    expected = people["full_name"].tolist()
+    assert names == [expected[0], "Người Chèn Giữa", expected[1], *expected[3:]]
+    new = sub.citizens.iloc[1]
+    assert (new["cccd"], new["birth_date"]) == ("038090001122", dt.date(1990, 4, 5))
+    ws = openpyxl.load_workbook(edited)[S.FORM_CITIZENS.name]
+    assert ws.protection.sheet and not any(ws.cell(5, j).protection.locked for j in range(1, 8))

@@ -542,8 +542,12 @@ _ROOT_PREFIX = re.compile(rb"<(\w+:)?(?:worksheet|chartsheet|dialogsheet|macroSh
 # is plain. The root's own xmlns:r is skipped.
 _PREFIX_HINT = re.compile(rb":[rcvf]")
 _ANY = rb"(?:\w+:)?"
-_ROW_NUMBER = re.compile(rb"<" + _ANY + rb"row\s[^>]*?\br=\"(\d+)\"")
-_ROW_NUMBER_PLAIN = re.compile(rb"<row\s[^>]*?\br=\"(\d+)\"")
+# A row without any cell sets no extent: LibreOffice writes one as the sheet's last row
+# (<row r="1048576" ...></row>) after a row is deleted, and calamine's grid ignores it.
+_ROW_NUMBER = re.compile(
+    rb"<" + _ANY + rb"row\s[^>]*?\br=\"(\d+)\"[^>]*(?<!/)>(?!\s*</" + _ANY + rb"row>)"
+)
+_ROW_NUMBER_PLAIN = re.compile(rb"<row\s[^>]*?\br=\"(\d+)\"[^>]*(?<!/)>(?!\s*</row>)")
 # Cell references that can set a large extent: two or three column letters, or a 6+ digit row.
 # (The look-behind is for the space before r=, placed after the literal it follows.)
 _FAR_COLUMN = re.compile(rb'r="(?<=\sr=")([A-Z]{2,3})(\d+)"')

@@ -295,10 +295,6 @@ def _table_sheet(
         # typed there stays text).
         style = fmt.open_columns[_input_style(column)] if table.open_below else None
         ws.set_column(j, j, column.width, style)
-    if table.open_below:
-        # Whole rows can then be deleted or inserted on the protected sheet; only the title,
-        # hint and header rows stay locked, by their row format.
-        ws.set_column(len(columns), len(columns) + 20, None, fmt.open_columns["input"])
     header_lines = max(_line_count(c.label, c.width, bold=True) for c in columns)
     # The rows above the list stay locked whatever the columns' format, by a row format that
     # shows nothing (a visible one would widen what LibreOffice prints).
@@ -353,6 +349,13 @@ def _row_blocks(
     first = HEADER_ROW + 1
     styles = _styles(fmt, table)
     heights = _fitted_heights(columns, table.listed, table.locked)
+    if table.open_below:
+        # Each row drawn takes input across the whole sheet (a row format), so that the unit
+        # can delete it on the protected sheet: LibreOffice and Excel delete a row only when
+        # none of its cells is locked. The row's height goes with it.
+        for i in range(table.n + table.spare):
+            ws.set_row(first + i, heights.get(i), fmt.open_columns["input"])
+        heights = {}
     values = [
         list(range(1, table.n + 1))
         if c.key == "row_no"
@@ -378,8 +381,6 @@ def _row_blocks(
             )
         if stop < table.n:
             _marked_row(ws, fmt, table, stop, [v[stop] for v in values], styles, limits)
-            if stop in heights:
-                ws.set_row(first + stop, heights[stop])
         start = stop + 1
     if table.spare:
         blank = [FastColumn([None] * table.spare, fmt.inputs[_input_style(c)]) for c in columns]
