@@ -1,75 +1,155 @@
 """The monthly batch `kieumau run` (SPEC §4), as a function a test or a notebook can call.
 
-Stages: intake (parallel over files) → consolidation → scoring → history → outputs. Outputs are
-built in a staging folder and moved into `output/YYYY-MM/` only when everything is written.
+Stages: take the store (a lock: one run at a time) → gather the month's files (the inbox and
+what the store already received for the month) and read them (in worker processes) → decide
+which file of each unit is in force (receipt order) → consolidate → score → save the history
+(not yet committed) → write the outputs into a staging folder → put the outputs in place and
+commit the history together (processor.outputs.publish). A failure anywhere leaves the previous
+outputs and the history as they were.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from processor.domain.catalogue import Catalogue
+from processor.domain.catalogue import (
+    Catalogue,
+    describe_changes,
+    rules_fingerprint,
+    snapshot,
+)
+from processor.domain.errors import KieumauError
 from processor.domain.issues import ERROR, Issue
 from processor.domain.periods import Period
 from processor.intake.inbox import list_inbox
 from processor.intake.reader import read_submission
-from processor.intake.submission import DUPLICATE, IGNORED, SUPERSEDED, Submission
+from processor.intake.submission import (
+    DUPLICATE,
+    IGNORED,
+    SUPERSEDED,
+    WITHDRAWN,
+    Submission,
+    sha256_of,
+)
 from processor.outputs.feedback import shown_results, write_feedback
 from processor.outputs.files import write_json
 from processor.outputs.forms import write_form
 from processor.outputs.prefill import next_roster, roster_from_history, source_of
+from processor.outputs.publish import (
+    MANIFEST,
+    path_under,
+    publish,
+    recover,
+    staging_folder,
+)
 from processor.outputs.summary import write_summary
+from processor.outputs.workers import worker_pool
 from processor.scoring.conditions import carry_years, january_registration
-from processor.scoring.consolidate import COUNTED, Consolidated, consolidate, resolve_duplicates
+from processor.scoring.consolidate import Consolidated, consolidate, resolve_duplicates
 from processor.scoring.progress import progress_rows
 from processor.scoring.score import Results, score
-from processor.store.archive import archive
-from processor.store.history import History
+from processor.store.archive import archive, find_archived
+from processor.store.history import CatalogueUsed, History, private_folder
+from processor.store.lock import StoreLock
 
-NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED)
+NOT_REJECTIONS = (DUPLICATE, SUPERSEDED, IGNORED, WITHDRAWN)
 _LEVELS = ("citizens", "households", "tasks")
 # Reading is CPU-bound (zip inflate + XML): a process per core pays off past a few files.
 PARALLEL_THRESHOLD = 4
-# Objects allocated between two collections of the youngest generation (Python's default: 700).
-# A batch allocates millions of objects (cells, rows, frames) and frees nearly all of them by
-# reference counting; collecting every 700 made the collector walk the month's rows again and
-# again, 3-5% of a district run.
-GC_ALLOCATIONS = 50_000
+RECEIPT_SOURCE = "hop_thu"  # a file first seen in an inbox by a run
+
+Progress = Callable[[str, int, int], None]
+
+
+class CatalogueChanged(KieumauError):
+    """The catalogue differs from the one earlier months of the year were scored with."""
 
 
 @dataclass
 class RunReport:
+    """What a run did: its files, problems, results, outputs and what the clerk must know."""
+
     period: Period
     out_dir: Path
     submissions: list[Submission]
     issues: list[Issue]
     results: Results
     outputs: list[Path] = field(default_factory=list)
+    # Lines for the console and the summary's Tổng quan (stale months, catalogue changes…).
+    notices: list[str] = field(default_factory=list)
+    # Later periods already run that this run made stale (they must be run again).
+    made_stale: list[str] = field(default_factory=list)
+
+    @property
+    def received_none(self) -> bool:
+        """No file of the period counted: nothing was received for it."""
+        return not any(s.status.counts for s in self.submissions)
 
     @property
     def exit_code(self) -> int:
-        """0 everything read; 1 ran but rejected files or rows (SPEC §4).
+        """0 everything read; 1 ran but rejected files or rows, or received no form (SPEC §4).
 
-        A copy sent twice, an earlier version replaced by a later one, or an editor's lock file
-        is not a rejection: the unit's data arrived.
+        A copy sent twice, an earlier version replaced by a later one, a unit taken out by the
+        clerk or an editor's lock file is not a rejection: the unit's data arrived.
         """
         rejected = any(s.rows_rejected for s in self.submissions if s.status not in NOT_REJECTIONS)
         errors = any(i.severity == ERROR for i in self.issues)
-        return 1 if rejected or errors else 0
+        return 1 if rejected or errors or self.received_none else 0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the clerk chose for a run (``kieumau run``'s options)."""
+
+    next_forms: bool = True
+    feedback: bool = True
+    # Units taken out of the month: the files they sent so far stop counting (--bo-don-vi).
+    drop_units: tuple[str, ...] = ()
+    # The clerk confirmed a catalogue that differs from earlier months' (--xac-nhan-bo-tieu-chi).
+    accept_catalogue: bool = False
+
+
+@dataclass
+class RunContext:
+    """What every stage of one run shares."""
+
+    inbox: Path
+    period: Period
+    catalogue: Catalogue
+    output_root: Path
+    workspace: Path
+    history: History
+    options: RunOptions
+    run_id: str
+    run_time: dt.datetime
+    pool: ProcessPoolExecutor | None
+    progress: Progress
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.output_root / str(self.period)
+
+    @property
+    def staging(self) -> Path:
+        return staging_folder(self.output_root, str(self.period), self.run_id)
+
+    def stage(self, label: str) -> Callable[[int, int], None]:
+        return lambda i, n: self.progress(label, i, n)
 
 
 # The run's catalogue inside a worker process, given once when the worker starts rather than
-# pickled with each of its jobs (1-2 ms a job, a thousand jobs for a district).
+# pickled with each of its jobs.
 _worker_catalogue: Catalogue | None = None
 
 
@@ -79,28 +159,7 @@ def _hold_catalogue(catalogue: Catalogue) -> None:
 
 
 def _pool(workers: int, catalogue: Catalogue) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, initializer=_hold_catalogue, initargs=(catalogue,))
-
-
-@contextlib.contextmanager
-def _batch_collector() -> Iterator[None]:
-    """Python's cyclic garbage collector run less often for the length of a batch (see
-    GC_ALLOCATIONS), and what exists when it starts frozen: where the workers are forked, their
-    collector then leaves alone the objects they inherit, which it would otherwise walk and so
-    copy, page by page (the use the gc module's documentation gives for fork without exec)."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], GC_ALLOCATIONS), *threshold[1:])
-    # gc.unfreeze() thaws everything: a caller that froze objects of its own keeps them frozen,
-    # and the batch then leaves the freezing alone.
-    ours = gc.get_freeze_count() == 0
-    if ours:
-        gc.freeze()
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        if ours:
-            gc.unfreeze()
+    return worker_pool(workers, _hold_catalogue, (catalogue,))
 
 
 def _catalogue_here() -> Catalogue:
@@ -122,6 +181,47 @@ def _feedback_in_worker(path: Path, *job: object) -> Path:
     return write_feedback(path, _catalogue_here(), *job)  # type: ignore[arg-type]
 
 
+def _no_progress(label: str, i: int, n: int) -> None:
+    return None
+
+
+def display_name(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` as users read it. A name that is not valid UTF-8 (a zip
+    made on another system) is shown with '�' in place of the bytes it cannot show: it still
+    names the file, and every output (JSON, SQLite, workbooks) can hold it."""
+    name = str(path.relative_to(folder))
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def read_files(
+    jobs: list[tuple[Path, str]],
+    catalogue: Catalogue,
+    period: Period,
+    *,
+    pool: ProcessPoolExecutor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    arrived: Callable[[Submission], None] | None = None,
+) -> list[Submission]:
+    """Each (path, name) of ``jobs`` read, in ``pool`` when given (its workers hold
+    ``catalogue``) and there are enough files to share. ``arrived`` is given each submission
+    as soon as it is read: with workers, this process has nothing else to do meanwhile."""
+    work = [(path, name, period) for path, name in jobs]
+    if pool is not None and len(work) >= PARALLEL_THRESHOLD:
+        read: Iterator[Submission] = pool.map(_read_in_worker, work, chunksize=1)
+    else:
+        read = (read_submission(path, catalogue, name, period) for path, name, _ in work)
+    results: list[Submission] = []
+    if progress:
+        progress(0, len(work))
+    for i, sub in enumerate(read, start=1):
+        results.append(sub)
+        if arrived:
+            arrived(sub)
+        if progress:
+            progress(i, len(work))
+    return results
+
+
 def read_inbox(
     inbox: Path,
     catalogue: Catalogue,
@@ -131,33 +231,14 @@ def read_inbox(
     pool: ProcessPoolExecutor | None = None,
     arrived: Callable[[Submission], None] | None = None,
 ) -> list[Submission]:
-    """Every file of ``inbox`` read, in ``pool`` when given (its workers hold ``catalogue``),
-    else in a pool of ``workers`` processes (all cores by default) made for the reading.
-
-    ``arrived`` is given each submission as soon as it is read: with workers, the calling
-    process has nothing else to do until the last file is read."""
-    files = list_inbox(inbox)
-    jobs = [(path, str(path.relative_to(inbox)), period) for path in files]
+    """Every file of ``inbox`` read (see read_files), in a pool of ``workers`` processes (all
+    cores by default) made for the reading when no ``pool`` is given."""
+    jobs = [(path, display_name(path, inbox)) for path in list_inbox(inbox)]
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    results: list[Submission] = []
-    if (pool is not None or workers > 1) and len(jobs) >= PARALLEL_THRESHOLD:
-        with contextlib.ExitStack() as stack:
-            if pool is None:
-                pool = stack.enter_context(_pool(workers, catalogue))
-            for i, sub in enumerate(pool.map(_read_in_worker, jobs, chunksize=1), start=1):
-                results.append(sub)
-                if arrived:
-                    arrived(sub)
-                if progress:
-                    progress(i, len(jobs))
-    else:
-        for i, (path, name, _) in enumerate(jobs, start=1):
-            results.append(read_submission(path, catalogue, name, period))
-            if arrived:
-                arrived(results[-1])
-            if progress:
-                progress(i, len(jobs))
-    return results
+    with contextlib.ExitStack() as stack:
+        if pool is None and workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
+            pool = stack.enter_context(_pool(workers, catalogue))
+        return read_files(jobs, catalogue, period, pool=pool, progress=progress, arrived=arrived)
 
 
 def run_batch(
@@ -171,162 +252,322 @@ def run_batch(
     workers: int | None = None,
     next_forms: bool = True,
     feedback: bool = True,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
     now: dt.datetime | None = None,
+    options: RunOptions | None = None,
 ) -> RunReport:
-    """Run the whole monthly batch for ``period`` over ``inbox``."""
-    run_time = now or dt.datetime.now().replace(microsecond=0)
+    """Run the whole monthly batch for ``period`` over ``inbox`` and what the store already
+    received for the period. Raises KieumauError when it cannot run (another run holds the
+    store, a catalogue change not confirmed, a previous output held open); OSError when the
+    disk refuses (full, read-only), having changed nothing."""
+    options = options or RunOptions(next_forms=next_forms, feedback=feedback)
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    with _batch_collector(), contextlib.ExitStack() as cleanup:
-        # One pool for the whole run, forked before the month's rows exist: its workers read
-        # the files, then write the forms and the feedback.
-        pool = _pool(workers, catalogue) if workers > 1 else None
-        if pool is not None:
-            cleanup.callback(pool.shutdown, cancel_futures=True)
-        submissions = read_inbox(
-            inbox,
-            catalogue,
-            period,
-            1 if pool is None else None,
-            (lambda i, n: progress("Đọc tệp", i, n)) if progress else None,
-            pool=pool,
-            # Each file is archived as it arrives, while the workers read the next ones.
-            arrived=lambda sub: archive(sub, workspace),
+    with contextlib.ExitStack() as cleanup:
+        private_folder(workspace)
+        private_folder(history_path.parent)
+        store_lock = cleanup.enter_context(
+            StoreLock(history_path.with_suffix(".khoa"), f"Kho lịch sử {history_path}")
         )
-        out_dir = output_root / str(period)
-        staging = output_root / f".dang-ghi-{period}"
-        _remove_staging(staging)
-        staging.mkdir(parents=True)
-        cleanup.callback(_remove_staging, staging)  # runs before the pool's shutdown
-        resolve_duplicates(submissions)
-        # Next month's forms need only the rows of the files that count: they go to the
-        # workers before the month's rows are put together, and are written while scoring runs.
-        forms: list = (
-            _form_jobs(staging, catalogue, period, submissions, history_path) if next_forms else []
+        output_root.mkdir(parents=True, exist_ok=True)
+        output_lock = cleanup.enter_context(
+            StoreLock(output_root / ".khoa", f"Thư mục kết quả {output_root}")
         )
-        if pool is not None:
-            forms = [pool.submit(_form_in_worker, *job) for job in forms]
-        consolidated = consolidate(submissions, catalogue, resolved=True)
-        submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
-        issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
-        issues += consolidated.issues
-        return _score_and_write(
-            inbox, period, catalogue, history_path, submissions, consolidated, submitted,
-            issues, run_time, staging, out_dir, pool, forms,
-            feedback=feedback, progress=progress,
+        history = cleanup.enter_context(History(history_path))
+        ctx = RunContext(
+            inbox, period, catalogue, output_root, workspace, history, options,
+            run_id=uuid.uuid4().hex,
+            run_time=now or dt.datetime.now().replace(microsecond=0),
+            pool=None,
+            progress=progress or _no_progress,
         )  # fmt: skip
+        for lock in (store_lock, output_lock):
+            if lock.previous:
+                ctx.notices.append(
+                    f"Lần chạy trước ({lock.previous_text}) đã dừng giữa chừng; "
+                    "kết quả và kho lịch sử được giữ như trước lần chạy đó."
+                )
+        ctx.notices += recover(output_root, history.has_run)
+        catalogue_used = _check_catalogue(ctx)
+        _check_earlier_stale(ctx)
+        # Shut down before the staging folder goes (callbacks run last first): a worker still
+        # writing into it would leave it behind.
+        cleanup.callback(_remove_folder, ctx.staging)
+        if workers > 1:
+            ctx.pool = _pool(workers, catalogue)
+            cleanup.callback(ctx.pool.shutdown, cancel_futures=True)
+        submissions = _gather(ctx)
+        return _score_and_write(ctx, submissions, catalogue_used)
 
 
-def _remove_staging(staging: Path) -> None:
-    if staging.exists():
-        shutil.rmtree(staging)
+def _remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- before reading --------------------------------------------------------------------------
+
+
+def _check_catalogue(ctx: RunContext) -> CatalogueUsed:
+    """The catalogue this run scores with, for the history; a catalogue whose rules differ from
+    the last earlier month of the same year stops the run unless the clerk confirmed it."""
+    data = snapshot(ctx.catalogue)
+    used = CatalogueUsed(
+        str(ctx.period), ctx.catalogue.fingerprint, rules_fingerprint(data),
+        ctx.catalogue.version or None, data,
+    )  # fmt: skip
+    earlier = [
+        c
+        for c in ctx.history.catalogues()
+        if c.snapshot is not None
+        and c.period < str(ctx.period)
+        and c.period.startswith(f"{ctx.period.year:04d}-")
+    ]
+    if not earlier or earlier[-1].rules == used.rules:
+        return used
+    last = earlier[-1]
+    changes = describe_changes(last.snapshot or {}, data)
+    lines = "\n".join(f"  - {line}" for line in changes)
+    if not ctx.options.accept_catalogue:
+        raise CatalogueChanged(
+            f"Bộ tiêu chí đã thay đổi so với bộ đã dùng để chấm kỳ {last.period} "
+            f"(mã {last.rules} → {used.rules}):\n{lines}\n"
+            "Kết quả các kỳ trước trong năm được giữ như cũ. Nếu Ban chỉ đạo đã quyết định "
+            "thay đổi này, hãy chạy lại với --xac-nhan-bo-tieu-chi; nếu không, hãy khôi phục "
+            "Bộ tiêu chí cũ."
+        )
+    ctx.notices.append(
+        f"Bộ tiêu chí khác với bộ đã chấm kỳ {last.period} (đã xác nhận): " + " ".join(changes)
+    )
+    return used
+
+
+def _check_earlier_stale(ctx: RunContext) -> None:
+    stale = {p: why for p, why in ctx.history.stale().items() if p < str(ctx.period)}
+    if stale:
+        ctx.notices.append(
+            f"Kỳ {', '.join(stale)} cần chạy lại trước (một kỳ trước đó đã thay đổi sau khi "
+            "chúng được chạy); kết quả kỳ này dựa vào chúng."
+        )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _gather(ctx: RunContext) -> list[Submission]:
+    """The month's files read: the inbox's, and those the store already received for the month
+    that are not in the inbox (a re-run with only a correction keeps the other units); then
+    archived, their receipts recorded, the clerk's withdrawals applied and the files in force
+    chosen."""
+    period = str(ctx.period)
+    inbox_jobs = [(path, display_name(path, ctx.inbox)) for path in list_inbox(ctx.inbox)]
+    earlier = [f for f in ctx.history.month_files(period) if f.status != IGNORED]
+    archive_jobs: list[tuple[Path, str]] = []
+    if earlier:
+        # Only a re-run pays for hashing the inbox first: to leave out files it already holds.
+        present = {_hash_or_none(path) for path, _ in inbox_jobs}
+        names = {name for _, name in inbox_jobs}
+        for f in earlier:
+            kept = find_archived(ctx.workspace, f.sha256)
+            if f.sha256 in present or kept is None:
+                continue
+            present.add(f.sha256)
+            name = f.name if f.name not in names else f"{f.name} (bản lưu {f.sha256[:8]})"
+            names.add(name)
+            archive_jobs.append((kept, name))
+    from_archive = {name for _, name in archive_jobs}
+    submissions = read_files(
+        inbox_jobs + archive_jobs, ctx.catalogue, ctx.period,
+        pool=ctx.pool, progress=ctx.stage("Đọc tệp"),
+        arrived=lambda sub: archive(sub, ctx.workspace),
+    )  # fmt: skip
+    for sub in submissions:
+        sub.from_archive = sub.name in from_archive
+    _receive(ctx, submissions)
+    _withdraw(ctx, submissions)
+    resolve_duplicates(submissions)
+    return submissions
+
+
+def _hash_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None  # the reader reports the file
+
+
+def _receive(ctx: RunContext, submissions: list[Submission]) -> None:
+    """Each file's receipt time: when the store first received its bytes (recorded now for the
+    files it sees for the first time), or the mail's date recorded by ``kieumau thu``."""
+    shas = [s.sha256 for s in submissions if s.sha256]
+    known = ctx.history.receipts(shas)
+    for sha in dict.fromkeys(shas):
+        if sha not in known:
+            ctx.history.record_receipt(sha, ctx.run_time, source=RECEIPT_SOURCE)
+    known = ctx.history.receipts(shas)
+    for sub in submissions:
+        sub.received_at = known.get(sub.sha256)
+
+
+def _withdraw(ctx: RunContext, submissions: list[Submission]) -> None:
+    """Files the clerk took out of the month, now or in an earlier run (--bo-don-vi)."""
+    dropped = set(ctx.options.drop_units)
+    if dropped:
+        unknown = sorted(code for code in dropped if ctx.catalogue.unit(code) is None)
+        if unknown:
+            raise KieumauError(
+                f"Mã đơn vị {', '.join(unknown)} (--bo-don-vi) không có trong sheet Đơn vị "
+                "của Bộ tiêu chí."
+            )
+    withdrawn = ctx.history.withdrawn(str(ctx.period))
+    for sub in submissions:
+        if sub.status.set_aside or not sub.sha256:
+            continue
+        if sub.sha256 in withdrawn or (sub.unit_code in dropped and sub.status.counts):
+            sub.stand_aside(WITHDRAWN, "FILE_WITHDRAWN", sub.unit_code or "")
+    if dropped:
+        ctx.notices.append(
+            f"Đã bỏ đơn vị {', '.join(sorted(dropped))} khỏi kỳ {ctx.period} theo yêu cầu; "
+            "các tệp đơn vị gửi sau lần chạy này sẽ được tính."
+        )
+
+
+# --- scoring and writing ---------------------------------------------------------------------
 
 
 def _score_and_write(
-    inbox: Path,
-    period: Period,
-    catalogue: Catalogue,
-    history_path: Path,
-    submissions: list[Submission],
-    consolidated: Consolidated,
-    submitted: pd.DataFrame,
-    issues: list[Issue],
-    run_time: dt.datetime,
-    staging: Path,
-    out_dir: Path,
-    pool: ProcessPoolExecutor | None,
-    forms: list,
-    *,
-    feedback: bool,
-    progress: Callable[[str, int, int], None] | None,
+    ctx: RunContext, submissions: list[Submission], catalogue_used: CatalogueUsed
 ) -> RunReport:
-    """``forms``: the next-month forms, as futures in ``pool`` or (without one) job arguments."""
-    with History(history_path) as history:
-        frames = {
-            "citizens": consolidated.citizens,
-            "households": consolidated.households,
-            "tasks": consolidated.tasks,
-        }
-        frames = january_registration(frames, history, catalogue, period)
-        frames = carry_years(frames, history, catalogue, period)
-        results = score(
-            frames["citizens"], frames["households"], submitted, frames["tasks"], catalogue, period
-        )
-        # The feedback needs the results, not the history: with workers, it is written while
-        # the history is saved (a town's workers waited for it, their forms long done).
-        feedbacks: list = (
-            _feedback_jobs(staging, catalogue, period, submissions, issues, results)
-            if feedback
-            else []
-        )
-        if pool is not None:
-            feedbacks = [pool.submit(_feedback_in_worker, *job) for job in feedbacks]
-        current_progress = progress_rows(results, catalogue, consolidated.units)
-        history.save_period(
-            str(period),
-            run_time,
-            str(inbox),
-            [
-                {
-                    "name": s.name,
-                    "sha256": s.sha256,
-                    "unit_code": s.unit_code,
-                    "status": s.status,
-                    "rows_read": s.rows_read,
-                    "rows_accepted": s.rows_accepted,
-                    "rows_rejected": s.rows_rejected,
-                }
-                for s in submissions
-            ],
-            {
-                "citizens": consolidated.citizens,
-                "households": consolidated.households,
-                "tasks": consolidated.tasks,
-            },
-            {
-                "citizens": results.citizens,
-                "households": results.households,
-                "units": results.units,
-            },
-            current_progress,
-        )
-        trend = history.progress(period.year, str(period))
-    report = RunReport(period, out_dir, submissions, issues, results)
-    produced = _write_outputs(
-        staging,
-        catalogue,
-        period,
-        consolidated,
-        results,
-        issues,
-        trend,
-        run_time,
-        pool=pool,
-        forms=forms,
-        feedbacks=feedbacks,
-        progress=progress,
+    # Next month's forms need only the rows of the files that count: they go to the workers
+    # before the month's rows are put together, and are written while scoring runs.
+    forms = (
+        _submit(ctx, _form_in_worker, _form_jobs(ctx, submissions))
+        if ctx.options.next_forms
+        else []
     )
-    manifest = staging / "nhat_ky.json"
-    write_json(manifest, _manifest(report, inbox, run_time, produced, staging, out_dir))
+    consolidated = consolidate(submissions, ctx.catalogue, resolved=True)
+    issues = [i for s in sorted(submissions, key=lambda s: s.name) for i in s.issues]
+    issues += consolidated.issues
+    results = _score(ctx, consolidated)
+    # The feedback needs the results, not the history: it is written while the history is saved.
+    feedbacks = (
+        _submit(
+            ctx,
+            _feedback_in_worker,
+            _feedback_jobs(ctx, submissions, issues, results),
+        )
+        if ctx.options.feedback
+        else []
+    )
+    report = RunReport(ctx.period, ctx.out_dir, submissions, issues, results)
+    report.made_stale = _save_history(ctx, submissions, consolidated, results, catalogue_used)
+    if report.received_none:
+        ctx.notices.insert(
+            0,
+            f"Không nhận được biểu mẫu nào của kỳ {ctx.period}: mọi đơn vị ở danh sách Chưa nộp.",
+        )
+    if report.made_stale:
+        ctx.notices.append(
+            f"Các kỳ sau đã có kết quả và nay cần chạy lại, theo thứ tự: "
+            f"{', '.join(report.made_stale)}."
+        )
+    report.notices = ctx.notices
+    trend = ctx.history.progress(ctx.period.year, str(ctx.period))
+    produced = _write_outputs(ctx, consolidated, results, issues, trend, forms, feedbacks)
+    manifest = ctx.staging / MANIFEST
+    write_json(manifest, _manifest(ctx, report, produced, catalogue_used))
     produced.append(manifest)
-    _swap_in(staging, out_dir)
-    report.outputs = [out_dir / p.relative_to(staging) for p in produced]
+    publish(
+        ctx.staging, ctx.out_dir, ctx.run_id, ctx.history.commit,
+        {p.relative_to(ctx.staging).parts[0] for p in produced},
+    )  # fmt: skip
+    report.outputs = [ctx.out_dir / p.relative_to(ctx.staging) for p in produced]
     return report
 
 
-def _form_jobs(
-    staging: Path,
-    catalogue: Catalogue,
-    period: Period,
+def _submit(ctx: RunContext, in_worker: Callable, jobs: list[tuple]) -> list:
+    """``jobs`` as futures in the pool, or (without one) left as arguments to run here."""
+    if ctx.pool is None:
+        return jobs
+    return [ctx.pool.submit(in_worker, *job) for job in jobs]
+
+
+def _score(ctx: RunContext, consolidated: Consolidated) -> Results:
+    step = ctx.stage("Chấm điểm")
+    step(0, 1)
+    frames = {
+        "citizens": consolidated.citizens,
+        "households": consolidated.households,
+        "tasks": consolidated.tasks,
+    }
+    frames = january_registration(frames, ctx.history, ctx.catalogue, ctx.period)
+    frames = carry_years(frames, ctx.history, ctx.catalogue, ctx.period)
+    submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
+    results = score(
+        frames["citizens"], frames["households"], submitted, frames["tasks"],
+        ctx.catalogue, ctx.period,
+    )  # fmt: skip
+    step(1, 1)
+    return results
+
+
+def _save_history(
+    ctx: RunContext,
     submissions: list[Submission],
-    history_path: Path,
-) -> list[tuple]:
+    consolidated: Consolidated,
+    results: Results,
+    catalogue_used: CatalogueUsed,
+) -> list[str]:
+    """The period saved, its transaction left open (committed once the outputs are in place);
+    returns the later periods this made stale."""
+    step = ctx.stage("Ghi lịch sử")
+    step(0, 1)
+    for code in ctx.options.drop_units:
+        ctx.history.withdraw(str(ctx.period), code, ctx.run_time)
+    made_stale = ctx.history.save_period(
+        str(ctx.period),
+        ctx.run_time,
+        str(ctx.inbox),
+        [
+            {
+                "name": s.name,
+                "sha256": s.sha256,
+                "unit_code": s.unit_code,
+                "status": s.status,
+                "rows_read": s.rows_read,
+                "rows_accepted": s.rows_accepted,
+                "rows_rejected": s.rows_rejected,
+            }
+            for s in submissions
+        ],
+        {
+            "citizens": consolidated.citizens,
+            "households": consolidated.households,
+            "tasks": consolidated.tasks,
+        },
+        {
+            "citizens": results.citizens,
+            "households": results.households,
+            "units": results.units,
+        },
+        progress_rows(results, ctx.catalogue, consolidated.units),
+        run_id=ctx.run_id,
+        catalogue=catalogue_used,
+        commit=False,
+    )
+    # withdraw() records the files recorded before this run; this run's own files of the
+    # dropped units are recorded now that the period's files are saved.
+    for code in ctx.options.drop_units:
+        ctx.history.withdraw(str(ctx.period), code, ctx.run_time)
+    step(1, 1)
+    return made_stale
+
+
+def _form_jobs(ctx: RunContext, submissions: list[Submission]) -> list[tuple]:
     """Arguments of write_form after the catalogue, for each unit's next-month form: the rows
     this month's files that count gave (resolve_duplicates has run), else the unit's latest
     rows in the history (a unit that skips a month keeps its list), else a blank form."""
     own: dict[str, list[Submission]] = {}
     for sub in sorted(submissions, key=lambda s: s.unit_code or ""):
-        if sub.status in COUNTED and sub.unit_code:
+        if sub.status.counts and sub.unit_code:
             own.setdefault(sub.unit_code, []).append(sub)
 
     def rows(subs: list[Submission], level: str) -> pd.DataFrame:
@@ -335,37 +576,27 @@ def _form_jobs(
             return pd.concat(frames, ignore_index=True)
         return frames[0] if frames else pd.DataFrame()
 
-    following = period.next()
-    source = source_of(period)
+    following = ctx.period.next()
+    source = source_of(ctx.period)
     jobs = []
-    with contextlib.ExitStack() as stack:
-        history = stack.enter_context(History(history_path)) if history_path.exists() else None
-        for unit in catalogue.units:
-            if unit.code in own:
-                frames = {level: rows(own[unit.code], level) for level in _LEVELS}
-                roster = next_roster(frames, period, source=source)
-            elif history is not None:
-                roster = roster_from_history(history, unit.code, following)
-            else:
-                roster = None
-            path = staging / "bieu_mau" / f"{unit.code}_{following}.xlsx"
-            jobs.append((unit, following, path, roster))
+    for unit in ctx.catalogue.units:
+        if unit.code in own:
+            frames = {level: rows(own[unit.code], level) for level in _LEVELS}
+            roster = next_roster(frames, ctx.period, source=source)
+        else:
+            roster = roster_from_history(ctx.history, unit.code, following)
+        path = path_under(ctx.staging / "bieu_mau", f"{unit.code}_{following}.xlsx")
+        jobs.append((unit, following, path, roster))
     return jobs
 
 
 def _feedback_jobs(
-    staging: Path,
-    catalogue: Catalogue,
-    period: Period,
-    submissions: list[Submission],
-    issues: list[Issue],
-    results: Results,
+    ctx: RunContext, submissions: list[Submission], issues: list[Issue], results: Results
 ) -> list[tuple]:
-    """Arguments of write_feedback but the catalogue, for each unit that sent something. The
-    unit's submissions go without their rows, and its results with only the columns shown:
-    the feedback needs where each file is and what was found in it, and the rows were a third
-    of what a job sent to its worker."""
-    results_of = shown_results(catalogue, results).by_unit()
+    """Arguments of write_feedback but the catalogue, for each unit that sent a file still in
+    the month (not only files the clerk took out). The unit's submissions go without their
+    rows, and its results with only the columns shown."""
+    results_of = shown_results(ctx.catalogue, results).by_unit()
     own_files: dict[str | None, list[Submission]] = {}
     for sub in submissions:
         own_files.setdefault(sub.unit_code, []).append(sub)
@@ -373,14 +604,14 @@ def _feedback_jobs(
     for position, issue in enumerate(issues):
         file_issues.setdefault(issue.file, []).append((position, issue))
     jobs = []
-    for unit in catalogue.units:
-        own = own_files.get(unit.code, [])
+    for unit in ctx.catalogue.units:
+        own = [s for s in own_files.get(unit.code, []) if s.status != WITHDRAWN]
         if own:
             jobs.append(
                 (
-                    staging / "phan_hoi" / f"{unit.code}_{period}.xlsx",
+                    path_under(ctx.staging / "phan_hoi", f"{unit.code}_{ctx.period}.xlsx"),
                     unit,
-                    period,
+                    ctx.period,
                     [s.without_rows() for s in own],
                     [i for _, i in sorted(p for s in own for p in file_issues.get(s.name, []))],
                     results_of(unit.code),
@@ -390,96 +621,70 @@ def _feedback_jobs(
 
 
 def _write_outputs(
-    staging: Path,
-    catalogue: Catalogue,
-    period: Period,
+    ctx: RunContext,
     consolidated: Consolidated,
     results: Results,
     issues: list[Issue],
     trend: pd.DataFrame,
-    run_time: dt.datetime,
-    *,
-    pool: ProcessPoolExecutor | None,
     forms: list,
     feedbacks: list,
-    progress: Callable[[str, int, int], None] | None,
 ) -> list[Path]:
-    """Write the summary, and collect every unit's feedback and next-month form.
-
-    ``forms`` and ``feedbacks`` are their futures already running in ``pool`` (or, without a
-    pool, their write_form and write_feedback arguments). Writing workbooks is CPU-bound and
-    units are independent, so with a pool each unit's workbook is a job, and the summary is
-    written by this process.
-    """
-    summary_args = (
-        staging / f"tong_hop_{period}.xlsx",
-        catalogue,
-        period,
-        results,
-        consolidated,
-        issues,
-        trend,
-        run_time,
-    )
+    """Write the summary here, and collect every unit's feedback and next-month form: futures
+    already running in the pool, or (without one) their arguments, written here."""
+    step = ctx.stage("Ghi kết quả")
     total = 1 + len(feedbacks) + len(forms)
-    if pool is None:
-        produced = [write_summary(*summary_args)]
-        for path, *job in feedbacks:
-            produced.append(write_feedback(path, catalogue, *job))
-            if progress:
-                progress("Ghi kết quả", len(produced), total)
-        for job in forms:
-            produced.append(write_form(catalogue, *job))
-            if progress:
-                progress("Ghi kết quả", len(produced), total)
-        return produced
-    # The summary is written here, while the workers write the feedback: sent to a worker, its
-    # arguments (every row of the month) took seconds to pickle and held the queue behind them.
-    produced = [write_summary(*summary_args)]
-    if progress:
-        progress("Ghi kết quả", len(produced), total)
-    for future in [*feedbacks, *forms]:
-        produced.append(future.result())
-        if progress:
-            progress("Ghi kết quả", len(produced), total)
+    step(0, total)
+    produced = [
+        write_summary(
+            ctx.staging / f"tong_hop_{ctx.period}.xlsx",
+            ctx.catalogue,
+            ctx.period,
+            results,
+            consolidated,
+            issues,
+            trend,
+            ctx.run_time,
+            notices=ctx.notices,
+        )
+    ]
+    step(len(produced), total)
+    for kind, jobs in (("feedback", feedbacks), ("form", forms)):
+        for job in jobs:
+            if isinstance(job, Future):
+                produced.append(job.result())
+            elif kind == "feedback":
+                path, *rest = job
+                produced.append(write_feedback(path, ctx.catalogue, *rest))
+            else:
+                produced.append(write_form(ctx.catalogue, *job))
+            step(len(produced), total)
     return produced
 
 
-def _swap_in(staging: Path, out_dir: Path) -> None:
-    """Move the run's outputs into place; other things in the folder (decisions) are kept."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for entry in staging.iterdir():
-        target = out_dir / entry.name
-        if entry.is_dir() and target.exists():
-            old = out_dir / f".cu-{entry.name}"
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(target, old)
-            os.replace(entry, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(entry, target)
-
-
 def _manifest(
-    report: RunReport,
-    inbox: Path,
-    run_time: dt.datetime,
-    produced: list[Path],
-    staging: Path,
-    out_dir: Path,
+    ctx: RunContext, report: RunReport, produced: list[Path], catalogue_used: CatalogueUsed
 ) -> dict:
+    """nhat_ky.json: keys in Vietnamese without diacritics, as every file the store writes."""
     subs = sorted(report.submissions, key=lambda s: s.name)
     return {
         "ky": str(report.period),
-        "thoi_gian": run_time.isoformat(),
-        "hop_thu": str(inbox),
+        "thoi_gian": ctx.run_time.isoformat(),
+        "lan_chay": ctx.run_id,
+        "hop_thu": str(ctx.inbox),
         "ma_thoat": report.exit_code,
+        "bo_tieu_chi": {
+            "ma_bieu_mau": catalogue_used.fingerprint,
+            "ma_quy_tac": catalogue_used.rules,
+            "phien_ban": catalogue_used.version,
+        },
+        "thong_bao": report.notices,
+        "ky_can_chay_lai": report.made_stale,
         "tong": {
             "so_tep": len(subs),
             "so_dong_doc": sum(s.rows_read for s in subs),
             "so_dong_nhan": sum(s.rows_accepted for s in subs),
             "so_dong_loai": sum(s.rows_rejected for s in subs),
+            "so_dong_khong_tinh": sum(s.rows_set_aside for s in subs),
             "so_loi": sum(1 for i in report.issues if i.severity == ERROR),
             "so_canh_bao": sum(1 for i in report.issues if i.severity != ERROR),
         },
@@ -490,13 +695,24 @@ def _manifest(
                 "trang_thai": s.status,
                 "don_vi": s.unit_code,
                 "ky": s.period,
+                "nhan_luc": s.received_at.isoformat() if s.received_at else None,
+                "tu_kho_luu_tru": s.from_archive,
                 "so_dong_doc": s.rows_read,
                 "so_dong_nhan": s.rows_accepted,
                 "so_dong_loai": s.rows_rejected,
+                "so_dong_khong_tinh": s.rows_set_aside,
                 "thay_the_boi": s.superseded_by,
-                "theo_sheet": {k: vars(v) for k, v in s.counts.items()},
+                "theo_sheet": {
+                    sheet: {
+                        "doc": c.read,
+                        "nhan": c.accepted,
+                        "loai": c.rejected,
+                        "khong_tinh": c.set_aside,
+                    }
+                    for sheet, c in s.counts.items()
+                },
             }
             for s in subs
         ],
-        "dau_ra": [str(out_dir / p.relative_to(staging)) for p in produced],
+        "dau_ra": [str(ctx.out_dir / p.relative_to(ctx.staging)) for p in produced],
     }

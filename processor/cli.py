@@ -1,12 +1,16 @@
 """Command line: parse options, call one library function, print a summary, set the exit code.
 
-Exit codes (SPEC §4): 0 everything read, 1 ran but rejected files or rows, 2 could not run.
+Exit codes (SPEC §4): 0 everything read, 1 ran but rejected files or rows (or received no form
+of the month), 2 could not run: a KieumauError, or an error of the disk or the system the user
+can cause (a full disk, a read-only folder, a file held open), each a Vietnamese message.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import sqlite3
 import sys
 import traceback
 from collections import Counter
@@ -31,8 +35,15 @@ from processor.intake.submission import (
     OTHER_UNIT,
     REJECTED,
     SUPERSEDED,
+    WITHDRAWN,
 )
-from processor.scoring.consolidate import COUNTED
+from processor.store.place import (
+    STORE_ENV,
+    Places,
+    check_new_store,
+    remember_store,
+    resolve_places,
+)
 
 CATALOGUE_NAME = Path("input_templates") / "bo_tieu_chi.xlsx"
 EXIT_OK, EXIT_REJECTED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -105,14 +116,18 @@ def catalogue_option(command: Callable) -> Callable:
     )(command)
 
 
-def output_options(command: Callable) -> Callable:
+def store_options(command: Callable) -> Callable:
+    """``--kho`` and ``--lich-su``: where the store is (see processor.store.place); the command
+    gets ``workspace`` and ``history_path`` (None when not given) and calls ``places``."""
     command = click.option(
         "--kho",
         "workspace",
         type=click.Path(file_okay=False),
-        default="output/kho",
-        show_default=True,
-        help="Kho lưu trữ tệp gốc và lịch sử.",
+        default=None,
+        help=(
+            f"Kho lưu trữ tệp gốc và lịch sử (mặc định: biến môi trường {STORE_ENV}, nếu "
+            "không có thì output/kho trong thư mục dự án, nơi có input_templates/)."
+        ),
     )(command)
     command = click.option(
         "--lich-su",
@@ -120,15 +135,30 @@ def output_options(command: Callable) -> Callable:
         type=click.Path(dir_okay=False),
         help="Tệp SQLite lịch sử (mặc định <kho>/lich_su.sqlite).",
     )(command)
+    return command
+
+
+def output_options(command: Callable) -> Callable:
+    """``store_options`` and ``--out`` (the results folder; the command gets ``output_root``)."""
+    command = store_options(command)
     command = click.option(
         "--out",
         "output_root",
         type=click.Path(file_okay=False),
-        default="output",
-        show_default=True,
-        help="Thư mục kết quả.",
+        default=None,
+        help="Thư mục kết quả (mặc định: output trong thư mục dự án, nơi có input_templates/).",
     )(command)
     return command
+
+
+def places(
+    catalogue_path: str | None,
+    output_root: str | None = None,
+    workspace: str | None = None,
+    history_path: str | None = None,
+) -> Places:
+    """The folders of a command from its options (output_options, store_options)."""
+    return resolve_places(_catalogue_path(catalogue_path), output_root, workspace, history_path)
 
 
 def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> Period | None:
@@ -140,18 +170,85 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> Pe
         raise click.BadParameter(str(exc)) from exc
 
 
+_KEPT = "Kết quả cũ và kho lịch sử được giữ nguyên."
+
+
+def system_error_message(exc: BaseException) -> str | None:
+    """A Vietnamese message for an error of the disk or the system found in ``exc`` or what it
+    was raised from (a writer wraps the OSError it met), or None when there is none."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            return _os_message(current)
+        if isinstance(current, sqlite3.Error):
+            return _sqlite_message(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _os_message(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else "tệp"
+    if isinstance(where, bytes):
+        where = where.decode("utf-8", "replace")
+    elif isinstance(where, str):
+        where = where.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return (
+            f"Ổ đĩa đã đầy, không ghi được {where}. Hãy giải phóng dung lượng (hoặc chọn thư "
+            f"mục khác bằng --out, --kho) rồi chạy lại. {_KEPT}"
+        )
+    if code == errno.EROFS:
+        return (
+            f"Thư mục chỉ cho đọc, không ghi được {where}. Hãy chọn thư mục ghi được bằng "
+            f"--out, --kho rồi chạy lại. {_KEPT}"
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f"Không có quyền ghi hoặc đọc {where} (hoặc tệp đang được mở ở chương trình khác). "
+            f"Hãy đóng tệp, kiểm tra quyền của thư mục rồi chạy lại. {_KEPT}"
+        )
+    if code == errno.ENOENT:
+        return f"Không tìm thấy {where}."
+    return f"Lỗi hệ thống khi đọc hoặc ghi {where}: {exc.strerror or exc}. {_KEPT}"
+
+
+def _sqlite_message(exc: sqlite3.Error) -> str:
+    text = str(exc).lower()
+    if "full" in text:
+        return f"Ổ đĩa đã đầy, không ghi được kho lịch sử. Hãy giải phóng dung lượng. {_KEPT}"
+    if "readonly" in text or "read-only" in text:
+        return f"Kho lịch sử nằm ở thư mục chỉ cho đọc; hãy chọn kho khác bằng --kho. {_KEPT}"
+    if "locked" in text or "busy" in text:
+        return f"Kho lịch sử đang được một chương trình khác mở; hãy đóng nó rồi chạy lại. {_KEPT}"
+    return f"Kho lịch sử không ghi hoặc đọc được ({exc}). {_KEPT}"
+
+
 def friendly_errors(command: Callable) -> Callable:
-    """Turn KieumauError into one Vietnamese line and exit 2; --verbose shows the traceback."""
+    """Turn KieumauError, and the errors of the disk or the system a user can cause, into a
+    Vietnamese message and exit 2; --verbose shows the traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except KieumauError as exc:
+        except (KieumauError, OSError, sqlite3.Error) as exc:
+            message = str(exc) if isinstance(exc, KieumauError) else system_error_message(exc)
             ctx = click.get_current_context()
             if ctx.find_root().obj and ctx.find_root().obj.verbose:
                 traceback.print_exc()
-            click.secho(f"Lỗi: {exc}", fg="red", err=True)
+            click.secho(f"Lỗi: {message}", fg="red", err=True)
+            ctx.exit(EXIT_CANNOT_RUN)
+        except Exception as exc:
+            message = system_error_message(exc)
+            if message is None:
+                raise
+            ctx = click.get_current_context()
+            if ctx.find_root().obj and ctx.find_root().obj.verbose:
+                traceback.print_exc()
+            click.secho(f"Lỗi: {message}", fg="red", err=True)
             ctx.exit(EXIT_CANNOT_RUN)
 
     return wrapper
@@ -161,17 +258,17 @@ def _load(catalogue_path: str | None) -> Catalogue:
     return load_catalogue(_catalogue_path(catalogue_path))
 
 
-def _history_file(workspace: str, history_path: str | None) -> Path:
-    return Path(history_path) if history_path else Path(workspace) / "lich_su.sqlite"
-
-
 def _progress(label: str, i: int, n: int) -> None:
+    """A bar per stage on a terminal; elsewhere (a log, a scheduled task) a line as each
+    stage starts."""
     if sys.stderr.isatty():
         width = 30
         done = int(width * i / max(n, 1))
         click.echo(
             f"\r{label:<16} [{'#' * done}{'.' * (width - done)}] {i}/{n}", err=True, nl=i == n
         )
+    elif i == 0:
+        click.echo(f"{label}…", err=True)
 
 
 def utf8_console() -> None:
@@ -227,6 +324,29 @@ def main(ctx: click.Context, verbose: bool) -> None:
     help="Lập luôn dự thảo quyết định (mặc định chỉ ở kỳ tháng 12).",
 )
 @click.option("--workers", type=int, default=None, help="Số tiến trình đọc tệp (mặc định: số lõi).")
+@click.option(
+    "--bo-don-vi",
+    "drop_units",
+    multiple=True,
+    metavar="MA_DON_VI",
+    help=(
+        "Bỏ đơn vị này khỏi kỳ (lặp lại được): các tệp đơn vị đã gửi cho kỳ không còn được "
+        "tính; tệp đơn vị gửi sau đó được tính. Không có tùy chọn này thì mọi tệp đã nhận của "
+        "kỳ (trong kho) đều được tính lại cùng tệp mới trong INBOX."
+    ),
+)
+@click.option(
+    "--xac-nhan-bo-tieu-chi",
+    "accept_catalogue",
+    is_flag=True,
+    help="Xác nhận chấm theo Bộ tiêu chí đã thay đổi so với các tháng trước trong năm.",
+)
+@click.option(
+    "--kho-moi",
+    "new_store",
+    is_flag=True,
+    help="Cho phép bắt đầu một kho lịch sử mới dù các kỳ trước đã được ghi ở kho khác.",
+)
 @catalogue_option
 @output_options
 @friendly_errors
@@ -235,21 +355,35 @@ def run_command(
     period: Period,
     with_decisions: bool,
     workers: int | None,
+    drop_units: tuple[str, ...],
+    accept_catalogue: bool,
+    new_store: bool,
     catalogue_path: str | None,
-    output_root: str,
+    output_root: str | None,
     history_path: str | None,
-    workspace: str,
+    workspace: str | None,
 ) -> None:
-    """Chạy tổng hợp hằng tháng cho mọi tệp trong THƯ_MỤC_NHẬN."""
+    """Chạy tổng hợp hằng tháng cho mọi tệp trong THƯ_MỤC_NHẬN.
+
+    Các tệp của kỳ đã nhận ở những lần chạy trước (lưu trong kho) được tính cùng tệp trong
+    THƯ_MỤC_NHẬN; với mỗi đơn vị, bản nhận sau cùng có hiệu lực.
+    """
+    from processor.batch import RunOptions
+
+    options = RunOptions(
+        drop_units=tuple(code.strip().upper() for code in drop_units),
+        accept_catalogue=accept_catalogue,
+    )
+    where = places(catalogue_path, output_root, workspace, history_path)
     code = _run(
         Path(inbox),
         period,
         catalogue_path,
-        output_root,
-        history_path,
-        workspace,
+        where,
         workers,
         with_decisions or period.month == 12,
+        options=options,
+        new_store=new_store,
     )
     sys.exit(code)
 
@@ -258,28 +392,37 @@ def _run(
     inbox: Path,
     period: Period,
     catalogue_path: str | None,
-    output_root: str,
-    history_path: str | None,
-    workspace: str,
+    where: Places,
     workers: int | None,
     with_decisions: bool,
+    *,
+    options=None,
+    new_store: bool = False,
 ) -> int:
     from processor.batch import run_batch
 
     catalogue = _load(catalogue_path)
+    legacy = Path.cwd() / "output" / "kho" / "lich_su.sqlite"  # the default before 2026
+    new_store_line = check_new_store(
+        where.history, allow_new=new_store, explicit=where.explicit, also=[legacy]
+    )
     report = run_batch(
         inbox,
         period,
         catalogue,
-        Path(output_root),
-        _history_file(workspace, history_path),
-        Path(workspace),
+        where.output_root,
+        where.history,
+        where.workspace,
         workers=workers,
         progress=_progress,
+        options=options,
     )
+    remember_store(where.history)
+    if new_store_line:
+        report.notices.append(new_store_line)
     _print_run_summary(report, catalogue)
     if with_decisions:
-        _decisions(catalogue, period.year, output_root, history_path, workspace, pdf=False)
+        _decisions(catalogue, period.year, where, pdf=False)
     return report.exit_code
 
 
@@ -294,6 +437,7 @@ _FILE_COUNTS = {
     OTHER_PERIOD: "của kỳ khác",
     OTHER_UNIT: "của đơn vị khác",
     IGNORED: "bỏ qua",
+    WITHDRAWN: "bỏ khỏi kỳ theo --bo-don-vi",
 }
 _MISSING_SHOWN = 10  # units named on the console; the summary's Chưa nộp sheet lists them all
 
@@ -313,13 +457,16 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
         for status, n in sorted(statuses.items(), key=lambda item: -item[1])
     )
     click.echo(f"\nKỳ {report.period}: đã đọc {_n(len(subs))} tệp ({files or 'không có tệp nào'}).")
-    read, accepted, rejected = (
+    read, accepted, rejected, aside = (
         _n(sum(getattr(s, key) for s in subs))
-        for key in ("rows_read", "rows_accepted", "rows_rejected")
+        for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_set_aside")
     )
-    click.echo(f"Dòng dữ liệu: đọc {read}, nhận {accepted}, loại {rejected}.")
+    line = f"Dòng dữ liệu: đọc {read}, nhận {accepted}, loại {rejected}"
+    if aside != "0":
+        line += f", không tính {aside} (bản cũ đã được thay, bản trùng, đơn vị bị bỏ khỏi kỳ)"
+    click.echo(line + ".")
     click.echo(f"Lỗi: {_n(errors)}, cảnh báo: {_n(warnings)} (xem tệp phản hồi của từng đơn vị).")
-    sent = {s.unit_code for s in subs if s.status in COUNTED}
+    sent = {s.unit_code for s in subs if s.status.counts}
     missing = [u for u in catalogue.units if u.code not in sent]
     if missing:
         named = ", ".join(f"{u.code} ({u.name})" for u in missing[:_MISSING_SHOWN])
@@ -350,7 +497,9 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
     folders = Counter(p.parent.name for p in report.outputs if p.parent != report.out_dir)
     for folder, n in sorted(folders.items()):
         click.echo(f"  - {folder}/ ({_n(n)} tệp)")
-    if report.exit_code:
+    for notice in report.notices:
+        click.secho(f"Lưu ý: {notice}", fg="yellow")
+    if report.exit_code and not report.received_none:
         click.secho(
             "Có tệp hoặc dòng bị loại: gửi tệp phản hồi (phan_hoi/) cho đơn vị để sửa.", fg="yellow"
         )
@@ -372,15 +521,7 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
     "--don-vi", "unit_codes", multiple=True, help="Chỉ lập cho đơn vị này (lặp lại được)."
 )
 @click.option("--trong", "blank", is_flag=True, help="Biểu mẫu trắng, không điền sẵn từ lịch sử.")
-@click.option(
-    "--kho",
-    "workspace",
-    type=click.Path(file_okay=False),
-    default="output/kho",
-    show_default=True,
-    help="Kho lịch sử để điền sẵn.",
-)
-@click.option("--lich-su", "history_path", type=click.Path(dir_okay=False))
+@store_options
 @catalogue_option
 @friendly_errors
 def forms_command(
@@ -388,7 +529,7 @@ def forms_command(
     out_dir: str,
     unit_codes: tuple[str, ...],
     blank: bool,
-    workspace: str,
+    workspace: str | None,
     history_path: str | None,
     catalogue_path: str | None,
 ) -> None:
@@ -396,7 +537,7 @@ def forms_command(
     from processor.outputs.prefill import write_forms
 
     catalogue = _load(catalogue_path)
-    history = None if blank else _history_file(workspace, history_path)
+    history = None if blank else places(catalogue_path, None, workspace, history_path).history
     written = write_forms(catalogue, period, Path(out_dir), unit_codes, history)
     prefilled = sum(1 for _, filled in written if filled)
     click.echo(
@@ -449,32 +590,46 @@ def decisions_command(
     year: int,
     pdf: bool,
     catalogue_path: str | None,
-    output_root: str,
+    output_root: str | None,
     history_path: str | None,
-    workspace: str,
+    workspace: str | None,
 ) -> None:
     """Lập dự thảo quyết định công nhận từ kết quả tháng 11 của năm."""
     catalogue = _load(catalogue_path)
-    _decisions(catalogue, year, output_root, history_path, workspace, pdf)
+    _decisions(catalogue, year, places(catalogue_path, output_root, workspace, history_path), pdf)
 
 
-def _decisions(
-    catalogue: Catalogue,
-    year: int,
-    output_root: str,
-    history_path: str | None,
-    workspace: str,
-    pdf: bool,
-) -> None:
-    from processor.outputs.recognition import decisions_for_year
+def stale_warning(history: Path, year: int) -> str | None:
+    """A line saying which months of ``year`` up to November must be run again before their
+    results are used (an earlier month changed after they were run), or None."""
+    from processor.store.history import History
 
-    drafts = decisions_for_year(
-        catalogue, year, Path(output_root), _history_file(workspace, history_path), pdf=pdf
+    if not history.is_file():
+        return None
+    with History(history) as store:
+        stale = {
+            p: why for p, why in store.stale().items() if f"{year:04d}-01" <= p <= f"{year:04d}-11"
+        }
+    if not stale:
+        return None
+    return (
+        f"Kết quả kỳ {', '.join(stale)} đã cũ: kỳ {min(stale.values())} được chạy lại sau khi "
+        f"chúng được chạy. Hãy chạy lại lần lượt kieumau run cho {', '.join(stale)} trước khi "
+        "dùng các dự thảo này."
     )
+
+
+def _decisions(catalogue: Catalogue, year: int, where: Places, pdf: bool) -> None:
+    from processor.outputs.recognition import decisions_for_year
+    from processor.store.lock import StoreLock
+
+    with StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"):
+        stale = stale_warning(where.history, year)
+        drafts = decisions_for_year(catalogue, year, where.output_root, where.history, pdf=pdf)
     click.echo(f"Đã lập {len(drafts.files)} văn bản dự thảo trong {drafts.folder}/:")
     for path in drafts.files:
         click.echo(f"  - {path.name}")
-    for warning in drafts.warnings:
+    for warning in [stale, *drafts.warnings] if stale else drafts.warnings:
         click.secho(f"Lưu ý: {warning}", fg="yellow")
 
 
@@ -499,9 +654,9 @@ def demo_command(
     seed: int,
     only_build: bool,
     catalogue_path: str | None,
-    output_root: str,
+    output_root: str | None,
     history_path: str | None,
-    workspace: str,
+    workspace: str | None,
 ) -> None:
     """Tạo thị trấn mẫu (samples/) rồi chạy tổng hợp tháng 10, 11 và lập dự thảo quyết định."""
     from processor.demo import build_sample_town
@@ -515,6 +670,7 @@ def demo_command(
     if only_build:
         return
     periods = sorted(written)
+    where = places(catalogue_path, output_root, workspace, history_path)
     code = EXIT_OK
     for period in periods:
         inbox = Path(samples_dir) / ("inbox" if period == periods[-1] else period)
@@ -524,16 +680,13 @@ def demo_command(
                 inbox,
                 Period.parse(period),
                 catalogue_path,
-                output_root,
-                history_path,
-                workspace,
+                where,
                 None,
                 with_decisions=False,
+                new_store=True,  # the sample town's own store
             ),
         )
-    _decisions(
-        catalogue, Period.parse(periods[-1]).year, output_root, history_path, workspace, pdf=False
-    )
+    _decisions(catalogue, Period.parse(periods[-1]).year, where, pdf=False)
     sys.exit(code)
 
 
@@ -558,6 +711,106 @@ def catalogue_check(catalogue_path: str | None) -> None:
     click.echo(
         f"  {len(catalogue.tasks)} phần việc, {len(catalogue.units)} đơn vị, "
         f"mã phiên bản {catalogue.fingerprint}."
+    )
+
+
+@main.group("kho")
+def store_group() -> None:
+    """Kho lưu trữ và lịch sử: xem ở đâu, có những kỳ nào, xóa dữ liệu một năm."""
+
+
+@store_group.command("thong-tin")
+@catalogue_option
+@output_options
+@friendly_errors
+def store_info(
+    catalogue_path: str | None,
+    output_root: str | None,
+    history_path: str | None,
+    workspace: str | None,
+) -> None:
+    """Cho biết kho ở đâu, các kỳ đã ghi (với Bộ tiêu chí đã chấm) và các kỳ cần chạy lại."""
+    from processor.store.history import History
+    from processor.store.place import known_stores
+
+    where = places(catalogue_path, output_root, workspace, history_path)
+    click.echo(f"Kho lưu trữ: {where.workspace}")
+    click.echo(f"Tệp lịch sử: {where.history}")
+    click.echo(f"Thư mục kết quả: {where.output_root}")
+    if not where.history.is_file():
+        click.echo("Kho này chưa có kỳ nào.")
+    else:
+        with History(where.history) as store:
+            stale = store.stale()
+            for used in store.catalogues():
+                mark = (
+                    f"  (cần chạy lại: kỳ {stale[used.period]} đã thay đổi)"
+                    if used.period in stale
+                    else ""
+                )
+                rules = f"Bộ tiêu chí {used.rules}" if used.rules else "Bộ tiêu chí không rõ"
+                version = f", phiên bản {used.version}" if used.version else ""
+                click.echo(f"  {used.period}: {rules}{version}{mark}")
+    others = [p for p in known_stores() if p.resolve() != where.history.resolve()]
+    if others:
+        click.echo("Các kho khác đã dùng trên máy này: " + ", ".join(str(p.parent) for p in others))
+
+
+@store_group.command("xoa-nam")
+@click.argument("year", type=int)
+@click.option("--dong-y", "confirmed", is_flag=True, help="Không hỏi lại trước khi xóa.")
+@catalogue_option
+@output_options
+@friendly_errors
+def store_delete_year(
+    year: int,
+    confirmed: bool,
+    catalogue_path: str | None,
+    output_root: str | None,
+    history_path: str | None,
+    workspace: str | None,
+) -> None:
+    """Xóa mọi dữ liệu cá nhân của năm YEAR: lịch sử các kỳ, tệp gốc lưu trữ và kết quả.
+
+    Dùng khi hết thời hạn lưu giữ. Số năm liên tục đạt danh hiệu của năm sau được tính từ kết
+    quả năm trước: chỉ xóa một năm khi năm sau đó đã xét xong.
+    """
+    import shutil
+
+    from processor.store.archive import remove_archived
+    from processor.store.history import History
+    from processor.store.lock import StoreLock
+
+    where = places(catalogue_path, output_root, workspace, history_path)
+    if not where.history.is_file():
+        raise KieumauError(f"Không có kho lịch sử {where.history}.")
+    folders = sorted(where.output_root.glob(f"{year:04d}-[01][0-9]"))
+    with History(where.history) as store:
+        periods = [p for p in store.periods() if p.startswith(f"{year:04d}-")]
+    if not periods and not folders:
+        click.echo(f"Kho không có dữ liệu năm {year}.")
+        return
+    click.echo(
+        f"Sẽ xóa năm {year}: {len(periods)} kỳ trong {where.history}, các tệp gốc chỉ thuộc "
+        f"các kỳ đó trong {where.workspace}, và {len(folders)} thư mục kết quả "
+        f"({', '.join(f.name for f in folders) or 'không có'})."
+    )
+    if not confirmed:
+        answer = click.prompt(
+            f"Gõ {year} để xác nhận xóa (Enter để thôi)", default="", show_default=False
+        )
+        if answer.strip() != str(year):
+            click.echo("Không xóa gì.")
+            return
+    with StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"):
+        with History(where.history) as store:
+            gone = store.delete_year(year)
+        removed = remove_archived(where.workspace, gone)
+        for folder in folders:
+            shutil.rmtree(folder)
+    click.echo(
+        f"Đã xóa {len(periods)} kỳ, {removed} tệp gốc lưu trữ và {len(folders)} thư mục kết "
+        f"quả của năm {year}."
     )
 
 

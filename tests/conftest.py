@@ -22,6 +22,14 @@ settings.register_profile("explore", max_examples=2_000)
 settings.load_profile("default")
 
 
+@pytest.fixture(autouse=True)
+def _own_settings(tmp_path_factory, monkeypatch) -> None:
+    """Each test has its own user settings folder (the stores a user has run, see
+    processor.store.place) and no store set by the environment."""
+    monkeypatch.setenv("KIEUMAU_CAU_HINH", str(tmp_path_factory.mktemp("cau_hinh")))
+    monkeypatch.delenv("KIEUMAU_KHO", raising=False)
+
+
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
     return load_catalogue()

@@ -628,9 +628,29 @@ def copy_of_good(ctx: Ctx) -> Path:
 
 
 def earlier_version(ctx: Ctx) -> Path:
-    path = good_form(ctx, "TDP02", name="TDP02_ban_dau.xlsx", citizens=citizens_of("TDP02")[:2])
-    earlier = (ctx.folder / f"TDP02_{PERIOD}.xlsx").stat().st_mtime - 3600
-    os.utime(path, (earlier, earlier))
+    """A first version the unit saved an hour before its final form (the workbook's own saved
+    time says so), arriving in the same run; the clerk then saved the attachments in the other
+    order, so the file system's time says the opposite: it must not count."""
+    final = ctx.folder / f"TDP02_{PERIOD}.xlsx"
+    written = good_form(ctx, "TDP02", name="ban_dau.tmp", citizens=citizens_of("TDP02")[:2])
+    with zipfile.ZipFile(final) as book:
+        core = book.read("docProps/core.xml").decode()
+    saved = re.search(r"<dcterms:modified[^>]*>([^<]+)<", core)
+    assert saved is not None
+    earlier = dt.datetime.fromisoformat(saved[1].replace("Z", "+00:00")) - dt.timedelta(hours=1)
+    with zipfile.ZipFile(written) as book:
+        own = book.read("docProps/core.xml").decode()
+    own = re.sub(
+        r"(<dcterms:modified[^>]*>)[^<]+(<)",
+        rf"\g<1>{earlier:%Y-%m-%dT%H:%M:%SZ}\g<2>",
+        own,
+    )
+    path = rewrite_zip(
+        written, ctx.folder / "TDP02_ban_dau.xlsx", {"docProps/core.xml": own.encode()}
+    )
+    written.unlink()
+    later = final.stat().st_mtime + 3600
+    os.utime(path, (later, later))
     return path
 
 

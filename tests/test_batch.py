@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 import multiprocessing
@@ -301,28 +300,6 @@ def test_worker_processes_write_what_one_process_writes(
     assert len(written[1]) > 100
     assert written[1].keys() == written[2].keys()
     assert [k for k in written[1] if written[1][k] != written[2][k]] == []
-
-
-@pytest.mark.parametrize("frozen_by_caller", [False, True])
-def test_a_run_leaves_the_garbage_collector_as_it_found_it(
-    small_town: Path, tmp_path: Path, catalogue, frozen_by_caller: bool
-) -> None:
-    """run_batch collects less often and freezes the heap for its workers only while it runs."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    if frozen_by_caller:
-        gc.freeze()
-    try:
-        run_batch(
-            small_town, Period.parse("2021-11"), catalogue, tmp_path / "out",
-            tmp_path / "h.sqlite", tmp_path / "kho", workers=2,
-        )  # fmt: skip
-        assert gc.get_threshold() == (700, 10, 10)
-        # A frozen object that dies leaves the frozen generation: only thawed or not is kept.
-        assert (gc.get_freeze_count() > 0) == frozen_by_caller
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*threshold)
 
 
 def test_a_workbook_marked_by_openpyxl_is_cleaned_like_any_other(

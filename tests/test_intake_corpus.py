@@ -78,8 +78,12 @@ def assert_nothing_lost(inbox: Path, subs: list[Submission]) -> None:
     assert {s.name for s in subs} == on_disk
     for sub in subs:
         for sheet, count in sub.counts.items():
-            assert count.read == count.accepted + count.rejected, (sub.name, sheet, count)
-        assert sub.rows_read == sub.rows_accepted + sub.rows_rejected
+            assert count.read == count.accepted + count.rejected + count.set_aside, (
+                sub.name,
+                sheet,
+                count,
+            )
+        assert sub.rows_read == sub.rows_accepted + sub.rows_rejected + sub.rows_set_aside
 
 
 # What a case must also have read right, beyond its issue.
@@ -178,23 +182,27 @@ def test_run_over_every_bad_case_loses_nothing(bad_inbox: Path, tmp_path: Path, 
     entries = {e["ten"]: e for e in manifest["tep_dau_vao"]}
     assert set(entries) == {str(p.relative_to(bad_inbox)) for p in before}
     for entry in entries.values():
-        assert entry["so_dong_doc"] == entry["so_dong_nhan"] + entry["so_dong_loai"], entry
+        kept = entry["so_dong_nhan"] + entry["so_dong_loai"] + entry["so_dong_khong_tinh"]
+        assert entry["so_dong_doc"] == kept, entry
         for count in entry["theo_sheet"].values():
-            assert count["read"] == count["accepted"] + count["rejected"], entry
+            assert count["doc"] == count["nhan"] + count["loai"] + count["khong_tinh"], entry
     totals = manifest["tong"]
     assert totals["so_tep"] == len(before)
-    assert totals["so_dong_doc"] == totals["so_dong_nhan"] + totals["so_dong_loai"]
+    kept = totals["so_dong_nhan"] + totals["so_dong_loai"] + totals["so_dong_khong_tinh"]
+    assert totals["so_dong_doc"] == kept
     assert totals["so_dong_loai"] >= corpus.MILLION
     for name in GOOD_NAMES:
         assert entries[name]["trang_thai"] == ACCEPTED
     # The summary's `Nguồn` and `Lỗi dữ liệu` sheets say the same.
     summary = CalamineWorkbook.from_path(str(folder / f"tong_hop_{PERIOD}.xlsx"))
     sources = summary.get_sheet_by_name(S.OUT_SOURCES).to_python()
-    header = sources[0]
-    rows = [dict(zip(header, r, strict=False)) for r in sources[1:] if r[0]]
+    first = next(i for i, r in enumerate(sources) if r[0] == "Tệp")  # below the receipt rule
+    header = sources[first]
+    rows = [dict(zip(header, r, strict=False)) for r in sources[first + 1 :] if r[0]]
     assert {r["Tệp"] for r in rows} == set(entries)
     for r in rows:
-        assert r["Số dòng đọc"] == r["Số dòng nhận"] + r["Số dòng loại"], r
+        kept = r["Số dòng nhận"] + r["Số dòng loại"] + r["Số dòng không tính"]
+        assert r["Số dòng đọc"] == kept, r
     listed = summary.get_sheet_by_name(S.OUT_ISSUES).to_python()
     at = {label: listed[0].index(label) for label in ("Tệp", "Sheet", "Ô", "Mã lỗi")}
     issues = {(r[at["Mã lỗi"]], r[at["Sheet"]], r[at["Ô"]]) for r in listed[1:] if r[0]}

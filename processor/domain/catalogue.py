@@ -6,6 +6,7 @@ come from it. Loading checks every cell and reports every problem at once, by sh
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -21,6 +22,26 @@ from processor.domain.vietnamese import fold, nfc
 
 # processor/domain/catalogue.py -> the project folder, where the editable templates live.
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "input_templates" / "bo_tieu_chi.xlsx"
+
+# Unit and title codes become parts of file names (phan_hoi/TDP01_2021-11.xlsx,
+# giay_khen_CD_TDP01_2021.docx): a letter, then up to 19 letters without diacritics, digits,
+# '-' or '_'. Nothing else can lead out of a folder or be refused by a file system.
+CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_-]{0,19}$")
+CODE_RULE = (
+    "mã phải bắt đầu bằng một chữ cái, tiếp theo tối đa 19 ký tự là chữ cái không dấu, chữ số, "
+    "'-' hoặc '_' (ví dụ TDP01, CQ-02)"
+)
+# Names Windows reserves for devices: a file named so cannot be created there.
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
+
+
+def code_problem(code: str) -> str | None:
+    """Why ``code`` cannot be a unit or title code, or None when it can."""
+    if not CODE_PATTERN.match(code):
+        return f"mã '{code}' không hợp lệ: {CODE_RULE}."
+    if code in _RESERVED:
+        return f"mã '{code}' trùng tên thiết bị mà Windows dành riêng; hãy chọn mã khác."
+    return None
 
 
 # The `Tiêu chí` sheet: its `Loại` column offers every registered criterion kind, so a new kind
@@ -184,6 +205,11 @@ class Catalogue:
         return list(self.settings.get(key, []))
 
     @property
+    def version(self) -> str:
+        """The version the Ban chỉ đạo gives the catalogue (Cấu hình `phien_ban`), or ''."""
+        return self.setting("phien_ban")
+
+    @property
     def fingerprint(self) -> str:
         """Short hash of what a form depends on: the criteria and tasks a unit fills in.
 
@@ -195,14 +221,122 @@ class Catalogue:
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:12]
 
 
+# What the scoring of a period depends on is everything in the catalogue but wording (names,
+# texts, groups) and the units register: see snapshot().
+_WORDING = frozenset({"name", "short_name", "text", "group", "unit_of_measure", "code"})
+_SNAPSHOT_SHEETS = {
+    "danh_hieu": S.CAT_TITLES,
+    "tieu_chi": CAT_CRITERIA,
+    "phan_viec": S.CAT_TASKS,
+    "cau_hinh": S.CAT_SETTINGS,
+}
+
+
+def snapshot(catalogue: Catalogue) -> dict:
+    """What the scoring depends on, as JSON data: each title's, criterion's and task's rules by
+    code, and every setting. The history keeps it for each period, so a change of the rules
+    within a year can be shown (describe_changes)."""
+
+    def rules(item: object) -> dict:
+        return {k: v for k, v in dataclasses.asdict(item).items() if k not in _WORDING}
+
+    data = {
+        "danh_hieu": {t.code: rules(t) for t in catalogue.titles},
+        "tieu_chi": {c.code: rules(c) for c in catalogue.criteria},
+        "phan_viec": {t.code: rules(t) for t in catalogue.tasks},
+        "cau_hinh": {k: list(v) for k, v in sorted(catalogue.settings.items())},
+    }
+    return json.loads(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def rules_fingerprint(data: dict) -> str:
+    """Short hash of a snapshot: equal snapshots, equal fingerprints."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _shown(value: object) -> str:
+    if value is None or value == []:
+        return "(trống)"
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def describe_changes(before: dict, after: dict) -> list[str]:
+    """One Vietnamese line per difference between two snapshots: criteria, titles and tasks
+    added or removed, each rule changed (threshold, comparator, mandatory…), settings."""
+    nouns = {"danh_hieu": "danh hiệu", "tieu_chi": "tiêu chí", "phan_viec": "phần việc"}
+    lines = []
+    for part, noun in nouns.items():
+        old, new = before.get(part, {}), after.get(part, {})
+        sheet = _SNAPSHOT_SHEETS[part]
+        for code in sorted(new.keys() - old.keys()):
+            lines.append(f"Thêm {noun} {code}.")
+        for code in sorted(old.keys() - new.keys()):
+            lines.append(f"Bỏ {noun} {code}.")
+        for code in sorted(old.keys() & new.keys()):
+            for key in sorted(old[code].keys() | new[code].keys()):
+                was, now = old[code].get(key), new[code].get(key)
+                if was != now:
+                    label = next((c.label for c in sheet.columns if c.key == key), key)
+                    lines.append(
+                        f"{noun.capitalize()} {code}: {label} {_shown(was)} → {_shown(now)}."
+                    )
+    old, new = before.get("cau_hinh", {}), after.get("cau_hinh", {})
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key) != new.get(key):
+            lines.append(f"Cấu hình {key}: {_shown(old.get(key))} → {_shown(new.get(key))}.")
+    return lines
+
+
 class _Collector:
     """Gathers catalogue problems so the Ban chỉ đạo sees all of them in one go."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.cells: list[tuple[str, str]] = []
 
     def add(self, sheet: str, cell: str, message: str) -> None:
         self.problems.append(f"{sheet}!{cell}: {message}")
+        self.cells.append((sheet, cell))
+
+    def explain_formulas(self, path: Path) -> None:
+        """A problem at a cell holding a formula without a saved value (a workbook written by a
+        program and never opened in Excel) says so: the cell looks empty to every reader."""
+        formulas = _formulas(path)
+        for i, key in enumerate(self.cells):
+            if key in formulas:
+                self.problems[i] += (
+                    f" Ô này chứa công thức {formulas[key]} nhưng chưa có giá trị đã lưu: "
+                    "hãy mở Bộ tiêu chí bằng Excel hoặc LibreOffice rồi lưu lại, hoặc gõ thẳng "
+                    "giá trị thay cho công thức."
+                )
+
+
+def _formulas(path: Path) -> dict[tuple[str, str], str]:
+    """(sheet, cell) -> formula, for every formula cell of an .xlsx/.xlsm catalogue."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    import openpyxl  # only when the catalogue has problems
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # the problems are reported anyway, without this detail
+        return {}
+    found = {}
+    try:
+        for ws in book.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    value = getattr(cell, "value", None)
+                    if isinstance(value, str) and value.startswith("="):
+                        found[(nfc(ws.title), cell.coordinate)] = value
+    finally:
+        book.close()
+    return found
 
 
 def _table(book: dict[str, list[list[object]]], sheet: S.Sheet, out: _Collector) -> list[dict]:
@@ -329,12 +463,15 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     except Exception as exc:
         raise CatalogueError(f"Không đọc được Bộ tiêu chí {path.name}: {exc}") from exc
     out = _Collector()
-    titles = _titles(_table(book, S.CAT_TITLES, out), out)
+    title_records = _table(book, S.CAT_TITLES, out)
+    titles = _titles(title_records, out)
     criteria = _criteria(_table(book, CAT_CRITERIA, out), titles, out)
     tasks = _tasks(_table(book, S.CAT_TASKS, out), criteria, out)
     units = _units(_table(book, S.CAT_UNITS, out), out)
     settings = _settings(_table(book, S.CAT_SETTINGS, out), out)
+    _titles_reachable(title_records, criteria, out)
     if out.problems:
+        out.explain_formulas(path)
         raise CatalogueError(f"Bộ tiêu chí {path.name} có {len(out.problems)} lỗi", out.problems)
     return Catalogue(tuple(titles), tuple(criteria), tuple(tasks), tuple(units), settings, path)
 
@@ -346,6 +483,8 @@ def _titles(records: list[dict], out: _Collector) -> list[Title]:
     for r in records:
         if not r["code"] or not r["level"]:
             continue
+        if problem := code_problem(r["code"]):
+            out.add(sheet, r["_cell_code"], problem)
         if r["level"] in seen_levels:
             out.add(
                 sheet,
@@ -375,6 +514,31 @@ def _titles(records: list[dict], out: _Collector) -> list[Title]:
         if level not in seen_levels:
             out.add(sheet, "C1", f"chưa có danh hiệu cấp '{level}'.")
     return titles
+
+
+def _titles_reachable(records: list[dict], criteria: list[Criterion], out: _Collector) -> None:
+    """A title whose minimum number of criteria (or points) is more than its criteria can give
+    could never be reached: a typing mistake the Ban chỉ đạo must hear about."""
+    sheet = S.CAT_TITLES.name
+    for r in records:
+        if not r["code"]:
+            continue
+        own = [c for c in criteria if c.title == r["code"]]
+        if r["min_criteria"] is not None and r["min_criteria"] > len(own):
+            out.add(
+                sheet,
+                r["_cell_min_criteria"],
+                f"danh hiệu {r['code']} cần {r['min_criteria']} tiêu chí đạt nhưng chỉ có "
+                f"{len(own)} tiêu chí trong sheet '{CAT_CRITERIA.name}'.",
+            )
+        most = sum(c.points or 0 for c in own if c.kind == "diem")
+        if r["min_points"] is not None and r["min_points"] > most:
+            out.add(
+                sheet,
+                r["_cell_min_points"],
+                f"danh hiệu {r['code']} cần {_shown(r['min_points'])} điểm nhưng các tiêu chí "
+                f"chấm điểm của nó cộng lại chỉ được {_shown(most)} điểm.",
+            )
 
 
 def _criteria(records: list[dict], titles: list[Title], out: _Collector) -> list[Criterion]:
@@ -469,6 +633,8 @@ def _units(records: list[dict], out: _Collector) -> list[Unit]:
         if r["code"] in seen:
             out.add(sheet, r["_cell_code"], f"mã đơn vị '{r['code']}' bị lặp.")
         seen.add(r["code"])
+        if problem := code_problem(r["code"]):
+            out.add(sheet, r["_cell_code"], problem)
         units.append(
             Unit(
                 r["code"],

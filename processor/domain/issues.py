@@ -68,6 +68,11 @@ KINDS: dict[str, Kind] = {
         WARNING,
         "Đơn vị đã gửi bản mới hơn cho kỳ này ({detail}); bản này không được tính.",
     ),
+    "FILE_WITHDRAWN": Kind(
+        WARNING,
+        "Cán bộ tổng hợp đã bỏ đơn vị {detail} khỏi kỳ này (--bo-don-vi); tệp không được tính. "
+        "Bản đơn vị gửi sau đó sẽ được tính.",
+    ),
     "FILE_UNIDENTIFIED": Kind(
         ERROR,
         "Không xác định được đơn vị của tệp (thiếu sheet _meta và ô Mã đơn vị). Hãy dùng biểu "

@@ -4,8 +4,10 @@ the run's accounting lists them all (SPEC §7)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -13,31 +15,64 @@ import pandas as pd
 from processor.domain.issues import Issue, make_issue
 from processor.domain.sheets import column_letter
 
-# Statuses of a file in the run's accounting (`Nguồn`, nhat_ky.json).
-ACCEPTED = "đã nhận"
-ACCEPTED_WITH_ERRORS = "đã nhận, có dòng bị loại"
-REJECTED = "bị từ chối"
-DUPLICATE = "trùng lặp"
-SUPERSEDED = "bị thay thế"
-OTHER_PERIOD = "khác kỳ"
-OTHER_UNIT = "đơn vị khác"
-IGNORED = "bỏ qua"
+
+class FileStatus(StrEnum):
+    """A file's status in the run's accounting (`Nguồn`, nhat_ky.json, the history); the value
+    is what users read."""
+
+    ACCEPTED = "đã nhận"
+    ACCEPTED_WITH_ERRORS = "đã nhận, có dòng bị loại"
+    REJECTED = "bị từ chối"
+    DUPLICATE = "trùng lặp"
+    SUPERSEDED = "bị thay thế"
+    OTHER_PERIOD = "khác kỳ"
+    OTHER_UNIT = "đơn vị khác"
+    IGNORED = "bỏ qua"
+    WITHDRAWN = "bỏ khỏi kỳ"  # the clerk took the unit out of the month (--bo-don-vi)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the file's rows count for its unit this period."""
+        return self in (FileStatus.ACCEPTED, FileStatus.ACCEPTED_WITH_ERRORS)
+
+    @property
+    def set_aside(self) -> bool:
+        """Whether the file was read but stands aside for another (a copy, an earlier version,
+        a unit taken out): its rows are neither accepted nor rejected."""
+        return self in (FileStatus.DUPLICATE, FileStatus.SUPERSEDED, FileStatus.WITHDRAWN)
+
+
+ACCEPTED = FileStatus.ACCEPTED
+ACCEPTED_WITH_ERRORS = FileStatus.ACCEPTED_WITH_ERRORS
+REJECTED = FileStatus.REJECTED
+DUPLICATE = FileStatus.DUPLICATE
+SUPERSEDED = FileStatus.SUPERSEDED
+OTHER_PERIOD = FileStatus.OTHER_PERIOD
+OTHER_UNIT = FileStatus.OTHER_UNIT
+IGNORED = FileStatus.IGNORED
+WITHDRAWN = FileStatus.WITHDRAWN
 
 
 @dataclass
 class SheetCount:
+    """Rows of one sheet: every row read is accepted, rejected, or set aside with its file
+    (a copy or an earlier version of a file that counts, a unit taken out of the month)."""
+
     read: int = 0
     accepted: int = 0
     rejected: int = 0
+    set_aside: int = 0
 
 
 @dataclass
 class Submission:
+    """One file received: where it is, what it held (rows by level), what was found in it."""
+
     path: Path
     name: str  # path relative to the inbox, as shown to users
     sha256: str
     mtime: float
-    status: str = REJECTED
+    status: FileStatus = REJECTED
     unit_code: str | None = None
     period: str | None = None
     form_version: str | None = None
@@ -55,6 +90,11 @@ class Submission:
     sheet_titles: dict[str, str] = field(default_factory=dict)
     # A sheet was too large to load: nothing may open the whole file later (feedback).
     oversized: bool = False
+    # When the store first received the file (the history's receipts), set by the run: the
+    # latest received version of a unit's form is the one in force, never the file's mtime.
+    received_at: dt.datetime | None = None
+    # Read from the store's archive (a re-run of a month), not from the inbox.
+    from_archive: bool = False
 
     def without_rows(self) -> Submission:
         """A copy without the rows read: what a worker writing the unit's feedback needs."""
@@ -78,6 +118,10 @@ class Submission:
     def rows_rejected(self) -> int:
         return sum(c.rejected for c in self.counts.values())
 
+    @property
+    def rows_set_aside(self) -> int:
+        return sum(c.set_aside for c in self.counts.values())
+
     def issue(
         self, code: str, sheet: str = "", cell: str = "", value: object = "", detail: object = ""
     ) -> Issue:
@@ -93,6 +137,21 @@ class Submission:
         for count in self.counts.values():
             count.rejected += count.accepted
             count.accepted = 0
+        self._drop_rows()
+
+    def stand_aside(self, status: FileStatus, code: str, detail: str) -> None:
+        """The file stands aside for another (see FileStatus.set_aside): its rows are counted
+        as set aside, not rejected, and its own problems are no longer reported, only why it
+        stands aside: the unit's feedback describes the file in force."""
+        self.status = status
+        self.issues.clear()
+        self.issue(code, detail=detail)
+        for count in self.counts.values():
+            count.set_aside += count.accepted + count.rejected
+            count.accepted = count.rejected = 0
+        self._drop_rows()
+
+    def _drop_rows(self) -> None:
         self.citizens = self.citizens.iloc[0:0]
         self.households = self.households.iloc[0:0]
         self.tasks = self.tasks.iloc[0:0]

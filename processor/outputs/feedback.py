@@ -88,7 +88,7 @@ def write_feedback(
     own = [s for s in submissions if s.unit_code == unit.code]
     marked = [i for i in mine if _CELL.match(i.cell) and i.sheet]
     # The file the unit will edit and send back: the one that counted, else its latest.
-    target = next((s for s in own if s.status.startswith("đã nhận")), own[-1] if own else None)
+    target = next((s for s in own if s.status.counts), own[-1] if own else None)
     # Only a workbook the safety checks passed whole is opened again (openpyxl loads it all).
     editable = (
         target is not None

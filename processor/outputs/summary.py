@@ -6,6 +6,7 @@ Public by design: it carries birth years, never CCCD numbers or full birth dates
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from processor.domain.issues import ISSUE_LABELS, Issue
 from processor.domain.periods import Period
 from processor.outputs._xlsx.book import Book, write_cell, write_table
 from processor.outputs.files import atomic_path
-from processor.scoring.consolidate import Consolidated
+from processor.scoring.consolidate import RECEIPT_RULE, Consolidated
 from processor.scoring.score import Results
 
 SOURCE_LABELS = {
@@ -24,9 +25,11 @@ SOURCE_LABELS = {
     "unit_code": "Mã đơn vị",
     "period": "Kỳ",
     "status": "Trạng thái",
+    "received_at": "Nhận lúc",
     "rows_read": "Số dòng đọc",
     "rows_accepted": "Số dòng nhận",
     "rows_rejected": "Số dòng loại",
+    "rows_set_aside": "Số dòng không tính",
     "issues": "Số lỗi/cảnh báo",
     "sha256": "SHA-256",
 }
@@ -204,11 +207,13 @@ def write_summary(
     issues: list[Issue],
     progress: pd.DataFrame,
     run_time: dt.datetime,
+    notices: Sequence[str] = (),
 ) -> Path:
-    """Write the summary workbook atomically and return its path."""
+    """Write the summary workbook atomically and return its path. ``notices``: what the clerk
+    must know about the run (months to run again, a changed catalogue), on Tổng quan."""
     with atomic_path(path) as tmp:
         book = Book(tmp, created=run_time)
-        _overview(book, catalogue, period, results, consolidated, run_time)
+        _overview(book, catalogue, period, results, consolidated, run_time, notices)
         ws = book.sheet(S.OUT_BY_UNIT)
         unit_table = by_unit(results, consolidated.units)
         write_table(book, ws, unit_table, BY_UNIT_LABELS)
@@ -250,7 +255,15 @@ def write_summary(
         issue_frame["message"] = [i.public_message or i.message for i in issues]
         write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
         ws = book.sheet(S.OUT_SOURCES)
-        write_table(book, ws, sources_frame(consolidated), SOURCE_LABELS, widths={"sha256": 20})
+        ws.write_string(0, 0, RECEIPT_RULE, book.base)
+        write_table(
+            book,
+            ws,
+            sources_frame(consolidated),
+            SOURCE_LABELS,
+            first_row=1,
+            widths={"sha256": 20, "received_at": 16},
+        )
         book.close()
     return path
 
@@ -262,10 +275,14 @@ def sources_frame(consolidated: Consolidated) -> pd.DataFrame:
                 "name": s.name,
                 "unit_code": s.unit_code,
                 "period": s.period,
-                "status": s.status,
+                "status": str(s.status),
+                "received_at": (
+                    f"{s.received_at.astimezone():%d/%m/%Y %H:%M}" if s.received_at else None
+                ),
                 "rows_read": s.rows_read,
                 "rows_accepted": s.rows_accepted,
                 "rows_rejected": s.rows_rejected,
+                "rows_set_aside": s.rows_set_aside,
                 "issues": len(s.issues),
                 "sha256": s.sha256,
             }
@@ -282,6 +299,7 @@ def _overview(
     results: Results,
     consolidated: Consolidated,
     run_time: dt.datetime,
+    notices: Sequence[str] = (),
 ) -> None:
     ws = book.sheet(S.OUT_OVERVIEW)
     ws.set_portrait()
@@ -294,6 +312,8 @@ def _overview(
     )
     submitted = int(consolidated.units["submitted"].sum())
     ws.write_string(2, 0, f"Số đơn vị đã nộp: {submitted}/{len(consolidated.units)}.", book.base)
+    if notices:
+        ws.write_string(3, 0, "Lưu ý: " + " ".join(notices), book.bold)
     table = totals(results, catalogue)
     labels = {
         "title": "Danh hiệu",

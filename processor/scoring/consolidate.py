@@ -1,12 +1,16 @@
 """Many submissions -> one frame per level (SPEC §4 steps 1 and 3).
 
 Same bytes twice are one submission; for the same unit and period the latest received wins and
-the others are listed as superseded; rows of files that do not count are accounted as rejected.
+the others are listed as superseded (receipt_order); their rows are set aside, not rejected.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,37 +42,79 @@ class Consolidated:
 
     @property
     def counted(self) -> list[Submission]:
-        return [s for s in self.submissions if s.status in COUNTED]
+        return [s for s in self.submissions if s.status.counts]
+
+
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_SAVED = {
+    "docProps/core.xml": re.compile(rb"<dcterms:modified[^>]*>([^<]+)<"),
+    "meta.xml": re.compile(rb"<dc:date>([^<]+)<"),
+}
+
+
+def saved_at(path: Path) -> dt.datetime | None:
+    """When the workbook was last saved by Excel or LibreOffice, from its own properties (not
+    the file system's time, which copying and saving attachments change), or None."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            for member, pattern in _SAVED.items():
+                try:
+                    info = book.getinfo(member)
+                except KeyError:
+                    continue
+                if info.file_size > 1 << 20:
+                    return None
+                if match := pattern.search(book.read(info)):
+                    moment = dt.datetime.fromisoformat(match[1].decode().strip())
+                    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+    return None
+
+
+# The rule of receipt_order as the clerk reads it (the summary's Nguồn sheet).
+RECEIPT_RULE = (
+    "Bản có hiệu lực của mỗi đơn vị trong kỳ là bản nhận sau cùng. Thời điểm nhận là lúc kho "
+    "lần đầu thấy tệp (theo mã SHA-256) hoặc ngày của thư nếu tệp được lấy bằng kieumau thu; "
+    "không dùng ngày sửa tệp trên máy. Cùng thời điểm nhận thì bản được lưu (trong Excel, "
+    "LibreOffice) sau cùng có hiệu lực, rồi đến ngày báo cáo ghi trên biểu mẫu. Bản cũ và bản "
+    "trùng không được tính: số dòng của chúng ghi ở cột 'Số dòng không tính'."
+)
+
+
+def receipt_order(sub: Submission) -> tuple:
+    """The order in which versions of a unit's form were received (the last is in force):
+    the time the store first received the file (its receipt: first seen in an inbox, or the
+    mail's date); at equal times, the time the workbook was last saved in Excel or LibreOffice,
+    then the report date typed on the form, then the SHA-256 (only so that the choice never
+    depends on the order files are listed in). Never the file's time on the clerk's disk."""
+    return (
+        sub.received_at or _EARLIEST,
+        saved_at(sub.path) or _EARLIEST,
+        str(sub.info.get("report_date") or ""),
+        sub.sha256,
+    )
 
 
 def resolve_duplicates(submissions: list[Submission]) -> None:
-    """Mark byte-identical copies and superseded submissions, whatever order files came in."""
+    """Mark byte-identical copies and the versions a later one replaces (receipt_order),
+    whatever order the files came in. Both stand aside (Submission.stand_aside)."""
     by_hash: dict[str, Submission] = {}
-    for sub in sorted(submissions, key=lambda s: (s.mtime, s.name)):
-        first = by_hash.get(sub.sha256)
-        if first is None or not sub.sha256:
-            by_hash[sub.sha256] = sub
+    # The copy kept is the inbox's (the archive's is the same bytes), first by name.
+    for sub in sorted(submissions, key=lambda s: (s.from_archive, s.name)):
+        if not sub.sha256 or sub.status.set_aside:
             continue
-        # Same bytes: one submission. The copy's own problems are the first one's; listing them
-        # twice would only double the unit's feedback.
-        sub.issues.clear()
-        sub.issue("FILE_DUPLICATE", detail=first.name)
-        sub.status = DUPLICATE
-        sub.reject_all()
+        first = by_hash.setdefault(sub.sha256, sub)
+        if first is not sub:
+            sub.stand_aside(DUPLICATE, "FILE_DUPLICATE", first.name)
     latest: dict[tuple[str, str], Submission] = {}
-    live = [s for s in submissions if s.status in COUNTED]
-    # Received time is the file's time in the inbox; ties are broken by report date, then by hash
-    # so the choice never depends on the order the files were listed in.
-    for sub in sorted(
-        live, key=lambda s: (s.mtime, str(s.info.get("report_date") or ""), s.sha256)
-    ):
+    live = [s for s in submissions if s.status.counts]
+    for sub in sorted(live, key=receipt_order):
         key = (sub.unit_code or "", sub.period or "")
         earlier = latest.get(key)
         if earlier is not None:
-            earlier.issue("FILE_SUPERSEDED", detail=sub.name)
-            earlier.status = SUPERSEDED
+            earlier.stand_aside(SUPERSEDED, "FILE_SUPERSEDED", sub.name)
             earlier.superseded_by = sub.name
-            earlier.reject_all()
         latest[key] = sub
 
 
@@ -115,9 +161,7 @@ def consolidate(
     already run on ``submissions``)."""
     if not resolved:
         resolve_duplicates(submissions)
-    counted = sorted(
-        (s for s in submissions if s.status in COUNTED), key=lambda s: s.unit_code or ""
-    )
+    counted = sorted((s for s in submissions if s.status.counts), key=lambda s: s.unit_code or "")
     citizens = _stack(counted, "citizens", [c.key for c in citizen_columns(catalogue)])
     households = _stack(counted, "households", [c.key for c in household_columns(catalogue)])
     tasks = _stack(counted, "tasks")

@@ -12,10 +12,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import math
+import os
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +44,11 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS progress (
     period TEXT NOT NULL, unit_code TEXT NOT NULL, unit_name TEXT, title TEXT NOT NULL,
     assessed INTEGER, registered_share REAL, achieved_share REAL
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    sha256 TEXT NOT NULL, received_at TEXT NOT NULL, source TEXT NOT NULL,
+    message_id TEXT NOT NULL DEFAULT '', sender TEXT, recorded_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, source, message_id)
 );
 CREATE INDEX IF NOT EXISTS submissions_period ON submissions(period);
 CREATE INDEX IF NOT EXISTS progress_period ON progress(period);
@@ -256,15 +264,91 @@ def _frame(rows: int, columns: list[str], values: list[list | np.ndarray]) -> pd
     return frame
 
 
+# Columns added to `runs` after the first stores were written: added on open, NULL for old runs.
+_RUN_COLUMNS = {
+    "run_id": "TEXT",
+    "catalogue_fingerprint": "TEXT",  # Catalogue.fingerprint: what the forms depend on
+    "catalogue_rules": "TEXT",  # hash of the catalogue's snapshot: what the scoring depends on
+    "catalogue_version": "TEXT",
+    "catalogue_snapshot": "TEXT",  # JSON, see processor.domain.catalogue.snapshot
+    "digest": "TEXT",  # hash of everything recorded for the period (rows, results, files)
+    "stale_because": "TEXT",  # the earlier period whose change made this one stale
+    "stale_since": "TEXT",
+}
+_EXTRA_SCHEMA = """
+CREATE TABLE IF NOT EXISTS withdrawn (
+    period TEXT NOT NULL, sha256 TEXT NOT NULL, unit_code TEXT, since TEXT NOT NULL,
+    PRIMARY KEY (period, sha256)
+);
+"""
+
+
+@dataclass(frozen=True)
+class CatalogueUsed:
+    """Which catalogue scored a period: its fingerprints, version and snapshot (a dict)."""
+
+    period: str
+    fingerprint: str | None
+    rules: str | None
+    version: str | None
+    snapshot: dict | None
+
+
+@dataclass(frozen=True)
+class MonthFile:
+    """A file recorded for a period: its name as the unit sent it, hash, unit and status."""
+
+    name: str
+    sha256: str
+    unit_code: str | None
+    status: str
+
+
+def private_folder(path: Path) -> None:
+    """Create ``path`` (and its parents) for the store; a folder created here is readable by its
+    owner only (the history and the archive hold CCCD numbers and birth dates)."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not the owner, or a file system without modes
+        os.chmod(path, 0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty if missing, readable by its owner only; an existing one is narrowed
+    to its owner too (stores made before this rule were world-readable)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """An aware UTC time; a naive one is the machine's local time (as datetime.now() gives)."""
+    return moment.astimezone(dt.UTC)
+
+
 class History:
-    """A history store file; use as a context manager."""
+    """The history store (one SQLite file): what every period recorded (its files, rows and
+    results, the catalogue that scored it), when each file was first received, and which
+    periods must be run again because an earlier one changed. Use as a context manager.
+
+    ``save_period`` leaves its transaction open: the run commits it (``commit``) only once its
+    outputs are in place, and a failure before that rolls it back (``rollback``, or closing).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            private_folder(path.parent)
+            _private_file(path)
             self.db = sqlite3.connect(path)
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(_SCHEMA + _EXTRA_SCHEMA)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+            for column, kind in _RUN_COLUMNS.items():
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            self.db.commit()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"Không mở được kho lịch sử {path}: {exc}") from exc
 
@@ -272,7 +356,66 @@ class History:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store; a transaction not committed is rolled back."""
         self.db.close()
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def rollback(self) -> None:
+        self.db.rollback()
+
+    # Receipts: when the store first received each file (SPEC §4 step 1).
+
+    def record_receipt(
+        self,
+        sha256: str,
+        received_at: dt.datetime,
+        *,
+        source: str,
+        message_id: str | None = None,
+        sender: str | None = None,
+    ) -> None:
+        """Record that the file ``sha256`` was received at ``received_at`` from ``source``
+        ("hop_thu": first seen in an inbox by a run; "thu": collected from mail, at the mail's
+        date). Recording the same receipt again changes nothing; ``receipts`` gives the earliest
+        time per file. Committed at once unless a period is being saved."""
+        commit = not self.db.in_transaction
+        self.db.execute(
+            "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (sha256, source, message_id)"
+            " DO UPDATE SET received_at = MIN(received_at, excluded.received_at)",
+            (
+                sha256,
+                _utc(received_at).isoformat(),
+                source,
+                message_id or "",
+                sender,
+                _utc(dt.datetime.now()).isoformat(),
+            ),
+        )
+        if commit:
+            self.db.commit()
+
+    def receipts(self, sha256s: Iterable[str]) -> dict[str, dt.datetime]:
+        """The earliest receipt time (aware, UTC) of each of ``sha256s`` the store has seen."""
+        wanted = list(dict.fromkeys(sha256s))
+        found: dict[str, dt.datetime] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for sha, when in self.db.execute(
+                f"SELECT sha256, MIN(received_at) FROM receipts WHERE sha256 IN ({marks}) "
+                "GROUP BY sha256",
+                chunk,
+            ):
+                found[sha] = dt.datetime.fromisoformat(when)
+        return found
+
+    # Periods.
 
     def save_period(
         self,
@@ -283,16 +426,23 @@ class History:
         inputs: dict[str, pd.DataFrame],
         results: dict[str, pd.DataFrame],
         progress: pd.DataFrame,
-    ) -> None:
-        """Replace everything recorded for ``period`` in one transaction."""
+        *,
+        run_id: str | None = None,
+        catalogue: CatalogueUsed | None = None,
+        commit: bool = True,
+    ) -> list[str]:
+        """Replace everything recorded for ``period`` in one transaction, and mark every later
+        period stale when what is recorded for ``period`` changed. Returns the periods marked.
+
+        With ``commit`` false the transaction stays open for the caller to commit."""
         submissions = list(submissions)
-        with self.db:
+        digest = hashlib.sha256()
+        try:
+            before = self.db.execute(
+                "SELECT digest FROM runs WHERE period = ?", (period,)
+            ).fetchone()
             for table in ("runs", "submissions", "records", "progress"):
                 self.db.execute(f"DELETE FROM {table} WHERE period = ?", (period,))
-            self.db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?)",
-                (period, run_time.isoformat(), inbox, len(submissions)),
-            )
             self.db.executemany(
                 "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -301,7 +451,7 @@ class History:
                         s["name"],
                         s["sha256"],
                         s["unit_code"],
-                        s["status"],
+                        str(s["status"]),
                         s["rows_read"],
                         s["rows_accepted"],
                         s["rows_rejected"],
@@ -309,17 +459,19 @@ class History:
                     for s in submissions
                 ],
             )
+            for s in sorted(submissions, key=lambda s: (s["sha256"], s["name"])):
+                digest.update(f"{s['sha256']}:{s['status']}\n".encode())
             for kind, frames in (("input", inputs), ("result", results)):
                 for level, frame in frames.items():
                     if frame.empty or "unit_code" not in frame:
                         continue
-                    self.db.executemany(
-                        "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-                        [
-                            (period, kind, level, unit, payload)
-                            for unit, payload in _encode_groups(frame)
-                        ],
-                    )
+                    rows = [
+                        (period, kind, level, unit, payload)
+                        for unit, payload in _encode_groups(frame)
+                    ]
+                    for row in rows:
+                        digest.update("\0".join(map(str, row[1:])).encode())
+                    self.db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows)
             if not progress.empty:
                 columns = [
                     "unit_code",
@@ -333,6 +485,127 @@ class History:
                     "INSERT INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(period, *row) for row in progress[columns].itertuples(index=False)],
                 )
+            used = catalogue or CatalogueUsed(period, None, None, None, None)
+            self.db.execute(
+                "INSERT INTO runs (period, run_time, inbox, files, run_id, catalogue_fingerprint,"
+                " catalogue_rules, catalogue_version, catalogue_snapshot, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    period,
+                    run_time.isoformat(),
+                    inbox,
+                    len(submissions),
+                    run_id,
+                    used.fingerprint,
+                    used.rules,
+                    used.version,
+                    None if used.snapshot is None else _dumps(used.snapshot),
+                    digest.hexdigest(),
+                ),
+            )
+            changed = before is None or before[0] != digest.hexdigest()
+            marked = self._mark_later_stale(period, run_time) if changed else []
+        except BaseException:
+            self.db.rollback()
+            raise
+        if commit:
+            self.db.commit()
+        return marked
+
+    def _mark_later_stale(self, period: str, when: dt.datetime) -> list[str]:
+        later = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT period FROM runs WHERE period > ? ORDER BY period", (period,)
+            )
+        ]
+        self.db.execute(
+            "UPDATE runs SET stale_because = ?, stale_since = ? WHERE period > ?"
+            " AND (stale_because IS NULL OR stale_because > ?)",
+            (period, when.isoformat(), period, period),
+        )
+        return later
+
+    def stale(self) -> dict[str, str]:
+        """Periods whose results were made before an earlier period changed, each with the
+        earliest changed period: they must be run again, in order, before they are used."""
+        return dict(
+            self.db.execute(
+                "SELECT period, stale_because FROM runs WHERE stale_because IS NOT NULL"
+                " ORDER BY period"
+            ).fetchall()
+        )
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether the run ``run_id`` committed its period."""
+        row = self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row is not None
+
+    def run_id(self, period: str) -> str | None:
+        row = self.db.execute("SELECT run_id FROM runs WHERE period = ?", (period,)).fetchone()
+        return row[0] if row else None
+
+    def catalogues(self) -> list[CatalogueUsed]:
+        """The catalogue each recorded period was scored with, by period (None for periods
+        recorded before the store kept it)."""
+        return [
+            CatalogueUsed(period, fingerprint, rules, version, json.loads(snap) if snap else None)
+            for period, fingerprint, rules, version, snap in self.db.execute(
+                "SELECT period, catalogue_fingerprint, catalogue_rules, catalogue_version,"
+                " catalogue_snapshot FROM runs ORDER BY period"
+            )
+        ]
+
+    def month_files(self, period: str) -> list[MonthFile]:
+        """Every file recorded for ``period``, in name order."""
+        return [
+            MonthFile(*row)
+            for row in self.db.execute(
+                "SELECT name, sha256, unit_code, status FROM submissions WHERE period = ?"
+                " AND sha256 != '' ORDER BY name, sha256",
+                (period,),
+            )
+        ]
+
+    def withdraw(self, period: str, unit_code: str, since: dt.datetime) -> list[str]:
+        """Take the files ``unit_code`` sent for ``period`` so far out of the period (the clerk's
+        --bo-don-vi); a file it sends later counts again. Returns their hashes. Part of the
+        period's transaction (committed with it)."""
+        shas = [f.sha256 for f in self.month_files(period) if f.unit_code == unit_code and f.sha256]
+        self.db.executemany(
+            "INSERT OR IGNORE INTO withdrawn VALUES (?, ?, ?, ?)",
+            [(period, sha, unit_code, since.isoformat()) for sha in shas],
+        )
+        return shas
+
+    def withdrawn(self, period: str) -> dict[str, str | None]:
+        """The hashes taken out of ``period`` by --bo-don-vi, with their unit."""
+        return dict(
+            self.db.execute(
+                "SELECT sha256, unit_code FROM withdrawn WHERE period = ?", (period,)
+            ).fetchall()
+        )
+
+    def delete_year(self, year: int) -> list[str]:
+        """Delete everything recorded for the periods of ``year``, and the receipts of files no
+        other period holds; return those files' hashes (their archive copies can go). The freed
+        pages are wiped (VACUUM), so the personal data does not linger in the file."""
+        low, high = f"{year:04d}-01", f"{year:04d}-12"
+        with self.db:
+            gone = [
+                row[0]
+                for row in self.db.execute(
+                    "SELECT DISTINCT sha256 FROM submissions WHERE period BETWEEN ? AND ?"
+                    " AND sha256 NOT IN (SELECT sha256 FROM submissions"
+                    " WHERE period NOT BETWEEN ? AND ?)",
+                    (low, high, low, high),
+                )
+            ]
+            for table in ("runs", "submissions", "records", "progress", "withdrawn"):
+                self.db.execute(f"DELETE FROM {table} WHERE period BETWEEN ? AND ?", (low, high))
+            self.db.executemany("DELETE FROM receipts WHERE sha256 = ?", [(s,) for s in gone])
+        self.db.execute("VACUUM")
+        return gone
 
     def periods(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT period FROM runs ORDER BY period")]
