@@ -16,6 +16,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,6 +26,9 @@ from processor.domain.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalo
 from processor.domain.errors import KieumauError
 from processor.domain.issues import ERROR
 from processor.domain.periods import Period
+
+if TYPE_CHECKING:  # the command imports it when it runs
+    from processor.intake.residents import Residents
 from processor.domain.vietnamese import format_number
 from processor.intake.submission import (
     ACCEPTED,
@@ -513,12 +517,17 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
-    default="input_templates/bieu_mau",
-    show_default=True,
-    help="Thư mục ghi biểu mẫu.",
+    help="Thư mục ghi biểu mẫu (mặc định output/bieu_mau/<kỳ> trong thư mục dự án).",
 )
 @click.option(
     "--don-vi", "unit_codes", multiple=True, help="Chỉ lập cho đơn vị này (lặp lại được)."
+)
+@click.option(
+    "--danh-sach",
+    "resident_list",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Danh sách dân cư (.xlsx, .xls, .ods hoặc .csv có cột Họ và tên, Ngày sinh, Số CCCD, "
+    "Mã hộ; thêm cột Tổ dân phố nếu có nhiều đơn vị) để điền sẵn biểu mẫu, thường cho tháng 1.",
 )
 @click.option("--trong", "blank", is_flag=True, help="Biểu mẫu trắng, không điền sẵn từ lịch sử.")
 @store_options
@@ -526,24 +535,70 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
 @friendly_errors
 def forms_command(
     period: Period,
-    out_dir: str,
+    out_dir: str | None,
     unit_codes: tuple[str, ...],
+    resident_list: str | None,
     blank: bool,
     workspace: str | None,
     history_path: str | None,
     catalogue_path: str | None,
 ) -> None:
-    """Lập biểu mẫu cho từng đơn vị (điền sẵn danh sách và kết quả kỳ trước nếu có)."""
+    """Lập biểu mẫu cho từng đơn vị: điền sẵn từ danh sách dân cư (--danh-sach), hoặc danh
+    sách và kết quả kỳ trước trong kho lịch sử, hoặc biểu mẫu trắng (--trong)."""
+    from processor.intake.residents import read_residents
+    from processor.outputs.forms import Origin
     from processor.outputs.prefill import write_forms
 
     catalogue = _load(catalogue_path)
-    history = None if blank else places(catalogue_path, None, workspace, history_path).history
-    written = write_forms(catalogue, period, Path(out_dir), unit_codes, history)
-    prefilled = sum(1 for _, filled in written if filled)
+    where = places(catalogue_path, None, workspace, history_path)
+    history = None if blank else where.history
+    folder = Path(out_dir) if out_dir else where.output_root / "bieu_mau" / str(period)
+    residents = None
+    if resident_list:
+        only = unit_codes[0] if len(unit_codes) == 1 else None
+        residents = read_residents(Path(resident_list), catalogue, only)
+    written = write_forms(catalogue, period, folder, unit_codes, history, residents)
+    origins = Counter(origin for _, origin in written)
+    parts = [
+        f"{origins[Origin.RESIDENTS]} từ danh sách dân cư" if residents else "",
+        f"{origins[Origin.HISTORY] + origins[Origin.NEW_YEAR]} điền sẵn từ lịch sử",
+        f"{origins[Origin.BLANK]} biểu mẫu trắng",
+    ]
     click.echo(
-        f"Đã lập {len(written)} biểu mẫu kỳ {period} trong {out_dir}/ "
-        f"({prefilled} điền sẵn từ lịch sử, {len(written) - prefilled} biểu mẫu trắng)."
+        f"Đã lập {len(written)} biểu mẫu kỳ {period} trong {folder}/ "
+        f"({', '.join(p for p in parts if p)})."
     )
+    if residents is not None:
+        _report_residents(residents, folder, period)
+        if residents.issues:
+            sys.exit(EXIT_REJECTED)
+
+
+# Problems of a resident list shown on the console; all of them are in the file beside the forms.
+_RESIDENT_LINES = 30
+
+
+def _report_residents(residents: Residents, folder: Path, period: Period) -> None:
+    """Say what was read of a resident list and every row that needs fixing."""
+    name = residents.path.name
+    click.echo(
+        f"Danh sách dân cư {name}: đọc {residents.rows_read} dòng, "
+        f"{residents.rows_read - residents.rows_left_out} người được đưa vào biểu mẫu của "
+        f"{len(residents.units)} đơn vị, {residents.rows_left_out} dòng không đưa vào."
+    )
+    if not residents.issues:
+        return
+    lines = [
+        f"{i.file}, {f'sheet {i.sheet}, ' if i.sheet else ''}ô {i.cell}: {i.message}"
+        for i in residents.issues
+    ]
+    report = folder / f"danh_sach_can_sua_{period}.txt"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    click.echo(f"{len(lines)} dòng của danh sách cần xem lại (tất cả trong {report}):")
+    for line in lines[:_RESIDENT_LINES]:
+        click.echo(f"  - {line}")
+    if len(lines) > _RESIDENT_LINES:
+        click.echo(f"  … và {len(lines) - _RESIDENT_LINES} dòng khác.")
 
 
 @main.command("check")

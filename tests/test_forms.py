@@ -623,3 +623,59 @@ def test_the_empty_last_row_libreoffice_writes_after_a_deletion_is_no_extent(
     sub = read_submission(path, catalogue)
     assert [i.code for i in sub.issues] == [] and sub.rows_rejected == 0
     assert len(sub.citizens) == len(CITIZENS)
+
+
+# --- the forms command ----------------------------------------------------------------------
+
+
+def test_forms_help_describes_every_option() -> None:
+    """Issue 21: `--lich-su` had no help."""
+    import click
+
+    command = main.commands["forms"]
+    undescribed = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
+    assert undescribed == []
+    result = CliRunner().invoke(main, ["forms", "--help"])
+    assert result.exit_code == 0
+    assert "--lich-su" in result.output and "--danh-sach" in result.output
+
+
+def test_forms_go_under_output_by_default(tmp_path: Path, catalogue, monkeypatch) -> None:
+    """Issue 21: forms written into input_templates/bieu_mau/ showed as untracked in git."""
+    project = tmp_path / "du_an"
+    (project / "input_templates").mkdir(parents=True)
+    shutil.copy(catalogue.path, project / "input_templates")
+    monkeypatch.chdir(project)
+    args = ["forms", "--ky", "2021-12", "--trong", "--don-vi", "CQ01", "--don-vi", "TDP01"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    folder = project / "output" / "bieu_mau" / "2021-12"
+    assert sorted(p.name for p in folder.iterdir()) == ["CQ01_2021-12.xlsx", "TDP01_2021-12.xlsx"]
+    assert sorted(p.name for p in (project / "input_templates").iterdir()) == ["bo_tieu_chi.xlsx"]
+    assert "output/bieu_mau/2021-12/" in result.output
+    assert "0 điền sẵn từ lịch sử, 2 biểu mẫu trắng" in result.output
+
+
+def _guide(path: Path) -> dict[str, str]:
+    ws = openpyxl.load_workbook(path)[S.FORM_GUIDE]
+    return {row[0]: row[1] for row in ws.iter_rows(max_col=2, values_only=True) if row[0]}
+
+
+def test_the_guide_tells_the_truth_of_each_kind_of_form(tmp_path: Path, catalogue) -> None:
+    """Issue 23: the guide said the list was pre-filled on a blank form. It says what the form
+    holds (blank, or the last form's rows) and what the month asks (votes in November,
+    registration in January)."""
+    november = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS)
+    guide = _guide(november)
+    assert guide["Cách điền"].startswith("Biểu mẫu đã ghi sẵn danh sách và kết quả kỳ trước")
+    assert guide["Bình xét"].startswith("Tháng 11 là tháng bình xét")
+    assert "ngày họp bình xét" in guide["Sheet Thông tin"]
+    assert guide["Đăng ký"].startswith("Cột Đăng ký giữ câu trả lời khi đăng ký thi đua năm 2021")
+    assert "Ô cần sửa" not in guide and "Giá trị mang sang" not in guide
+    december = _guide(make_form(catalogue, tmp_path, "CQ01", "2021-12", []))
+    assert december["Cách điền"].startswith("Biểu mẫu trắng: chưa có danh sách.")
+    assert "chỉ ghi ở kỳ tháng 11" in december["Bình xét"]
+    assert "bình xét" not in december["Sheet Thông tin"]
+    assert "Sheet Hộ gia đình" not in december  # an agency's form has no households
+    january = _guide(make_form(catalogue, tmp_path, "TDP02", "2022-01", []))
+    assert january["Đăng ký"].startswith("Tháng 1 là tháng đăng ký thi đua năm 2022")

@@ -250,6 +250,26 @@ KINDS: dict[str, Kind] = {
         "Mã tiêu chí/phần việc '{value}' không có trong Bộ tiêu chí nên dòng này chưa được "
         "tính. Hãy chọn mã tiêu chí và phần việc trong danh sách của biểu mẫu.",
     ),
+    # --- a resident list (kieumau forms --danh-sach), read to pre-fill the forms --------------
+    "RESIDENT_NO_NAME": Kind(
+        ERROR,
+        "Dòng không có họ tên nên không đưa vào biểu mẫu. Hãy ghi họ tên rồi lập lại biểu mẫu, "
+        "hoặc để đơn vị tự ghi người này.",
+    ),
+    "RESIDENT_DUPLICATE": Kind(
+        ERROR,
+        "Số CCCD '{value}' đã có ở dòng {detail}: mỗi người một dòng, dòng này không đưa vào "
+        "biểu mẫu.",
+    ),
+    "RESIDENT_UNIT_UNKNOWN": Kind(
+        ERROR,
+        "Tổ dân phố '{value}' không có trong Bộ tiêu chí (sheet Đơn vị) nên người này không "
+        "được đưa vào biểu mẫu nào. Hãy ghi mã hoặc tên đơn vị như trong Bộ tiêu chí.",
+    ),
+    "RESIDENT_NO_HOUSEHOLD": Kind(
+        WARNING,
+        "Chưa có mã hộ: người này đã được đưa vào biểu mẫu, đơn vị cần ghi mã hộ.",
+    ),
 }
 
 
@@ -278,6 +298,7 @@ _PERSONAL = {
     "CCCD_LENGTH",
     "CCCD_LEADING_ZERO",
     "CITIZEN_OTHER_UNIT",
+    "RESIDENT_DUPLICATE",
 }
 _DAY_MONTH = re.compile(r"\b\d{1,2}([/.-])\d{1,2}\1(\d{4})\b")
 _ISO_DAY_MONTH = re.compile(r"\b(\d{4})-\d{1,2}-\d{1,2}\b")

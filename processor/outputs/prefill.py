@@ -21,6 +21,7 @@ from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.errors import KieumauError
 from processor.domain.form_layout import CARRIED, RAW
 from processor.domain.periods import Period
+from processor.intake.residents import Residents
 from processor.outputs.forms import Origin, Roster, write_form
 from processor.store.history import History
 
@@ -87,18 +88,31 @@ def write_forms(
     out_dir: Path,
     unit_codes: tuple[str, ...] = (),
     history_path: Path | None = None,
-) -> list[tuple[Path, bool]]:
-    """Write one form per unit; return (path, pre-filled?) for each."""
+    residents: Residents | None = None,
+) -> list[tuple[Path, Origin]]:
+    """Write one form per unit; return (path, what it was pre-filled from) for each. A unit of
+    ``residents`` starts from its part of the list, another from its latest rows in the
+    history at ``history_path``, or blank."""
     units = _units(catalogue, unit_codes)
     history = History(history_path) if history_path and history_path.exists() else None
     written = []
     try:
         for unit in units:
-            roster = roster_from_history(history, unit.code, period) if history else None
+            roster = None
+            if residents is not None and unit.code in residents.units:
+                part = residents.units[unit.code]
+                roster = Roster(
+                    part.citizens,
+                    part.households,
+                    origin=Origin.RESIDENTS,
+                    source=f"tệp {residents.path.name}",
+                )
+            elif history is not None:
+                roster = roster_from_history(history, unit.code, period)
             path = write_form(
                 catalogue, unit, period, out_dir / f"{unit.code}_{period}.xlsx", roster
             )
-            written.append((path, roster is not None))
+            written.append((path, roster.resolved_origin() if roster else Origin.BLANK))
     finally:
         if history:
             history.db.close()
