@@ -221,18 +221,16 @@ def least_main(job_path: str) -> None:
 
 def _write_floor(cells: int, columns: int = 18) -> dict:
     """``cells`` cells as rows of ready-made cell bodies, one %-format a row, encoded and
-    deflated by ISA-L at level 1, as kieumau writes them: the least making them costs in
+    deflated by zlib at level 1, as kieumau writes them: the least making them costs in
     Python, with no value converted, escaped or styled. The rows are made 4,096 at a time, so
     it holds no more than a chunk's references and bodies."""
     import zlib
-
-    from isal import isal_zlib
 
     rows = max(cells // columns, 1)
     letters = [chr(ord("A") + i) for i in range(columns)]
     text, number = ' s="3" t="inlineStr"><is><t>Đạt</t></is></c>', ' s="4"><v>1975</v></c>'
     template = '<row r="%s">' + "".join(f'<c r="{letter}%s"%s' for letter in letters) + "</row>"
-    packer = isal_zlib.compressobj(1, zlib.DEFLATED, -15)
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
     deflated = 0
     for start in range(0, rows, 4096):
         numbers = list(map(str, range(start + 2, min(start + 4096, rows) + 2)))
@@ -450,9 +448,10 @@ def measure(command: list[str], cwd: Path, env: dict | None = None) -> dict:
         }
 
 
-def _env() -> dict:
+def _env(root: Path = ROOT) -> dict:
+    """The environment of a child: ``root``'s processor/ first on the path."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     return env
 
 
@@ -544,7 +543,7 @@ class Bench:
     def cli_run(self) -> None:
         outs = []
 
-        def once() -> dict:
+        def once(root: Path = ROOT) -> dict:
             out = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
             outs.append(out)
             command = _cli(
@@ -561,7 +560,7 @@ class Bench:
             )
             if self.args.workers:
                 command += ["--workers", str(self.args.workers)]
-            result = measure(command, self.scratch, _env())
+            result = measure(command, self.scratch, _env(root))
             if result["returncode"] not in (0, 1):  # 1 = ran, some rows rejected
                 raise RuntimeError(f"kieumau run failed:\n{result['stderr'][-3000:]}")
             return {
@@ -574,6 +573,15 @@ class Bench:
                 "out": str(out),
             }
 
+        if self.args.before:
+            # The code before a change, timed in this run on the same inbox, before the code
+            # after it, so that the machine's load weighs on both alike.
+            before = self.repeat(lambda: once(self.args.before.resolve()))
+            self.add(
+                "kieumau run, before",
+                before,
+                f"exit {before['exit_code']}, sources of {self.args.before}",
+            )
         best = self.repeat(once)
         # What the run wrote (the archive aside), beside what it read: the writing is most of it.
         written = [p for p in Path(best["out"]).rglob("*.xlsx") if "kho" not in p.parts]
@@ -823,6 +831,12 @@ def main(argv: list[str] | None = None) -> int:
         help="leave a stage out (repeatable); calamine and the floor always run",
     )
     parser.add_argument("--workers", type=int, help="--workers for kieumau run (default: cores)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of the code before a change (git worktree): kieumau run is timed with "
+        "its processor/ too, in this run, as 'kieumau run, before'",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON")
     parser.add_argument("--tag", help="added to the JSON's name: <scale>-<tag>-<date>.json")
     args = parser.parse_args(argv)

@@ -11,14 +11,12 @@ import datetime as dt
 import functools
 import io
 import math
-import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.utility import xl_range
 from xlsxwriter.worksheet import Worksheet
 
 from processor.domain.vietnamese import nfc
@@ -43,33 +41,10 @@ CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column wi
 
 @functools.lru_cache(maxsize=65536)  # reasons and messages recur across rows and units
 def line_count(text: str, per_line: int) -> int:
-    """Lines ``text`` needs wrapped at ``per_line`` characters (an estimate, erring on more)."""
+    """Lines ``text`` needs wrapped at ``per_line`` characters (textwrap's count)."""
     if len(text) <= per_line and "\n" not in text:
         return 1
-    return sum(_wrapped_lines(part, per_line) for part in text.split("\n"))
-
-
-# What textwrap treats specially besides single spaces between words: other ASCII whitespace
-# and runs of it, and a hyphen touching a word (it may break after one). A hyphen standing
-# alone between spaces is a word of its own to textwrap: the criteria's labels ("CD03 - Lao
-# động") put one in most reasons, which then all went through textwrap.
-_NOT_PLAIN = re.compile(r"(?<=\S)-|-(?=\S)|[\t\n\x0b\x0c\r]|  |^ | $")
-
-
-def _wrapped_lines(part: str, per_line: int) -> int:
-    """len(textwrap.wrap(part, per_line)) or 1. Words separated by single spaces, each of them
-    fitting a line, are counted greedily as textwrap fills them: a district's addresses and
-    names made textwrap a tenth of writing a form."""
-    words = part.split(" ")
-    if _NOT_PLAIN.search(part) or max(map(len, words)) > per_line:
-        return len(textwrap.wrap(part, per_line)) or 1
-    lines, used = 1, len(words[0])
-    for word in words[1:]:
-        if used + 1 + len(word) <= per_line:
-            used += 1 + len(word)
-        else:
-            lines, used = lines + 1, len(word)
-    return lines
+    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
 
 
 def row_heights(
@@ -171,34 +146,6 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt=None) -> No
         ws.write_string(row, col, text, fmt)
 
 
-def add_table(
-    ws: Worksheet, first_row: int, first_col: int, last_row: int, last_col: int, options: dict
-) -> None:
-    """``ws.add_table`` without its check of every cell of the range against earlier tables.
-
-    xlsxwriter records each cell of a table in a dict to refuse overlapping tables: 2.9 s and
-    a dict of six million entries for a district summary's citizen sheet. Our writers put one
-    table per block of rows they own, so the table is declared on its header and first data
-    row, which still runs xlsxwriter's checks of the options and headers, then widened to its
-    rows. Only the ranges xlsxwriter derives from ``last_row`` change; a total row is not
-    supported here, so those are the whole range. tests/test_xlsx.py compares the table part
-    with the one xlsxwriter's own add_table writes.
-    """
-    if options.get("total_row"):
-        raise ValueError("add_table: a total row needs xlsxwriter's own add_table")
-    before = len(ws.tables)
-    ws.add_table(first_row, first_col, min(last_row, first_row + 1), last_col, options)
-    if len(ws.tables) == before:
-        # xlsxwriter refused the options (it warns, e.g. on two headers alike): no table to
-        # widen, and the last one in the list belongs to another block.
-        return
-    table = ws.tables[-1]
-    whole = xl_range(first_row, first_col, last_row, last_col)
-    table["range"] = table["a_range"] = whole
-    if table.get("autofilter"):
-        table["autofilter"] = whole
-
-
 WIDTH_SAMPLE = 200  # rows a column's width is taken from
 
 
@@ -222,8 +169,11 @@ def write_table(
     formats: dict[str, object] | None = None,
     table: bool = True,
 ) -> int:
-    """Write ``frame`` with a header row as an Excel table (autofilter, banding); return the
-    row after the last one. Columns are the keys of ``labels`` present in the frame."""
+    """Write ``frame`` under a header row with an autofilter (``table``) and return the row
+    after the last one. Columns are the keys of ``labels`` present in the frame.
+
+    An autofilter rather than an Excel table: xlsxwriter's add_table records every cell of its
+    range to refuse overlaps, seconds for a district's citizens (benchmarks/README.md)."""
     columns = [c for c in labels if c in frame.columns]
     formats = formats or {}
     widths = widths or {}
@@ -242,24 +192,10 @@ def write_table(
         heights = row_heights(wrapped)
         book.add_rows(ws, Block(first_row + 1, 0, block_columns, len(frame), heights))
     last = first_row + max(len(frame), 1)
+    for j, key in enumerate(columns):
+        ws.write_string(first_row, j, labels[key], book.header)
     if table and columns:
-        add_table(
-            ws,
-            first_row,
-            0,
-            last,
-            len(columns) - 1,
-            {
-                "columns": [{"header": labels[k], "header_format": book.header} for k in columns],
-                "style": "Table Style Light 9",
-                "autofilter": True,
-            },
-        )
-    else:
-        for j, key in enumerate(columns):
-            ws.write_string(first_row, j, labels[key], book.header)
-        if columns:
-            ws.autofilter(first_row, 0, last, len(columns) - 1)
+        ws.autofilter(first_row, 0, last, len(columns) - 1)
     ws.freeze_panes(first_row + 1, 0)
     ws.repeat_rows(first_row)
     return last + 1

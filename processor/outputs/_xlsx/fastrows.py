@@ -11,7 +11,6 @@ looks exactly as if xlsxwriter had written it.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import datetime as dt
 import heapq
 import io
@@ -23,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -32,7 +30,6 @@ from xlsxwriter.format import Format
 
 from processor.domain.sheets import column_index, column_letter
 from processor.domain.vietnamese import nfc
-from processor.outputs._xlsx.zipwrite import TooLarge, ZipWriter
 
 _EPOCH = dt.datetime(1899, 12, 30)
 _EPOCH_ORDINAL = _EPOCH.toordinal()  # a date's serial number is its ordinal less this
@@ -441,49 +438,17 @@ def close_and_inject(
     """Close ``workbook`` (made on ``path``, or on a BytesIO) and merge the pending blocks into
     its sheets, in ``path``.
 
-    A workbook made on a BytesIO is merged from memory: no stored copy of it is written to
-    disk, read back, and replaced by the merged one (three file operations a workbook, and
-    xlsxwriter's parts alone are small: the rows come here).
-
-    With blocks pending, inject() reads every part again and deflates it once, at level 1. So
-    xlsxwriter stores its parts instead of deflating them at zlib's default level first: that
-    was a sixth of a next-month form's time. xlsxwriter has no option for it, so the name its
-    module compresses with is swapped for the length of close() (one close at a time: the
-    batch writes in processes, not threads).
+    A workbook made on a BytesIO is merged from memory: no copy of it is written to disk, read
+    back and replaced by the merged one.
     """
     memory = workbook.filename if isinstance(workbook.filename, io.BytesIO) else None
-    if not pending or getattr(xlsxwriter.workbook, "ZIP_DEFLATED", None) != zipfile.ZIP_DEFLATED:
-        workbook.close()
-    else:
-        with _stored_parts():
-            workbook.close()
+    workbook.close()
     if memory is None:
         inject(path, pending)
     elif pending:
         inject(path, pending, memory)
     else:
         path.write_bytes(memory.getvalue())
-
-
-def closed_parts(workbook: xlsxwriter.workbook.Workbook) -> list[tuple[zipfile.ZipInfo, bytes]]:
-    """Close ``workbook`` (made on a BytesIO) and give its parts, in order, as xlsxwriter
-    wrote them (stored, not deflated: they are written again with rows merged in)."""
-    memory = workbook.filename
-    if not isinstance(memory, io.BytesIO):
-        raise ValueError("closed_parts needs a workbook made on a BytesIO")
-    with _stored_parts():
-        workbook.close()
-    with zipfile.ZipFile(memory) as archive:
-        return [(info, archive.read(info)) for info in archive.infolist()]
-
-
-@contextlib.contextmanager
-def _stored_parts() -> Iterator[None]:
-    xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED
-    try:
-        yield
-    finally:
-        xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_DEFLATED
 
 
 def inject(path: Path, pending: dict[int, list[Block]], source: io.BytesIO | None = None) -> None:
@@ -493,29 +458,40 @@ def inject(path: Path, pending: dict[int, list[Block]], source: io.BytesIO | Non
         return
     names = {f"xl/worksheets/sheet{index + 1}.xml": blocks for index, blocks in pending.items()}
     tmp = path if source is not None else path.with_name(path.name + ".rows")
-    # A sheet that may pass 1 GiB of XML (at about 120 bytes a cell) could reach zip's 4 GiB
-    # limit: zipfile writes such a workbook, with zip64 headers on the sheet (older Excel
-    # dislikes them, so only then). Every other workbook is deflated by ISA-L (zipwrite).
-    huge = any(
-        sum(b.rows * len(b.columns) for b in blocks) * 120 > _ZIP64_BYTES
-        for blocks in names.values()
-    )
-    with zipfile.ZipFile(source if source is not None else path) as src:
-        if not huge:
-            try:
-                with open(tmp, "wb") as out, ZipWriter(out) as dst:
-                    for info in src.infolist():
-                        data = src.read(info.filename)
-                        blocks = names.get(info.filename)
-                        pieces = [data] if blocks is None else _chunks(_sheet_pieces(data, blocks))
-                        dst.write(info, pieces)
-            except TooLarge:  # the estimate fell short (very long texts): zipfile, with zip64
-                huge = True
-        if huge:
-            with open(tmp, "wb") as out:
-                _rewrite_with_zipfile(src, out, names)
+    with (
+        zipfile.ZipFile(source if source is not None else path) as src,
+        open(tmp, "wb") as out,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL) as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info.filename)
+            blocks = names.get(info.filename)
+            if blocks is None:
+                write_part(dst, info.filename, [data])
+                continue
+            # A sheet that may pass 1 GiB of XML (at about 120 bytes a cell) gets zip64
+            # headers, which zipfile must know of before it writes the part (older Excel
+            # dislikes them, so only then).
+            cells = sum(b.rows * len(b.columns) for b in blocks)
+            write_part(dst, info.filename, _chunks(_sheet_pieces(data, blocks)), cells * 120)
     if tmp != path:
         tmp.replace(path)
+
+
+# Deflate level of every part written here: several times faster than zlib's default (6), for
+# files a little larger (timings in benchmarks/README.md).
+DEFLATE_LEVEL = 1
+
+
+def write_part(
+    archive: zipfile.ZipFile, name: str, pieces: Iterable[bytes], size_hint: int = 0
+) -> None:
+    """Add a part to ``archive`` (opened for writing with DEFLATE_LEVEL), from its bytes in
+    pieces. Opened by name, the part is dated 1980-01-01 as xlsxwriter dates its own: the same
+    inputs give the same file."""
+    with archive.open(name, "w", force_zip64=size_hint > _ZIP64_BYTES) as member:
+        for piece in pieces:
+            member.write(piece)
 
 
 def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -529,20 +505,3 @@ def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
             yield b"".join(buffer)
             buffer, size = [], 0
     yield b"".join(buffer)
-
-
-def _rewrite_with_zipfile(
-    src: zipfile.ZipFile, out: BinaryIO, names: dict[str, list[Block]]
-) -> None:
-    with zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info._compresslevel = 1  # compress_level from Python 3.13 (an alias of this)
-            blocks = names.get(info.filename)
-            if blocks is None:
-                dst.writestr(info, data)
-                continue
-            with dst.open(info, "w", force_zip64=True) as member:
-                for chunk in _chunks(_sheet_pieces(data, blocks)):
-                    member.write(chunk)

@@ -14,8 +14,8 @@ edits only what it must, as text:
 
 Text editing keeps every namespace prefix and `mc:Ignorable` list exactly as the producer
 wrote them, which a parse-and-serialise round trip would not. Anything outside the layouts
-Excel, LibreOffice and xlsxwriter write raises `Unsupported`, and the caller falls back to
-openpyxl.
+Excel, LibreOffice and xlsxwriter write raises `Unsupported`: the caller then sends the list of
+problems alone.
 
 A workbook that is itself an earlier feedback (units are asked to correct it and send it back)
 has its old feedback sheets, kieumau's comments and marking fills removed first, so each
@@ -32,20 +32,20 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 from xml.parsers import expat
 
 from processor.domain.sheets import column_index, column_letter
 from processor.domain.vietnamese import nfc
 from processor.outputs._xlsx.fastrows import (
+    DEFLATE_LEVEL,
     cell_bodies,
     cell_body,
     escape_text,
     row_cells,
     row_elements,
     unescape,
+    write_part,
 )
-from processor.outputs._xlsx.zipwrite import ZipWriter
 
 AUTHOR = "kieumau"
 ERROR_RGB = "FFFFC7CE"
@@ -84,7 +84,7 @@ _REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 
 
 class Unsupported(Exception):
-    """The workbook is laid out in a way this module does not edit; use openpyxl instead."""
+    """The workbook is laid out in a way this module does not edit."""
 
 
 @dataclass
@@ -302,9 +302,8 @@ class _Sheet:
 class _Package:
     """The parts of the unit's workbook, read lazily, with the edited ones kept as text."""
 
-    def __init__(self, source: zipfile.ZipFile, raw: BinaryIO) -> None:
+    def __init__(self, source: zipfile.ZipFile) -> None:
         self.zip = source
-        self.raw = raw  # the archive's file, for copying the parts left as they are
         self.names = set(source.namelist())
         self.edited: dict[str, str | bytes] = {}
         self.removed: set[str] = set()
@@ -338,10 +337,10 @@ class _Package:
         self.edited.pop(name, None)
 
     def write(self, dest: Path) -> None:
-        # Deflated by ISA-L at level 1 (outputs._xlsx.zipwrite): this file goes straight back to
-        # the unit, and a district writes four hundred of them. The parts not edited are
-        # copied as the unit's file holds them (about 1 ms a feedback, inflated and deflated).
-        with open(dest, "wb") as file, ZipWriter(file) as out:
+        with (
+            open(dest, "wb") as file,
+            zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL) as out,
+        ):
             # [Content_Types].xml first, as Office writes it (some readers expect it), then the
             # unit's parts in their order and ours: the same inputs give the same file.
             new = sorted(set(self.edited) - self.names)
@@ -350,17 +349,17 @@ class _Package:
             for name in order:
                 if name in self.removed:
                     continue
-                if name in self.edited:
-                    value = self.edited[name]
-                    data = value.encode("utf-8") if isinstance(value, str) else value
-                    # Parts cut and spliced by the regular expressions here are parsed before
-                    # they are written; a sheet made whole from escaped values (the listing,
-                    # the results) is not, as fastrows' sheets are not (tested instead).
-                    if name not in self.generated:
-                        _check_well_formed(name, data)
-                    out.write(name, data)
-                elif not out.copy(self.raw, self.zip.getinfo(name)):
-                    out.write(self.zip.getinfo(name), self.zip.read(name))
+                if name not in self.edited:
+                    write_part(out, name, [self.zip.read(name)])
+                    continue
+                value = self.edited[name]
+                data = value.encode("utf-8") if isinstance(value, str) else value
+                # Parts cut and spliced by the regular expressions here are parsed before
+                # they are written; a sheet made whole from escaped values (the listing,
+                # the results) is not, as fastrows' sheets are not (tested instead).
+                if name not in self.generated:
+                    _check_well_formed(name, data)
+                write_part(out, name, [data])
 
 
 def _check_well_formed(name: str, data: bytes) -> None:
@@ -386,8 +385,8 @@ def mark_workbook(
     ``replace``, and comments by kieumau or starting with one of ``note_prefixes`` (LibreOffice
     drops a comment's author when it saves).
     """
-    with zipfile.ZipFile(source) as archive, open(source, "rb") as raw:
-        package = _Package(archive, raw)
+    with zipfile.ZipFile(source) as archive:
+        package = _Package(archive)
         workbook_part = _office_document(package)
         workbook_dir = posixpath.dirname(workbook_part)
         workbook = package.text(workbook_part)
