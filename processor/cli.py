@@ -745,6 +745,115 @@ def demo_command(
     sys.exit(code)
 
 
+@main.command("thu")
+@click.argument("source", metavar="NGUON")
+@click.option("--ky", "period", required=True, callback=_period, help="Kỳ báo cáo, dạng 2021-11.")
+@click.option(
+    "--vao",
+    "inbox",
+    type=click.Path(file_okay=False),
+    help="Thư mục lưu biểu mẫu (mặc định hop_thu/<kỳ>/).",
+)
+@click.option(
+    "--danh-dau-da-doc",
+    "mark_read",
+    is_flag=True,
+    help="Đánh dấu đã đọc các thư đã lấy biểu mẫu (IMAP, Maildir); mặc định không đổi hộp thư.",
+)
+@catalogue_option
+@output_options
+@friendly_errors
+def collect_command(
+    source: str,
+    period: Period,
+    inbox: str | None,
+    mark_read: bool,
+    catalogue_path: str | None,
+    output_root: str,
+    history_path: str | None,
+    workspace: str,
+) -> None:
+    """Lấy biểu mẫu đính kèm trong thư về hộp thư của kỳ.
+
+    NGUON: thư mục chứa tệp .eml, tệp .mbox, thư mục Maildir, hoặc hộp thư IMAP
+    imaps://tên@máy-chủ[:cổng]/THƯ_MỤC (imap:// dùng STARTTLS). Mật khẩu lấy từ biến môi
+    trường KIEUMAU_MAT_KHAU hoặc được hỏi khi chạy; không bao giờ đọc từ tệp.
+    """
+    from processor.mail.collect import collect_mail
+    from processor.mail.sources import open_source
+
+    catalogue = _load(catalogue_path)
+    target = Path(inbox) if inbox else Path("hop_thu") / str(period)
+
+    def ask(text: str) -> str:
+        return click.prompt(text, hide_input=True)
+
+    with open_source(source, environ=dict(os.environ), prompt=ask, writable=mark_read) as box:
+        report = collect_mail(
+            box,
+            period,
+            catalogue,
+            target,
+            _history_file(workspace, history_path),
+            mark_read=mark_read,
+            progress=lambda n: _progress("Đọc thư", n, n) if n % 10 == 0 else None,
+        )
+    _print_collect_report(report, catalogue, mark_read)
+    sys.exit(report.exit_code)
+
+
+_MAX_LISTED = 12  # lines per list on the one-screen report; the rest are counted
+
+
+def _print_listed(title: str, items: list, colour: str | None = None) -> None:
+    if not items:
+        return
+    click.secho(f"{title} ({len(items)}):", fg=colour)
+    for item in items[:_MAX_LISTED]:
+        click.echo(f"  - {item}")
+    if len(items) > _MAX_LISTED:
+        click.echo(f"  … và {len(items) - _MAX_LISTED} mục khác.")
+
+
+def _print_collect_report(report, catalogue: Catalogue, mark_read: bool) -> None:
+    since = report.since.strftime("%d/%m/%Y")
+    click.echo(
+        f"THU THƯ kỳ {report.period} từ {report.source}: đọc {report.mails} thư "
+        f"({report.new} mới, {report.seen_before} đã lấy trước đây)"
+        + (f"; {report.older} thư trước {since} không xét" if report.older else "")
+        + "."
+    )
+    click.echo(f"Đã lưu {len(report.saved)} biểu mẫu vào {report.inbox}/.")
+    counts = [f"{code}: {n}" for code, n in sorted(report.forms_by_unit.items())]
+    for start in range(0, len(counts), 8):
+        click.echo("  " + "   ".join(counts[start : start + 8]))
+    if report.put_aside:
+        click.secho(
+            f"Để riêng {len(report.put_aside)} biểu mẫu cần kiểm tra trong {report.aside}/ "
+            "(không đưa vào tổng hợp):",
+            fg="red",
+        )
+        for saved in report.put_aside[:_MAX_LISTED]:
+            click.echo(f"  - {saved.path.name}: {saved.mail}")
+    _print_listed("Thư cần xem", report.problems, "red")
+    _print_listed("Tệp không lưu", report.not_saved, "yellow")
+    _print_listed("Lưu ý", report.remarks, "yellow")
+    if report.missing_units:
+        click.secho(
+            f"Đơn vị chưa có biểu mẫu kỳ này qua thư ({len(report.missing_units)}/"
+            f"{len(catalogue.units)}): " + ", ".join(u.code for u in report.missing_units),
+            fg="yellow",
+        )
+    else:
+        click.secho("Mọi đơn vị đã có biểu mẫu kỳ này.", fg="green")
+    if mark_read:
+        if report.marked_read is None:
+            click.echo("Nguồn này không có trạng thái đã đọc: hộp thư không đổi.")
+        else:
+            click.echo(f"Đã đánh dấu đã đọc {report.marked_read} thư.")
+    click.echo(f"Bước tiếp: kieumau run {report.inbox} --ky {report.period}")
+
+
 @main.group("catalogue")
 def catalogue_group() -> None:
     """Bộ tiêu chí (bo_tieu_chi.xlsx)."""

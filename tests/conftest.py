@@ -126,3 +126,40 @@ def sheet_rows(path: Path, sheet: str) -> list[dict]:
 
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
     return [dict(zip(rows[0], row, strict=False)) for row in rows[1:]]
+
+
+@pytest.fixture(scope="session")
+def mail_certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A self-signed certificate for 127.0.0.1, shared by the test mail servers."""
+    from tests.mailkit import self_signed
+
+    return self_signed(tmp_path_factory.mktemp("chung_chi"))[0]
+
+
+@pytest.fixture
+def trusted(mail_certificate: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The servers' certificate trusted the way a clerk's own server would be: SSL_CERT_FILE."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(mail_certificate))
+    return mail_certificate
+
+
+@pytest.fixture(scope="session")
+def dovecot(tmp_path_factory: pytest.TempPathFactory, mail_certificate: Path):
+    """A Dovecot IMAP server on 127.0.0.1 for the session (tests/mailkit.py)."""
+    from tests.mailkit import dovecot_binary, start_dovecot
+
+    if dovecot_binary() is None:
+        pytest.skip("Dovecot (dovecot-imapd) chưa được cài: apt-get install dovecot-imapd")
+    server = start_dovecot(tmp_path_factory.mktemp("dovecot"), mail_certificate)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(mail_certificate: Path):
+    """aiosmtpd over STARTTLS with a login, on 127.0.0.1 (tests/mailkit.py)."""
+    from tests.mailkit import start_smtp
+
+    server = start_smtp(mail_certificate)
+    yield server
+    server.stop()
