@@ -13,5 +13,6 @@ the ones above it in this list (tests/test_layers.py holds it to that):
   the scoring itself (pure), progress.
 - ``outputs``: forms, the summary and feedback workbooks, the Word drafts; the low-level
   workbook writing sits in the private ``outputs._xlsx``.
+- ``mail``: the forms mailed in (`kieumau thu`) and the feedback mailed back (`kieumau gui`).
 - at the top: ``batch`` (``kieumau run`` as a function), ``demo`` and ``cli`` (thin commands).
 """

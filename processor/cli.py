@@ -854,6 +854,119 @@ def _print_collect_report(report, catalogue: Catalogue, mark_read: bool) -> None
     click.echo(f"Bước tiếp: kieumau run {report.inbox} --ky {report.period}")
 
 
+@main.command("gui")
+@click.option("--ky", "period", required=True, callback=_period, help="Kỳ báo cáo, dạng 2021-11.")
+@click.option(
+    "--smtp",
+    "smtp_url",
+    help="Gửi qua máy chủ smtps://tên@máy-chủ[:cổng] (smtp:// dùng STARTTLS); không ghi thì "
+    "chỉ soạn thư nháp .eml vào output/<kỳ>/thu_gui/.",
+)
+@click.option(
+    "--nhac-nop",
+    "remind",
+    is_flag=True,
+    help="Nhắc các đơn vị chưa nộp, kèm biểu mẫu của kỳ (điền sẵn nếu có) và hạn nộp.",
+)
+@click.option("--gui-lai", "resend", is_flag=True, help="Gửi lại cả cho đơn vị đã gửi trước đây.")
+@click.option(
+    "--don-vi", "unit_codes", multiple=True, help="Chỉ gửi cho đơn vị này (lặp lại được)."
+)
+@catalogue_option
+@output_options
+@friendly_errors
+def send_command(
+    period: Period,
+    smtp_url: str | None,
+    remind: bool,
+    resend: bool,
+    unit_codes: tuple[str, ...],
+    catalogue_path: str | None,
+    output_root: str,
+    history_path: str | None,
+    workspace: str,
+) -> None:
+    """Gửi mỗi đơn vị một thư: tệp phản hồi và biểu mẫu kỳ sau (hoặc thư nhắc nộp).
+
+    Mật khẩu máy chủ lấy từ biến môi trường KIEUMAU_MAT_KHAU hoặc được hỏi khi chạy.
+    Thư đã gửi được ghi vào kho lịch sử: chạy lại không gửi trùng, trừ khi có --gui-lai.
+    """
+    from processor.mail.send import SmtpSession, send_period
+    from processor.mail.servers import parse_server, password
+
+    catalogue = _load(catalogue_path)
+    session = None
+    if smtp_url:
+        server = parse_server(smtp_url, ("smtps", "smtp"))
+        secret = password(
+            server, dict(os.environ), lambda text: click.prompt(text, hide_input=True)
+        )
+        session = SmtpSession(server, secret)
+    try:
+        report = send_period(
+            catalogue,
+            period,
+            Path(output_root),
+            _history_file(workspace, history_path),
+            Path(workspace),
+            session=session,
+            remind=remind,
+            resend=resend,
+            unit_codes=unit_codes,
+            progress=lambda i, n: _progress("Gửi thư", i, n),
+        )
+    finally:
+        if session is not None:
+            session.close()
+    _print_send_report(report)
+    sys.exit(report.exit_code)
+
+
+def _print_send_report(report) -> None:
+    what = "thư nhắc nộp" if report.kind == "nhac_nop" else "thư phản hồi"
+    if report.server:
+        click.echo(f"GỬI {what} kỳ {report.period} qua {report.server}: đã gửi {len(report.done)}.")
+    else:
+        click.echo(
+            f"SOẠN {len(report.done)} {what} kỳ {report.period} (thư nháp .eml, mở bằng Outlook "
+            f"hoặc Thunderbird rồi bấm Gửi) trong {report.folder}/."
+        )
+    for done in report.done:
+        note = f" ({done.note})" if done.note else ""
+        click.echo(f"  {done.unit_code}: {', '.join(done.recipients)}{note}")
+    if report.already:
+        click.echo(
+            f"Đã gửi trước đây, không gửi lại ({len(report.already)}): "
+            + ", ".join(code for code, _, _ in report.already)
+            + ". Dùng --gui-lai để gửi lại."
+        )
+        changed = [code for code, _, differs in report.already if differs]
+        if changed:
+            click.secho(
+                "Tệp đính kèm đã thay đổi từ lần gửi trước: "
+                + ", ".join(changed)
+                + " (gửi bản mới: --gui-lai --don-vi MÃ).",
+                fg="yellow",
+            )
+    if report.not_due:
+        label = (
+            "Đơn vị đã nộp, không cần nhắc"
+            if report.kind == "nhac_nop"
+            else ("Đơn vị chưa nộp, chưa có phản hồi (nhắc bằng kieumau gui --nhac-nop)")
+        )
+        click.echo(f"{label} ({len(report.not_due)}): {', '.join(report.not_due)}.")
+    for item in report.by_hand:
+        files = ", ".join(str(p) for p in item.files)
+        click.secho(f"Gửi tay cho {item.unit.code} ({item.reason}): {files}", fg="yellow")
+    if report.failed:
+        click.secho(f"KHÔNG GỬI ĐƯỢC cho {len(report.failed)} đơn vị:", fg="red")
+        for code, reason in report.failed:
+            click.echo(f"  {code}: {reason}")
+        click.secho(
+            "Chạy lại lệnh sau khi sửa: các đơn vị đã nhận thư sẽ không bị gửi trùng.", fg="red"
+        )
+
+
 @main.group("catalogue")
 def catalogue_group() -> None:
     """Bộ tiêu chí (bo_tieu_chi.xlsx)."""

@@ -144,13 +144,13 @@ def trusted(mail_certificate: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory, mail_certificate: Path):
+def dovecot(mail_certificate: Path):
     """A Dovecot IMAP server on 127.0.0.1 for the session (tests/mailkit.py)."""
     from tests.mailkit import dovecot_binary, start_dovecot
 
     if dovecot_binary() is None:
         pytest.skip("Dovecot (dovecot-imapd) chưa được cài: apt-get install dovecot-imapd")
-    server = start_dovecot(tmp_path_factory.mktemp("dovecot"), mail_certificate)
+    server = start_dovecot(mail_certificate)
     yield server
     server.stop()
 

@@ -23,6 +23,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import unicodedata
 from base64 import b64encode
@@ -33,6 +34,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+
+from processor.mail.servers import imap_utf7
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WARD = "vhxh.phongson@gmail.com"
@@ -261,6 +264,7 @@ class Dovecot:
     def deliver(self, message, received: dt.datetime, folder: str = "INBOX") -> None:
         """Put a mail in the folder as the server would have, received at ``received``."""
         imap = self.client()
+        folder = f'"{imap_utf7(folder)}"'
         try:
             imap.create(folder)
             when = imaplib.Time2Internaldate(received)
@@ -271,6 +275,7 @@ class Dovecot:
 
     def empty(self, folder: str = "INBOX") -> None:
         imap = self.client()
+        folder = f'"{imap_utf7(folder)}"'
         try:
             if imap.select(folder)[0] == "OK":
                 imap.store("1:*", "+FLAGS", "(\\Deleted)")
@@ -280,6 +285,7 @@ class Dovecot:
 
     def flags(self, folder: str = "INBOX") -> list[bytes]:
         imap = self.client()
+        folder = f'"{imap_utf7(folder)}"'
         try:
             imap.select(folder, readonly=True)
             _, data = imap.fetch("1:*", "(FLAGS)")
@@ -291,12 +297,21 @@ class Dovecot:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=20)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_dovecot(root: Path, cert: Path) -> Dovecot:
-    """Dovecot with ``cert`` (and key.pem beside it), its folders and users under ``root``."""
+def start_dovecot(cert: Path) -> Dovecot:
+    """Dovecot with ``cert`` (and key.pem beside it), its folders and users in a new tmp folder
+    its own users can enter (pytest's are closed to everyone but their owner)."""
     binary = dovecot_binary()
     assert binary
+    root = Path(tempfile.mkdtemp(prefix="kieumau-dovecot-"))
+    root.chmod(0o755)
+    served = root / "tls"
+    served.mkdir()
+    shutil.copy(cert, served / "cert.pem")
+    shutil.copy(cert.with_name("key.pem"), served / "key.pem")
+    cert = served / "cert.pem"
     for sub in ("run", "state", "home"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     server = Dovecot(root, cert, free_port(), free_port())
@@ -400,7 +415,8 @@ def start_smtp(cert: Path, implicit_tls: bool = False) -> SmtpServer:
 
     options: dict = {"authenticator": login, "auth_require_tls": True}
     if implicit_tls:
-        options["ssl_context"] = context
+        # aiosmtpd does not count SSL from the first byte as TLS for AUTH: it is, here.
+        options.update(ssl_context=context, auth_require_tls=False)
     else:
         options.update(tls_context=context, require_starttls=True)
     controller = Controller(server.handler, hostname="127.0.0.1", port=server.port, **options)

@@ -10,7 +10,7 @@ import processor
 
 PACKAGE = Path(processor.__file__).parent
 # Earlier first: a module may import from its own layer and the layers before it.
-LAYERS = ("domain", "intake", "store", "scoring", "outputs", "")
+LAYERS = ("domain", "intake", "store", "scoring", "outputs", "mail", "")
 
 
 def _layer(module: str) -> int:

@@ -99,12 +99,16 @@ class CollectReport:
         return 1 if self.problems or self.put_aside or refused else 0
 
 
+def month_before(period: Period) -> Period:
+    return (
+        Period(period.year - 1, 12) if period.month == 1 else Period(period.year, period.month - 1)
+    )
+
+
 def receipt_window(period: Period) -> dt.date:
     """Mails dated before the first day of the month before ``period`` are not looked at: a
     month's form is made by the run of the month before it at the earliest."""
-    previous = (
-        Period(period.year - 1, 12) if period.month == 1 else Period(period.year, period.month - 1)
-    )
+    previous = month_before(period)
     return dt.date(previous.year, previous.month, 1)
 
 

@@ -28,7 +28,7 @@ _ADDRESS = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
-_SEPARATORS = re.compile(r"[,;\s]+")
+_SEPARATORS = re.compile(r"[,; ]+")
 # Every character that ends a line somewhere: CR, LF, VT, FF, the file/group/record separators,
 # NEL, and Unicode's line and paragraph separators.
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029\t]+")
@@ -49,6 +49,9 @@ def is_address(text: str) -> bool:
 def split_addresses(cell: str) -> tuple[list[str], list[str]]:
     """(valid addresses, invalid entries) of a catalogue cell: one address or several separated
     by commas, semicolons or spaces; addresses in lower case."""
+    if _LINE_BREAKS.search((cell or "").strip()):
+        # A line break inside the cell: never read addresses out of what may be a header.
+        return [], [one_line(cell)]
     good, bad = [], []
     for entry in _SEPARATORS.split(cell or ""):
         entry = entry.strip().strip("<>").lower()
