@@ -931,9 +931,12 @@ def _print_send_report(report) -> None:
             f"SOẠN {len(report.done)} {what} kỳ {report.period} (thư nháp .eml, mở bằng Outlook "
             f"hoặc Thunderbird rồi bấm Gửi) trong {report.folder}/."
         )
+    codes = [done.unit_code for done in report.done]
+    for start in range(0, len(codes), 12):
+        click.echo("  " + ", ".join(codes[start : start + 12]))
     for done in report.done:
-        note = f" ({done.note})" if done.note else ""
-        click.echo(f"  {done.unit_code}: {', '.join(done.recipients)}{note}")
+        if done.note:
+            click.secho(f"  {done.unit_code}: {done.note}", fg="yellow")
     if report.already:
         click.echo(
             f"Đã gửi trước đây, không gửi lại ({len(report.already)}): "
@@ -949,12 +952,14 @@ def _print_send_report(report) -> None:
                 fg="yellow",
             )
     if report.not_due:
-        label = (
-            "Đơn vị đã nộp, không cần nhắc"
-            if report.kind == "nhac_nop"
-            else ("Đơn vị chưa nộp, chưa có phản hồi (nhắc bằng kieumau gui --nhac-nop)")
-        )
-        click.echo(f"{label} ({len(report.not_due)}): {', '.join(report.not_due)}.")
+        if report.kind == "nhac_nop":
+            click.echo(f"{len(report.not_due)} đơn vị đã nộp, không cần nhắc.")
+        else:
+            click.echo(
+                f"Đơn vị chưa nộp, chưa có phản hồi ({len(report.not_due)}): "
+                f"{', '.join(report.not_due)}. Nhắc nộp: kieumau gui --ky {report.period} "
+                "--nhac-nop"
+            )
     for item in report.by_hand:
         files = ", ".join(str(p) for p in item.files)
         click.secho(f"Gửi tay cho {item.unit.code} ({item.reason}): {files}", fg="yellow")

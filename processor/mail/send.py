@@ -212,7 +212,7 @@ def send_period(
             "tiêu chí (địa chỉ các đơn vị gửi biểu mẫu về)."
         )
     units = _chosen(catalogue, unit_codes)
-    if not history_path.exists():
+    if not history_path.exists() and not remind:
         raise KieumauError(
             f"Chưa có kho lịch sử {history_path}: hãy chạy kieumau run cho kỳ {period} trước."
         )
