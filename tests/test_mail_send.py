@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processor.batch import run_batch
 from processor.domain.catalogue import Catalogue
@@ -167,3 +169,24 @@ def test_no_header_can_be_injected_and_units_without_address_are_listed(
     assert "địa chỉ không hợp lệ" in by_hand["TDP02"].reason
     assert "chưa có email" in by_hand["CQ01"].reason
     assert [p.name for p in by_hand["CQ01"].files] == ["CQ01_2021-11.xlsx", "CQ01_2021-12.xlsx"]
+
+
+@given(name=st.text(max_size=80), subject=st.text(max_size=80))
+@settings(max_examples=150, deadline=None)
+def test_whatever_a_name_or_subject_holds_it_adds_no_header(
+    catalogue: Catalogue, name: str, subject: str
+) -> None:
+    from processor.mail.compose import build_message
+
+    unit = dataclasses.replace(catalogue.units[0], name=name)
+    message = build_message(
+        catalogue, "vhxh@example.vn", unit, ["to1@example.vn"], subject, "Nội dung", [],
+        dt.datetime(2021, 11, 28, tzinfo=dt.UTC), draft=True,
+    )  # fmt: skip
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert sorted(parsed.keys()) == sorted(
+        ["From", "To", "Subject", "Date", "Message-ID", "X-Unsent", "Content-Type",
+         "Content-Transfer-Encoding", "MIME-Version"]
+    )  # fmt: skip
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["to1@example.vn"]
+    assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
