@@ -227,3 +227,25 @@ def test_thu_command_prints_one_screen_and_never_asks_a_file_for_the_password(
     assert "Đơn vị chưa có biểu mẫu kỳ này qua thư (23/28): TDP06, TDP07" in result.output
     assert len(lines) <= 40
     assert len(list((tmp_path / "hop_thu" / "2021-11").iterdir())) == 5
+
+
+def test_a_maildir_is_marked_read_only_when_asked(tmp_path: Path, catalogue: Catalogue) -> None:
+    import mailbox
+
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(bytes(gmail(address(catalogue, "TDP09"), "9", [("9.xlsx", form("TDP09"))], day(9))))
+    before = sorted(
+        p.relative_to(tmp_path) for p in (tmp_path / "Maildir").rglob("*") if p.is_file()
+    )
+    collect(tmp_path / "Maildir", tmp_path / "a", tmp_path / "s.sqlite", catalogue)
+    after = sorted(
+        p.relative_to(tmp_path) for p in (tmp_path / "Maildir").rglob("*") if p.is_file()
+    )
+    assert after == before and before[0].parts[1] == "new"
+    with open_source(str(tmp_path / "Maildir"), environ={}, writable=True) as source:
+        report = collect_mail(
+            source, NOVEMBER, catalogue, tmp_path / "b", tmp_path / "t.sqlite", mark_read=True
+        )
+    assert report.marked_read == 1
+    [marked] = [p for p in (tmp_path / "Maildir").rglob("*") if p.is_file()]
+    assert marked.parent.name == "cur" and marked.name.endswith(":2,S")
