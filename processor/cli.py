@@ -761,7 +761,7 @@ def demo_command(
     help="Đánh dấu đã đọc các thư đã lấy biểu mẫu (IMAP, Maildir); mặc định không đổi hộp thư.",
 )
 @catalogue_option
-@output_options
+@store_options
 @friendly_errors
 def collect_command(
     source: str,
@@ -769,9 +769,8 @@ def collect_command(
     inbox: str | None,
     mark_read: bool,
     catalogue_path: str | None,
-    output_root: str,
     history_path: str | None,
-    workspace: str,
+    workspace: str | None,
 ) -> None:
     """Lấy biểu mẫu đính kèm trong thư về hộp thư của kỳ.
 
@@ -781,20 +780,25 @@ def collect_command(
     """
     from processor.mail.collect import collect_mail
     from processor.mail.sources import open_source
+    from processor.store.lock import StoreLock
 
     catalogue = _load(catalogue_path)
+    where = places(catalogue_path, None, workspace, history_path)
     target = Path(inbox) if inbox else Path("hop_thu") / str(period)
 
     def ask(text: str) -> str:
         return click.prompt(text, hide_input=True)
 
-    with open_source(source, environ=dict(os.environ), prompt=ask, writable=mark_read) as box:
+    with (
+        StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"),
+        open_source(source, environ=dict(os.environ), prompt=ask, writable=mark_read) as box,
+    ):
         report = collect_mail(
             box,
             period,
             catalogue,
             target,
-            _history_file(workspace, history_path),
+            where.history,
             mark_read=mark_read,
             progress=lambda n: _progress("Đọc thư", n, n) if n % 10 == 0 else None,
         )
@@ -882,9 +886,9 @@ def send_command(
     resend: bool,
     unit_codes: tuple[str, ...],
     catalogue_path: str | None,
-    output_root: str,
+    output_root: str | None,
     history_path: str | None,
-    workspace: str,
+    workspace: str | None,
 ) -> None:
     """Gửi mỗi đơn vị một thư: tệp phản hồi và biểu mẫu kỳ sau (hoặc thư nhắc nộp).
 
@@ -893,8 +897,10 @@ def send_command(
     """
     from processor.mail.send import SmtpSession, send_period
     from processor.mail.servers import parse_server, password
+    from processor.store.lock import StoreLock
 
     catalogue = _load(catalogue_path)
+    where = places(catalogue_path, output_root, workspace, history_path)
     session = None
     if smtp_url:
         server = parse_server(smtp_url, ("smtps", "smtp"))
@@ -903,18 +909,19 @@ def send_command(
         )
         session = SmtpSession(server, secret)
     try:
-        report = send_period(
-            catalogue,
-            period,
-            Path(output_root),
-            _history_file(workspace, history_path),
-            Path(workspace),
-            session=session,
-            remind=remind,
-            resend=resend,
-            unit_codes=unit_codes,
-            progress=lambda i, n: _progress("Gửi thư", i, n),
-        )
+        with StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"):
+            report = send_period(
+                catalogue,
+                period,
+                where.output_root,
+                where.history,
+                where.workspace,
+                session=session,
+                remind=remind,
+                resend=resend,
+                unit_codes=unit_codes,
+                progress=lambda i, n: _progress("Gửi thư", i, n),
+            )
     finally:
         if session is not None:
             session.close()

@@ -217,7 +217,7 @@ def test_thu_command_prints_one_screen_and_never_asks_a_file_for_the_password(
     mails: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["thu", str(mails), "--ky", "2021-11"])
+    result = CliRunner().invoke(main, ["thu", str(mails), "--ky", "2021-11", "--kho", "kho"])
     assert result.exit_code == 1, result.output  # a mail without any form needs the clerk
     lines = result.output.splitlines()
     assert lines[0].startswith("THU THƯ kỳ 2021-11 từ thư mục")

@@ -64,7 +64,9 @@ def test_marking_read_only_when_asked(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KIEUMAU_MAT_KHAU", mailbox.secret)
     url = mailbox.url("Thu den")
-    result = CliRunner().invoke(main, ["thu", url, "--ky", "2021-11", "--danh-dau-da-doc"])
+    result = CliRunner().invoke(
+        main, ["thu", url, "--ky", "2021-11", "--danh-dau-da-doc", "--kho", "kho"]
+    )
     assert result.exit_code == 0, result.output
     assert "Đã đánh dấu đã đọc 2 thư." in result.output
     assert all(b"\\Seen" in line for line in mailbox.flags("Thu den"))
@@ -75,6 +77,7 @@ def test_what_the_clerk_is_told_when_imap_goes_wrong(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
+    monkeypatch.setenv("KIEUMAU_KHO", str(tmp_path / "kho"))
     # A certificate nobody said to trust.
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "khong_co.pem"))
     monkeypatch.setenv("KIEUMAU_MAT_KHAU", mailbox.secret)

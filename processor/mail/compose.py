@@ -27,6 +27,7 @@ from processor.intake.reader import read_submission
 from processor.intake.submission import sha256_of
 from processor.mail.servers import one_line
 from processor.scoring.consolidate import COUNTED
+from processor.store.archive import find_archived
 from processor.store.history import History
 
 MAX_CELLS_IN_BODY = 15  # the rest are in the attached feedback workbook
@@ -104,11 +105,10 @@ def unit_facts(
 
 def _file_of(name: str, sha: str, inbox: Path | None, archive: Path) -> Path | None:
     """The unit's file: in the run's inbox if it is still there unchanged, else the archive's
-    copy (kept by SHA-256, processor/store/archive.py)."""
+    copy (kept by SHA-256)."""
     if inbox is not None and (inbox / name).is_file() and sha256_of(inbox / name) == sha:
         return inbox / name
-    kept = sorted((archive / "luu_tru" / sha[:2]).glob(f"{sha}.*"))
-    return kept[0] if kept else None
+    return find_archived(archive, sha)
 
 
 def _title_counts(history: History, catalogue: Catalogue, unit: Unit, period: Period) -> list[str]:
