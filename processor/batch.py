@@ -44,7 +44,7 @@ from processor.intake.submission import (
 from processor.outputs.feedback import shown_results, write_feedback
 from processor.outputs.files import write_json
 from processor.outputs.forms import write_form
-from processor.outputs.prefill import next_roster, roster_from_history, source_of
+from processor.outputs.prefill import LastRows, last_rows_from_history, next_rosters, source_of
 from processor.outputs.publish import (
     MANIFEST,
     path_under,
@@ -577,16 +577,18 @@ def _form_jobs(ctx: RunContext, submissions: list[Submission]) -> list[tuple]:
         return frames[0] if frames else pd.DataFrame()
 
     following = ctx.period.next()
-    source = source_of(ctx.period)
+    last = {
+        code: LastRows(ctx.period, {level: rows(subs, level) for level in _LEVELS},
+                       source_of(ctx.period))
+        for code, subs in own.items()
+    }  # fmt: skip
+    others = [u.code for u in ctx.catalogue.units if u.code not in own]
+    last |= last_rows_from_history(ctx.history, others, following)
+    rosters = next_rosters(last, following, ctx.catalogue, ctx.history)
     jobs = []
     for unit in ctx.catalogue.units:
-        if unit.code in own:
-            frames = {level: rows(own[unit.code], level) for level in _LEVELS}
-            roster = next_roster(frames, ctx.period, source=source)
-        else:
-            roster = roster_from_history(ctx.history, unit.code, following)
         path = path_under(ctx.staging / "bieu_mau", f"{unit.code}_{following}.xlsx")
-        jobs.append((unit, following, path, roster))
+        jobs.append((unit, following, path, rosters.get(unit.code)))
     return jobs
 
 

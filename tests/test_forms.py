@@ -503,14 +503,16 @@ def test_task_rows_are_the_catalogues_tasks_merged_with_the_roster(catalogue) ->
     from processor.domain.form_layout import unit_task_rows
     from processor.domain.periods import Period
     from processor.outputs.forms import _task_rows
-    from processor.outputs.prefill import next_roster
+    from processor.outputs.prefill import LastRows, next_rosters
 
     tasks = all_tasks_done(catalogue)
     tasks["task"] = tasks["task"].replace("", None)  # as the intake reads an empty code
     tasks = pd.concat([tasks.iloc[1:], tasks.iloc[[3]].assign(planned_month=9)])
     tasks["inspection"] = "Đạt"
     tasks["_row"] = range(len(tasks))
-    listed, n = _task_rows(catalogue, next_roster({"tasks": tasks}, Period(2021, 11)))
+    last = {"TDP01": LastRows(Period(2021, 11), {"tasks": tasks})}
+    roster = next_rosters(last, Period(2021, 12), catalogue, None)["TDP01"]
+    listed, n = _task_rows(catalogue, roster)
     catalogue_rows = pd.DataFrame(unit_task_rows(catalogue))
     last = tasks.drop(columns=["inspection", "_row"]).assign(task=tasks["task"].fillna(""))
     merged = catalogue_rows.merge(last, on=["criterion", "task"], how="left")

@@ -2,17 +2,23 @@
 
 One path for both: `kieumau run` pre-fills the next month's forms from the files it has just
 read, `kieumau forms` from the history store. What a form takes from the last one is decided
-here, in `next_roster`:
+here, in `next_rosters`:
 
 - a month's own values are not carried (NOT_CARRIED: the meeting's votes, the BCĐ's
   inspection); everything else is, Ghi chú included (the unit's own remark on a person);
 - what the unit typed in a cell that could not be read stays, marked (form_layout.RAW), until
   the unit fixes it or deletes the row;
+- a year count left blank is shown as the scoring fills it, marked with where the value came
+  from (form_layout.CARRIED);
+- at the turn of the year (a January form from an earlier year's rows) people, households and
+  what lasts are kept, the year's values cleared (NEW_YEAR_CLEARED) and the consecutive-year
+  counts moved on from last year's results (processor.scoring.conditions.carry_years).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,18 +29,100 @@ from processor.domain.form_layout import CARRIED, RAW
 from processor.domain.periods import Period
 from processor.intake.residents import Residents
 from processor.outputs.forms import Origin, Roster, write_form
+from processor.scoring.conditions import carry_years
 from processor.store.history import History
 
 LEVELS = ("citizens", "households", "tasks")
 # Values that belong to one month's meeting or inspection: never carried to the next form.
 NOT_CARRIED = ("votes", "inspection")
+# What a new year's form also leaves blank: the year's registration (made again in January),
+# and on the Tổ dân phố sheet the year's roadmap (current state, planned month,
+# self-assessment). Every criterion's value is cleared too but the consecutive-year counts,
+# which are moved on (carry_years). People, households, addresses, notes and who is
+# responsible for a task last.
+NEW_YEAR_CLEARED = ("registered", "current_state", "planned_month", "self_assessment")
 
 
-def next_roster(frames: dict[str, pd.DataFrame], last: Period, *, source: str = "") -> Roster:
-    """The roster of a unit's next form from the rows it sent for ``last`` (``frames``:
-    citizens, households, tasks, as read or as recorded)."""
-    out = {level: _without(frames.get(level), NOT_CARRIED) for level in LEVELS}
-    return Roster(*(out[level] for level in LEVELS), origin=Origin.HISTORY, source=source)
+@dataclass
+class LastRows:
+    """What a unit last sent: its rows (citizens, households, tasks) and their period."""
+
+    period: Period
+    frames: dict[str, pd.DataFrame]
+    source: str = ""  # for the guide: where the rows came from
+
+
+def next_rosters(
+    last: dict[str, LastRows],
+    following: Period,
+    catalogue: Catalogue,
+    history: History | None,
+) -> dict[str, Roster]:
+    """The roster of each unit's form for ``following`` from the rows it last sent (``last``,
+    by unit code). A January form after an earlier year's rows is a new year's: see
+    NEW_YEAR_CLEARED. A year count left blank is filled as the scoring fills it (carry_years,
+    once for every unit), its cell marked with where the value came from."""
+    frames: dict[str, dict[str, pd.DataFrame]] = {}
+    for code, rows in last.items():
+        kept = {level: _without(rows.frames.get(level), NOT_CARRIED) for level in LEVELS}
+        if following.year > rows.period.year:
+            kept = _new_year(kept, catalogue)
+        frames[code] = kept
+    counted = _carried(frames, following, catalogue, history)
+    return {
+        code: Roster(
+            *(counted[code][level] for level in LEVELS),
+            origin=Origin.NEW_YEAR if following.year > rows.period.year else Origin.HISTORY,
+            source=rows.source,
+        )
+        for code, rows in last.items()
+    }
+
+
+def _new_year(frames: dict[str, pd.DataFrame], catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+    """A unit's rows for a new year's form: the year's values cleared, year counts too (they
+    are moved on from last year's results by _carried)."""
+    criteria = tuple(c.code for c in catalogue.criteria)
+    out = {
+        level: _without(frames[level], (*NEW_YEAR_CLEARED, *criteria))
+        for level in ("citizens", "households")
+    }
+    tasks = _without(frames["tasks"], (*NEW_YEAR_CLEARED, "value"))
+    out["tasks"] = tasks if tasks.empty else tasks.assign(value=None)
+    return out
+
+
+def _carried(
+    frames: dict[str, dict[str, pd.DataFrame]],
+    following: Period,
+    catalogue: Catalogue,
+    history: History | None,
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """``frames`` (by unit) with blank year counts filled by carry_years, called once for all
+    units: it reads the history's earlier periods whole."""
+    if history is None or not frames or not any(p < str(following) for p in history.periods()):
+        return frames
+    levels = ("households", "tasks")
+    stacked = {
+        level: pd.concat(
+            [f[level].assign(unit_code=code) for code, f in frames.items() if not f[level].empty]
+            or [pd.DataFrame()],
+            ignore_index=True,
+        )
+        for level in levels
+    }
+    filled = carry_years(stacked, history, catalogue, following)
+    out = {code: dict(f) for code, f in frames.items()}
+    for level in levels:
+        if filled[level].empty:
+            continue
+        for code, rows in filled[level].groupby("unit_code", sort=False):
+            original = frames[code][level]
+            rows = rows.reset_index(drop=True)
+            if "unit_code" not in original.columns:
+                rows = rows.drop(columns=["unit_code"])
+            out[code][level] = rows
+    return out
 
 
 def _without(frame: pd.DataFrame | None, keys: tuple[str, ...]) -> pd.DataFrame:
@@ -63,18 +151,22 @@ def _dates(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame
 
 
-def roster_from_history(history: History, unit_code: str, period: Period) -> Roster | None:
-    """The roster of the unit's form for ``period`` from the rows of its latest period before
-    it on record, or None if it has none."""
-    last = history.latest_before(str(period), unit_code)
-    if last is None:
-        return None
-    frames = {
-        level: _dates(history.load(last, "input", level, unit_code), "birth_date")
-        for level in LEVELS
-    }
-    previous = Period.parse(last)
-    return next_roster(frames, previous, source=source_of(previous))
+def last_rows_from_history(
+    history: History, unit_codes: list[str], period: Period
+) -> dict[str, LastRows]:
+    """The rows each unit last sent before ``period``, as recorded; units with none left out."""
+    found = {}
+    for code in unit_codes:
+        last = history.latest_before(str(period), code)
+        if last is None:
+            continue
+        frames = {
+            level: _dates(history.load(last, "input", level, code), "birth_date")
+            for level in LEVELS
+        }
+        previous = Period.parse(last)
+        found[code] = LastRows(previous, frames, source_of(previous))
+    return found
 
 
 def source_of(last: Period) -> str:
@@ -95,27 +187,29 @@ def write_forms(
     history at ``history_path``, or blank."""
     units = _units(catalogue, unit_codes)
     history = History(history_path) if history_path and history_path.exists() else None
-    written = []
+    rosters: dict[str, Roster] = {}
     try:
-        for unit in units:
-            roster = None
-            if residents is not None and unit.code in residents.units:
-                part = residents.units[unit.code]
-                roster = Roster(
-                    part.citizens,
-                    part.households,
-                    origin=Origin.RESIDENTS,
-                    source=f"tệp {residents.path.name}",
-                )
-            elif history is not None:
-                roster = roster_from_history(history, unit.code, period)
-            path = write_form(
-                catalogue, unit, period, out_dir / f"{unit.code}_{period}.xlsx", roster
-            )
-            written.append((path, roster.resolved_origin() if roster else Origin.BLANK))
+        if history is not None:
+            listed = set(residents.units) if residents is not None else set()
+            codes = [u.code for u in units if u.code not in listed]
+            last = last_rows_from_history(history, codes, period)
+            rosters = next_rosters(last, period, catalogue, history)
     finally:
         if history:
             history.db.close()
+    if residents is not None:
+        for code, part in residents.units.items():
+            rosters[code] = Roster(
+                part.citizens,
+                part.households,
+                origin=Origin.RESIDENTS,
+                source=f"tệp {residents.path.name}",
+            )
+    written = []
+    for unit in units:
+        roster = rosters.get(unit.code)
+        path = write_form(catalogue, unit, period, out_dir / f"{unit.code}_{period}.xlsx", roster)
+        written.append((path, roster.resolved_origin() if roster else Origin.BLANK))
     return written
 
 
