@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 
 from processor.domain import schema as S
 from processor.domain.catalogue import load_catalogue
@@ -756,3 +757,18 @@ def test_ten_thousand_names_all_in_the_annex(tmp_path, catalogue):
         )
         == []
     )
+
+
+def test_list_values_keep_line_breaks_and_drop_control_characters(tmp_path, catalogue, results):
+    """Rows are written after rendering (docx_lists): a newline typed in a note still breaks
+    the line, an `&` survives, a control character that XML refuses is dropped."""
+    from processor.outputs import document_context as ctx
+    from processor.outputs.documents import DEFAULT_TEMPLATES, _Renderer
+
+    rows = ctx.recognised_rows(catalogue, results, catalogue.citizen_title)
+    rows[0]["ghi_chu"] = "Dòng một & hai\nDòng ba\x07"
+    decision = ctx.title_context(ctx.ward_context(catalogue, 2021), catalogue.citizen_title, rows)
+    out = _Renderer(DEFAULT_TEMPLATES).render("quyet_dinh", decision, tmp_path / "qd.docx")
+    cell = rules.annex_tables(Document(out))[0].rows[1].cells[3]
+    assert cell.text == "Dòng một & hai\nDòng ba"
+    assert cell._tc.find(f".//{qn('w:br')}") is not None

@@ -16,6 +16,7 @@ silently breaks the document.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ from processor.domain.catalogue import DEFAULT_CATALOGUE, REGISTER_CHOICES, Cata
 from processor.domain.errors import KieumauError, TemplateError
 from processor.domain.vietnamese import fold
 from processor.outputs import document_context as ctx
-from processor.outputs.files import atomic_path
+from processor.outputs import docx_lists
 from processor.scoring.score import Results
 
 DEFAULT_TEMPLATES = DEFAULT_CATALOGUE.parent
@@ -50,12 +52,25 @@ _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _BLOCK_PREFIX = re.compile(r"^\{%-?\s*(?:p|tr|tc|r)\s")
 
 
-def sandbox() -> SandboxedEnvironment:
+class Sandbox(SandboxedEnvironment):
     """Jinja's sandbox with autoescape and no globals (range, cycler, namespace, lipsum…):
-    a template sees the documented variables and nothing else."""
-    env = SandboxedEnvironment(autoescape=True)
-    env.globals.clear()
-    return env
+    a template sees the documented variables and nothing else.
+
+    It compiles a template's source once: docxtpl hands the same source over for every file of
+    a template, and compiling was a third of rendering a small paper.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(autoescape=True)
+        self.globals.clear()
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def from_string(self, source, globals=None, template_class=None):  # type: ignore[override]
+        if globals or template_class or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        if source not in self._compiled:
+            self._compiled[source] = super().from_string(source)
+        return self._compiled[source]
 
 
 def _paragraph_texts(path: Path) -> list[str]:
@@ -117,7 +132,9 @@ class _Renderer:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.env = sandbox()
+        self.env = Sandbox()
+        # The last marked render: a title's certificates differ only in their rows.
+        self._last: tuple[str, bytes] = ("", b"")
 
     def _path(self, name: str) -> Path:
         path = self.folder / f"{name}.docx"
@@ -159,12 +176,20 @@ class _Renderer:
             )
 
     def render(self, name: str, context: dict[str, Any], out: Path) -> Path:
+        """Render ``context`` into ``out``: docxtpl renders the template with each long list
+        cut to one marked row, then `docx_lists.expand` writes the rows (see its docstring)."""
         path = self._path(name)
-        template = DocxTemplate(path)
-        with _template_errors(path):
-            template.render(context, self.env, autoescape=True)
-            with atomic_path(out) as tmp:
-                template.save(tmp)
+        small, lists = docx_lists.marked(context)
+        key = name + json.dumps(small, sort_keys=True, default=str, ensure_ascii=False)
+        if self._last[0] != key:
+            template = DocxTemplate(path)
+            buffer = BytesIO()
+            with _template_errors(path):
+                template.render(small, self.env, autoescape=True)
+                template.save(buffer)
+            self._last = (key, buffer.getvalue())
+        # Straight into place: the set is built in a folder of its own (see staged_folder).
+        docx_lists.expand(self._last[1], lists, out)
         return out
 
 
@@ -258,13 +283,15 @@ def render_all(
         renderer.check(name, context)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(jobs) < _PARALLEL_FROM:
-        return [renderer.render(name, context, out_dir / file) for name, context, file in jobs]
+        return _render_chunk(templates, [(n, c, out_dir / f) for n, c, f in jobs])
+    # Consecutive jobs in one chunk: a title's certificates share one render (see render).
+    size = max(1, len(jobs) // (4 * workers))
+    chunks = [
+        [(n, c, out_dir / f) for n, c, f in jobs[i : i + size]] for i in range(0, len(jobs), size)
+    ]
     with ProcessPoolExecutor(max_workers=workers, initializer=_end_with_parent) as pool:
-        futures = [
-            pool.submit(_render_one, templates, name, context, out_dir / file)
-            for name, context, file in jobs
-        ]
-        return [future.result() for future in futures]
+        futures = [pool.submit(_render_chunk, templates, chunk) for chunk in chunks]
+        return [path for future in futures for path in future.result()]
 
 
 def write_decisions(
@@ -308,8 +335,9 @@ def _end_with_parent() -> None:
             ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _render_one(folder: Path, name: str, context: dict[str, Any], out: Path) -> Path:
-    return _Renderer(folder).render(name, context, out)
+def _render_chunk(folder: Path, chunk: list[tuple[str, dict[str, Any], Path]]) -> list[Path]:
+    renderer = _Renderer(folder)
+    return [renderer.render(name, context, out) for name, context, out in chunk]
 
 
 # --- the set of drafts, replaced whole ------------------------------------------------------

@@ -1,30 +1,46 @@
 """Build the editable Word templates of the December drafts (SPEC §6, DOCUMENT_FORMAT.md).
 
-`build_templates(folder)` writes four docxtpl templates: ``quyet_dinh.docx`` (decision + annex),
-``to_trinh.docx`` and ``bien_ban.docx`` (per unit) and ``giay_khen.docx`` (one landscape page per
-recognised entity). The clerk may reword them in Word as long as the Jinja tags stay; the tags are
-Vietnamese without diacritics, like the catalogue's setting keys. `outputs.documents` fills them
-and checks, before each batch, that every tag a template uses is provided.
+`build_templates(folder)` writes five docxtpl templates: ``quyet_dinh.docx`` (a decision of the
+town and its annex), ``to_trinh_huyen.docx`` (the town's Tờ trình to the district for a title
+the district recognises, with its annex), ``to_trinh.docx`` and ``bien_ban.docx`` (per unit,
+from its Ban Vận động) and ``giay_khen.docx`` (one landscape certificate page: Giấy công nhận
+or Giấy khen, per the title's setting). The clerk may reword them in Word as long as the Jinja
+tags stay; the tags are Vietnamese without diacritics, like the catalogue's setting keys.
+`outputs.documents` fills them in Jinja's sandbox and checks, before each batch, that every
+tag a template uses is provided and reaches nothing else.
 
 Tags (filled by `processor.outputs.document_context`):
-- every template: ``ten_xa``, ``ten_xa_thuong`` (thị trấn Phong Sơn), ``dia_danh``, ``nam``,
-  ``co_quan_ban_hanh``, ``co_quan_ban_hanh_ngan`` (UBND), ``ky_hieu`` (QĐ-UBND),
-  ``nguoi_ban_hanh``, ``nguoi_ban_hanh_ngan`` (Chủ tịch UBND), ``ky_thay`` (KT.),
-  ``thu_truong``, ``chuc_vu_ky``, ``nguoi_ky``, ``ten_ban_chi_dao``, ``kinh_gui``, ``can_cu``,
-  ``quyen_loi``, ``noi_nhan``, ``ke_hoach``, ``ten_cd`` / ``ten_gd`` / ``ten_tdp``;
-- quyet_dinh / giay_khen: ``cap`` (cong_dan, ho_gia_dinh, don_vi), ``doi_tuong``,
-  ``ten_danh_hieu``, ``so_luong`` (123 (một trăm hai mươi ba)), ``danh_sach`` (rows: ``stt``,
-  ``ho_ten``, ``nam_sinh``, ``chu_ho``, ``dia_chi``, ``don_vi``, ``ten``, ``so_ho``, ``ty_le``,
-  ``ghi_chu``; certificates: ``nguoi_nhan``, ``noi_o``), ``nhom`` (per unit: ``ten``,
-  ``so_luong``, ``danh_sach``);
-- to_trinh / bien_ban: ``ten_don_vi``, ``la_to_dan_pho``, ``ky_hieu_to_trinh``, ``truong_ban``,
-  ``cong_dan`` / ``gia_dinh`` (rows with ``so_phieu``, ``ty_le_phieu``), ``so_cong_dan``,
-  ``so_gia_dinh``, ``de_nghi_to_dan_pho``, ``ngay_hop``, ``thoi_gian``, ``dia_diem``,
-  ``chu_tri``, ``thu_ky``, ``so_nguoi_du_hop``, ``nguong_phieu``.
+- every template: ``ten_tinh``, ``ten_huyen``, ``ten_xa``, ``ten_xa_thuong`` (thị trấn Phong
+  Sơn), ``dia_danh``, ``nam``, ``co_quan_ban_hanh``, ``co_quan_ban_hanh_ngan`` (UBND),
+  ``ky_hieu`` (QĐ-UBND), ``ky_hieu_to_trinh`` (TTr-UBND), ``tham_quyen`` (the authority line:
+  the chairman's office or the body), ``nguoi_ban_hanh`` (the same in normal case),
+  ``chu_tich`` / ``chu_tich_hoa`` (the chairman's office), ``chuc_danh_ky`` (the signature's
+  offices for a decision, a list: §4 of DOCUMENT_FORMAT), ``chuc_danh_ky_chu_tich`` (the
+  chairman's, for certificates), ``chuc_danh_ky_tap_the`` (the body's, for the town's Tờ
+  trình), ``nguoi_ky``, ``ten_ban_chi_dao``, ``ten_ban_van_dong``, ``kinh_gui``,
+  ``kinh_gui_huyen``, ``can_cu`` / ``can_cu_to_trinh`` (lists), ``quyen_loi``, ``thi_hanh``,
+  ``noi_nhan`` (list), ``ke_hoach``, ``ten_cd`` / ``ten_gd`` / ``ten_tdp``;
+- quyet_dinh / to_trinh_huyen / giay_khen: ``cap`` (cong_dan, ho_gia_dinh, don_vi),
+  ``doi_tuong``, ``ma_danh_hieu``, ``ten_danh_hieu``, ``hinh_thuc`` (Giấy công nhận / Giấy
+  khen), ``cap_giay`` (cấp Giấy công nhận), ``dong_tu`` (CẤP / TẶNG), ``so_luong`` (123 (một
+  trăm hai mươi ba)), ``danh_sach`` (rows: ``stt``, ``ho_ten``, ``nam_sinh``, ``chu_ho``,
+  ``dia_chi``, ``don_vi``, ``ten``, ``so_ho``, ``ty_le``, ``ghi_chu``; certificates:
+  ``nguoi_nhan``, ``noi_o``, ``so_vao_so``), ``nhom`` (per unit: ``ten``, ``so_luong``,
+  ``danh_sach``), ``ho_so`` (to_trinh_huyen: the attached dossier, a list);
+- to_trinh / bien_ban: ``ten_don_vi``, ``chu_quan``, ``la_to_dan_pho``, ``ban_van_dong``,
+  ``ky_hieu_to_trinh_don_vi``, ``ky_hieu_bien_ban``, ``truong_ban``, ``cong_dan`` /
+  ``gia_dinh`` (rows with ``so_phieu``, ``ty_le_phieu``, ``ket_luan``), ``so_cong_dan``,
+  ``so_gia_dinh``, ``cong_dan_de_nghi``, ``gia_dinh_de_nghi``, ``de_nghi_to_dan_pho``,
+  ``ngay_hop``, ``dia_diem``, ``thanh_phan``, ``chu_tri``, ``thu_ky``, ``so_nguoi_du_hop``,
+  ``nguong_phieu``.
+
+Rows of a list (``{%tr for r in … %}``) and the certificate page are written once per item
+after rendering (`outputs.docx_lists`): inside them use the item's fields, not ``loop.index``.
 
 The page follows Nghị định 30/2020/NĐ-CP, Phụ lục I: A4, margins 20/20/30/15 mm, Times New Roman
 in every style (East Asian and complex-script slots too, or Word falls back for Vietnamese),
-header and signature blocks as borderless two-column tables, lines drawn as paragraph borders.
+header and signature blocks as borderless two-column tables, lines drawn as paragraph borders,
+an annex in a section of its own numbered from 1.
 """
 
 from __future__ import annotations
@@ -789,7 +805,7 @@ def _preserve_spaces(doc: DocumentObject) -> None:
 
 
 def build_templates(folder: Path) -> list[Path]:
-    """Write the four Word templates into ``folder`` (atomically); return their paths."""
+    """Write the Word templates into ``folder`` (atomically); return their paths."""
     folder = Path(folder)
     paths = []
     for name, builder in BUILDERS.items():
