@@ -658,6 +658,24 @@ def test_pdf_without_libreoffice_is_a_warning(tmp_path, monkeypatch, drafts):
     assert not list(tmp_path.glob("*.pdf"))
 
 
+def test_soffice_found_where_windows_installs_it(tmp_path, monkeypatch):
+    """Issue 19: the Windows installer puts soffice.exe under Program Files, not on PATH."""
+    from processor.outputs.documents import find_soffice
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    program = tmp_path / "Program Files" / "LibreOffice" / "program" / "soffice.exe"
+    program.parent.mkdir(parents=True)
+    program.write_bytes(b"")
+    environ = {"ProgramFiles": str(tmp_path / "Program Files")}
+    assert find_soffice(environ, "win32") == str(program)
+    assert find_soffice({}, "win32") is None
+    versioned = tmp_path / "x86" / "LibreOffice 7" / "program" / "soffice.exe"
+    versioned.parent.mkdir(parents=True)
+    versioned.write_bytes(b"")
+    assert find_soffice({"ProgramFiles(x86)": str(tmp_path / "x86")}, "win32") == str(versioned)
+    assert find_soffice({"KIEUMAU_SOFFICE": str(program)}, "linux") == str(program)
+
+
 FAKE_SOFFICE = """#!/bin/sh
 # Logs its arguments, then writes one small PDF per .docx after --outdir (SLEEP: then hangs).
 echo "$@" >> "$LOG"

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
@@ -404,6 +404,31 @@ def staged_folder(target: Path) -> Iterator[Path]:
     replace_folder(staging, target)
 
 
+def find_soffice(
+    environ: Mapping[str, str] | None = None, platform: str | None = None
+) -> str | None:
+    """LibreOffice's soffice: KIEUMAU_SOFFICE, then PATH, then where the installers put it
+    (Windows: Program Files, whose folder is not on PATH; macOS: /Applications)."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    chosen = environ.get("KIEUMAU_SOFFICE")
+    if chosen and Path(chosen).is_file():
+        return chosen
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found:
+        return found
+    places: list[Path] = []
+    if platform.startswith("win"):
+        for variable in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)", "LOCALAPPDATA"):
+            root = environ.get(variable)
+            if root:
+                places += [Path(root) / "LibreOffice" / "program" / "soffice.exe"]
+                places += sorted(Path(root).glob("LibreOffice*/program/soffice.exe"))
+    elif platform == "darwin":
+        places.append(Path("/Applications/LibreOffice.app/Contents/MacOS/soffice"))
+    return next((str(p) for p in places if p.is_file()), None)
+
+
 def convert_to_pdf(paths: list[Path], out_dir: Path, *, timeout: float | None = None) -> list[str]:
     """Convert .docx files to PDF in one LibreOffice call; return warnings (Vietnamese).
 
@@ -416,7 +441,7 @@ def convert_to_pdf(paths: list[Path], out_dir: Path, *, timeout: float | None = 
     paths = [Path(p) for p in paths]
     if not paths:
         return []
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    soffice = find_soffice()
     if soffice is None:
         return [
             "Không tìm thấy LibreOffice (lệnh soffice) nên chưa tạo bản PDF. Cài LibreOffice "
