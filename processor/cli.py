@@ -638,12 +638,16 @@ def check_command(
     "--nam", "year", type=int, required=True, metavar="NĂM", help="Năm xét công nhận, ví dụ 2021."
 )
 @click.option("--pdf", is_flag=True, help="Chuyển sang PDF bằng LibreOffice (nếu có).")
+@click.option(
+    "--workers", type=int, default=None, help="Số tiến trình lập văn bản (mặc định: số lõi)."
+)
 @catalogue_option
 @output_options
 @friendly_errors
 def decisions_command(
     year: int,
     pdf: bool,
+    workers: int | None,
     catalogue_path: str | None,
     output_root: str | None,
     history_path: str | None,
@@ -651,7 +655,8 @@ def decisions_command(
 ) -> None:
     """Lập dự thảo quyết định công nhận từ kết quả tháng 11 của năm."""
     catalogue = _load(catalogue_path)
-    _decisions(catalogue, year, places(catalogue_path, output_root, workspace, history_path), pdf)
+    where = places(catalogue_path, output_root, workspace, history_path)
+    _decisions(catalogue, year, where, pdf, workers)
 
 
 def stale_warning(history: Path, year: int) -> str | None:
@@ -674,13 +679,17 @@ def stale_warning(history: Path, year: int) -> str | None:
     )
 
 
-def _decisions(catalogue: Catalogue, year: int, where: Places, pdf: bool) -> None:
+def _decisions(
+    catalogue: Catalogue, year: int, where: Places, pdf: bool, workers: int | None = None
+) -> None:
     from processor.outputs.recognition import decisions_for_year
     from processor.store.lock import StoreLock
 
     with StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"):
         stale = stale_warning(where.history, year)
-        drafts = decisions_for_year(catalogue, year, where.output_root, where.history, pdf=pdf)
+        drafts = decisions_for_year(
+            catalogue, year, where.output_root, where.history, pdf=pdf, workers=workers
+        )
     click.echo(f"Đã lập {len(drafts.files)} văn bản dự thảo trong {drafts.folder}/:")
     for path in drafts.files:
         click.echo(f"  - {path.name}")

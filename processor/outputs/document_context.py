@@ -126,6 +126,30 @@ def achieved(frame: pd.DataFrame | None) -> pd.DataFrame:
 # --- the ward, from the catalogue's settings ------------------------------------------------------
 
 PLACEHOLDER = "…"  # a fact the clerk must still write in, in a setting (default_catalogue)
+# The settings the papers read (sheet Cấu hình); none of them changes a result.
+DOCUMENT_SETTINGS = (
+    "ten_tinh",
+    "ten_huyen",
+    "ten_xa",
+    "dia_danh",
+    "co_quan_ban_hanh",
+    "chuc_vu_thu_truong",
+    "ky_hieu_quyet_dinh",
+    "ky_hieu_to_trinh",
+    "tham_quyen_ky",
+    "chuc_vu_ky",
+    "nguoi_ky",
+    "so_ke_hoach",
+    "ngay_ke_hoach",
+    "ten_ban_chi_dao",
+    "ten_ban_van_dong",
+    "can_cu",
+    "xet_de_nghi",
+    "quyen_loi",
+    "thi_hanh",
+    "so_vao_so",
+    "noi_nhan",
+)
 
 
 def placeholders(catalogue: Catalogue) -> list[str]:

@@ -274,15 +274,16 @@ def render_all(
     jobs: list[Job], out_dir: Path, templates: Path, workers: int | None = None
 ) -> list[Path]:
     """Check each template once against its first context, then render every job into
-    ``out_dir``, in ``workers`` processes (default: the cores) when there are many."""
+    ``out_dir``, in ``workers`` processes (default: the cores when there are many jobs)."""
     renderer = _Renderer(templates)
     first: dict[str, dict[str, Any]] = {}
     for name, context, _ in jobs:
         first.setdefault(name, context)
     for name, context in first.items():
         renderer.check(name, context)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(jobs) < _PARALLEL_FROM:
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(jobs) >= _PARALLEL_FROM else 1
+    if workers <= 1 or len(jobs) < 2:
         return _render_chunk(templates, [(n, c, out_dir / f) for n, c, f in jobs])
     # Consecutive jobs in one chunk: a title's certificates share one render (see render).
     size = max(1, len(jobs) // (4 * workers))

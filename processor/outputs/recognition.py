@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from processor.domain.catalogue import Catalogue
+from processor.domain.catalogue import Catalogue, describe_changes, snapshot
 from processor.domain.errors import HistoryError
 from processor.outputs import document_context as ctx
 from processor.outputs.documents import (
@@ -92,6 +92,31 @@ def reconcile(catalogue: Catalogue, results: Results, year: int) -> tuple[Result
     return Results(*(keep(f) for f in frames)), notes
 
 
+# Settings and title columns that only the papers read: changing them needs no new scoring.
+_PAPERS_ONLY = frozenset(ctx.DOCUMENT_SETTINGS) | {"han_nop", "email_nhan", "can_bo_tiep_nhan"}
+_TITLE_PAPERS_ONLY = ("recognised_by", "certificate")
+
+
+def _scoring_part(data: dict) -> dict:
+    titles = {
+        code: {k: v for k, v in rules.items() if k not in _TITLE_PAPERS_ONLY}
+        for code, rules in data.get("danh_hieu", {}).items()
+    }
+    settings = {k: v for k, v in data.get("cau_hinh", {}).items() if k not in _PAPERS_ONLY}
+    return {**data, "danh_hieu": titles, "cau_hinh": settings}
+
+
+def rules_changed(catalogue: Catalogue, history_path: Path, year: int) -> list[str]:
+    """What changed in the catalogue's rules since November was scored, one line each; empty
+    when nothing did or the store did not record the catalogue then."""
+    period = f"{year:04d}-{EVALUATION_MONTH:02d}"
+    with History(history_path) as history:
+        used = next((c for c in history.catalogues() if c.period == period), None)
+    if used is None or used.snapshot is None:
+        return []
+    return describe_changes(_scoring_part(used.snapshot), _scoring_part(snapshot(catalogue)))
+
+
 def decisions_for_year(
     catalogue: Catalogue,
     year: int,
@@ -102,8 +127,23 @@ def decisions_for_year(
     templates_dir: Path | None = None,
     workers: int | None = None,
 ) -> DraftSet:
-    """Write the year's drafts into ``<output_root>/<year>-12/quyet_dinh`` as one set."""
-    results, notes = reconcile(catalogue, november_results(history_path, year), year)
+    """Write the year's drafts into ``<output_root>/<year>-12/quyet_dinh`` as one set.
+
+    The drafts come from one state: November's results and the catalogue that scored them.
+    When the catalogue's rules changed since, nothing is written and the error says what
+    changed and which month to run again.
+    """
+    november = november_results(history_path, year)
+    changed = rules_changed(catalogue, history_path, year)
+    if changed:
+        period = f"{year:04d}-{EVALUATION_MONTH:02d}"
+        raise HistoryError(
+            f"Bộ tiêu chí đã đổi sau khi chấm kỳ {period}, kết quả đang lưu không còn khớp: "
+            + " ".join(changed)
+            + f" Hãy chạy lại 'kieumau run <thư mục> --ky {period}' với Bộ tiêu chí này rồi "
+            "lập văn bản; chưa lập văn bản nào."
+        )
+    results, notes = reconcile(catalogue, november, year)
     left = ctx.placeholders(catalogue)
     if left:
         notes.append(
