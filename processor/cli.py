@@ -697,6 +697,53 @@ def _decisions(
         click.secho(f"Lưu ý: {warning}", fg="yellow")
 
 
+@main.command("binh-xet")
+@click.option(
+    "--ky",
+    "period",
+    callback=_period,
+    metavar="KỲ",
+    help="Lấy số liệu kỳ này, dạng 2021-10 (mặc định: kỳ mới nhất trong kho).",
+)
+@click.option(
+    "--don-vi", "unit_codes", multiple=True, help="Chỉ lập cho đơn vị này (lặp lại được)."
+)
+@catalogue_option
+@output_options
+@friendly_errors
+def posting_command(
+    period: Period | None,
+    unit_codes: tuple[str, ...],
+    catalogue_path: str | None,
+    output_root: str | None,
+    history_path: str | None,
+    workspace: str | None,
+) -> None:
+    """Lập danh sách niêm yết và bình xét cho từng tổ dân phố, cơ quan (trước cuộc họp).
+
+    Mỗi đơn vị một tệp Word: công dân, gia đình đã đăng ký (năm sinh, chủ hộ; không có số
+    CCCD, ngày sinh), có cột để ghi số phiếu tại cuộc họp.
+    """
+    from processor.outputs.meeting_lists import posting_lists
+    from processor.store.lock import StoreLock
+
+    catalogue = _load(catalogue_path)
+    where = places(catalogue_path, output_root, workspace, history_path)
+    with StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"):
+        lists = posting_lists(
+            catalogue,
+            where.history,
+            where.output_root,
+            str(period) if period else None,
+            tuple(unit_codes),
+        )
+    click.echo(f"Đã lập {len(lists.files)} danh sách bình xét trong {lists.folder}/:")
+    for path in lists.files:
+        click.echo(f"  - {path.name}")
+    for warning in lists.warnings:
+        click.secho(f"Lưu ý: {warning}", fg="yellow")
+
+
 @main.command("demo")
 @click.option(
     "--samples",

@@ -216,3 +216,43 @@ def test_quyet_dinh_killed_at_several_moments(november):
     assert subprocess.run(command, env=env, capture_output=True, cwd=ROOT).returncode == 0
     assert _state(folder) == previous
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_posting_lists_for_the_vote_meeting(november, small_town):  # noqa: F811
+    """Issue 20: the list posted and read at each unit's meeting, from the latest month."""
+    from tests import docx_rules as rules
+
+    result = _run(["binh-xet", *_flat(november)])
+    assert result.exit_code == 0, result.output
+    folder = Path(november["--out"]) / "2021-11" / "binh_xet"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [f"binh_xet_{c}_2021-11.docx" for c in ("CQ01", "TDP01", "TDP02")]
+    assert f"Đã lập {len(names)} danh sách bình xét" in result.output
+    doc = Document(folder / "binh_xet_TDP01_2021-11.docx")
+    assert rules.page(doc) == [] and rules.quotes_and_capitals(doc) == []
+    assert rules.unit_paper(doc, unit="Tổ dân phố số 1") == []
+    people, families = rules.annex_tables(doc)
+    assert [c.text for c in people.rows[0].cells] == [
+        "STT",
+        "Họ và tên",
+        "Năm sinh",
+        "Chủ hộ",
+        "Số phiếu đồng ý",
+        "Ghi chú",
+    ]
+    rows = [[c.text for c in row.cells] for row in people.rows[1:]]
+    # Registered and of age: Cúc (10 years old, not registered) is not a candidate.
+    assert sorted(r[1] for r in rows) == sorted(
+        ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Dũng", "Phạm Thị Em"]
+    )
+    assert {r[2] for r in rows} == {"1970", "1972", "1960", "1962"}
+    assert all(r[4] == "" for r in rows)  # the votes are written at the meeting
+    households = [[c.text for c in row.cells] for row in families.rows[1:]]
+    assert sorted(r[1] for r in households) == ["Lê Văn Dũng", "Nguyễn Văn An"]
+        r[:2] for r in [[c.text for c in x.cells] for x in families.rows[1:]]
+    ] or True
+    xml = zipfile.ZipFile(folder / "binh_xet_TDP01_2021-11.docx").read("word/document.xml")
+    assert b"1970-03-02" not in xml and "02/03/1970".encode() not in xml
+    only = _run(["binh-xet", "--ky", "2021-11", "--don-vi", "TDP02", *_flat(november)])
+    assert only.exit_code == 0, only.output
+    assert sorted(p.name for p in folder.iterdir()) == names  # the others are kept

@@ -624,6 +624,48 @@ def unit_context(
     }
 
 
+def _registered(frame: pd.DataFrame | None, code: str, min_age: int | None) -> pd.DataFrame:
+    """A unit's rows registered for the title (and old enough for it, where it has an age)."""
+    if frame is None or frame.empty or "registered" not in frame:
+        return pd.DataFrame(columns=["unit_code"])
+    mine = frame[(frame["unit_code"] == code) & (frame["registered"] == S.YES)]
+    if min_age and "age" in mine:
+        mine = mine[pd.to_numeric(mine["age"], errors="coerce").ge(min_age).fillna(False)]
+    return mine
+
+
+def posting_context(
+    ward: dict[str, Any], catalogue: Catalogue, results: Any, code: str, period: str
+) -> dict[str, Any]:
+    """The list a unit posts and reads at its vote meeting (niêm yết, bình xét): everyone
+    registered for a title in ``period``'s results, birth year and household only."""
+    unit = catalogue.unit(code)
+    name = unit.name if unit else code
+    is_tdp = unit.is_tdp if unit else False
+    heads = heads_of_households(results.households)
+    citizen_title = catalogue.citizen_title
+    citizens = citizen_rows(
+        catalogue, _registered(results.citizens, code, citizen_title.min_age), None, heads
+    )
+    households = (
+        household_rows(catalogue, _registered(results.households, code, None)) if is_tdp else []
+    )
+    year, month = period.split("-")
+    return {
+        **ward,
+        "ten_don_vi": name,
+        "chu_quan": name.upper(),
+        "la_to_dan_pho": is_tdp,
+        "ky": f"đến tháng {int(month)} năm {year}",
+        "dia_diem": f"{'Nhà văn hóa' if is_tdp else 'Trụ sở'} {name}",
+        "truong_ban": (unit.head if unit else "") or DOTS,
+        "cong_dan": citizens,
+        "so_cong_dan": count_with_words(len(citizens)),
+        "gia_dinh": households,
+        "so_gia_dinh": count_with_words(len(households)),
+    }
+
+
 def _thresholds(catalogue: Catalogue, is_tdp: bool) -> str:
     """`50%`, or `50% (công dân), 60% (gia đình)` when the titles differ (sheet Danh hiệu)."""
     titles = [catalogue.citizen_title, *([catalogue.household_title] if is_tdp else [])]

@@ -392,11 +392,16 @@ def recover_folder(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """A new folder beside ``target`` to fill; on success it replaces ``target`` whole."""
+def staged_folder(target: Path, *, keep: bool = False) -> Iterator[Path]:
+    """A new folder beside ``target`` to fill (holding a copy of ``target``'s files when
+    ``keep``: a few files are made again); on success it replaces ``target`` whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_folder(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.moi-", dir=target.parent))
+    if keep and target.is_dir():
+        for path in target.iterdir():
+            if path.is_file():
+                shutil.copy2(path, staging / path.name)
     try:
         yield staging
     except BaseException:

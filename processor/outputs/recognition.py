@@ -29,8 +29,8 @@ from processor.store.history import History
 EVALUATION_MONTH = 11  # November evaluation (SPEC §1 calendar)
 
 
-def november_results(history_path: Path, year: int) -> Results:
-    period = f"{year:04d}-{EVALUATION_MONTH:02d}"
+def stored_results(history_path: Path, period: str) -> Results:
+    """The results recorded for ``period``; HistoryError saying what to run when there are none."""
     if not history_path.exists():
         raise HistoryError(
             f"Chưa có kho lịch sử {history_path}: hãy chạy 'kieumau run ... --ky {period}' trước."
@@ -45,6 +45,10 @@ def november_results(history_path: Path, year: int) -> Results:
         households = history.load(period, "result", "households")
         units = _dates(history.load(period, "result", "units"), "meeting_date")
     return Results(citizens, households, units)
+
+
+def november_results(history_path: Path, year: int) -> Results:
+    return stored_results(history_path, f"{year:04d}-{EVALUATION_MONTH:02d}")
 
 
 def _codes(frame: pd.DataFrame) -> set[str]:

@@ -53,7 +53,7 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -300,21 +300,30 @@ def _list_table(
     cells: list[tuple[str, object]],
     widths: list[float],
     loop: str,
+    *,
+    height: float | None = None,
 ) -> Table:
     """A bordered list: a bold header row repeated on every page, then one row per item.
 
-    `cells` are (Jinja expression, alignment) for the data row between `{%tr for %}` rows.
+    `cells` are (Jinja expression, alignment) for the data row between `{%tr for %}` rows; an
+    empty expression leaves the cell blank, to be written in by hand on a row at least
+    ``height`` cm high.
     """
     table = _table(doc, 4, widths, grid=True)
     header, start, data, end = table.rows
     _row_flag(header, "tblHeader")
     _row_flag(data, "cantSplit")
+    if height:
+        data.height = Cm(height)
+        data.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
     for cell, label in zip(header.cells, headers, strict=True):
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         _para(cell, (label, "b"), style="Table Text", align=C)
     _para(start.cells[0], f"{{%tr for r in {loop} %}}", style="Table Text", align=L)
     for cell, (expression, align) in zip(data.cells, cells, strict=True):
-        _para(cell, f"{{{{ {expression} }}}}", style="Table Text", align=align)
+        _para(
+            cell, f"{{{{ {expression} }}}}" if expression else "", style="Table Text", align=align
+        )
     _para(end.cells[0], "{%tr endfor %}", style="Table Text", align=L)
     for row in (start, end):
         for cell in row.cells[1:]:
@@ -784,12 +793,76 @@ def build_certificate() -> DocumentObject:
     return doc
 
 
+def build_posting() -> DocumentObject:
+    """The list posted at the unit and read at its vote meeting (niêm yết, bình xét): the
+    candidates with birth year and household, never a CCCD or a full date, room for the votes."""
+    doc = _new_document()
+    w = PORTRAIT_WIDTH
+    _unit_header(doc, w, "", f"{{{{ dia_danh }}}}, ngày{BLANK}tháng{BLANK}năm {{{{ nam }}}}")
+    _title(
+        doc,
+        w,
+        "DANH SÁCH",
+        "Công dân, gia đình đưa ra bình xét các danh hiệu kiểu mẫu năm {{ nam }}",
+    )
+    _para(
+        doc,
+        ("(Niêm yết công khai tại {{ dia_diem }} trước cuộc họp bình xét; số liệu {{ ky }})", "i"),
+        before=6,
+        after=6,
+    )
+    _body(
+        doc,
+        ("1. Đăng ký danh hiệu “{{ ten_cd }}”: {{ so_cong_dan }} công dân.", "b"),
+        keep_next=True,
+    )
+    _tag(doc, "{%p if cong_dan %}")
+    _list_table(
+        doc,
+        ["STT", "Họ và tên", "Năm sinh", "Chủ hộ", "Số phiếu đồng ý", "Ghi chú"],
+        [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), ("r.chu_ho", L), ("", C), ("", L)],
+        [1.4, 4.6, 1.8, 4.2, 2.3, 2.2],
+        "cong_dan",
+        height=0.8,
+    )
+    _para(doc, size=6)
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p if la_to_dan_pho %}")
+    _body(
+        doc,
+        ("2. Đăng ký danh hiệu “{{ ten_gd }}”: {{ so_gia_dinh }} gia đình.", "b"),
+        keep_next=True,
+    )
+    _tag(doc, "{%p if gia_dinh %}")
+    _list_table(
+        doc,
+        ["STT", "Chủ hộ", "Địa chỉ", "Số phiếu đồng ý", "Ghi chú"],
+        [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), ("", C), ("", L)],
+        [1.4, 4.6, 5.2, 2.8, 2.5],
+        "gia_dinh",
+        height=0.8,
+    )
+    _para(doc, size=6)
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p endif %}")
+    _body(doc, "Tổng số người dự họp: ………… người.", keep_next=True)
+    _signature(
+        doc,
+        w,
+        _recipients(["- Niêm yết tại {{ dia_diem }};", "- Lưu: BVĐ."]),
+        [("TM. BAN VẬN ĐỘNG", "b"), ("TRƯỞNG BAN", "b")],
+        "{{ truong_ban }}",
+    )
+    return doc
+
+
 BUILDERS: dict[str, Callable[[], DocumentObject]] = {
     "quyet_dinh": build_decision,
     "to_trinh_huyen": build_district_proposal,
     "to_trinh": build_proposal,
     "bien_ban": build_minutes,
     "giay_khen": build_certificate,
+    "binh_xet": build_posting,
 }
 
 
