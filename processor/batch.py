@@ -97,14 +97,15 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 everything read; 1 ran but rejected files or rows, or received no form (SPEC §4).
+        """0 everything read; 1 ran but something needs fixing: a file or row rejected, a cell
+        read as unknown (processor.domain.issues), or no form received (SPEC §4).
 
         A copy sent twice, an earlier version replaced by a later one, a unit taken out by the
         clerk or an editor's lock file is not a rejection: the unit's data arrived.
         """
         rejected = any(s.rows_rejected for s in self.submissions if s.status not in NOT_REJECTIONS)
-        errors = any(i.severity == ERROR for i in self.issues)
-        return 1 if rejected or errors or self.received_none else 0
+        to_fix = any(i.needs_fix for i in self.issues)
+        return 1 if rejected or to_fix or self.received_none else 0
 
 
 @dataclass(frozen=True)

@@ -717,7 +717,13 @@ CASES: list[Case] = [
         "TDP05",
     ),
     Case("deleted_sheet", deleted_sheet, (("SHEET_MISSING", CI, ""),), unit="TDP06"),
-    Case("no_meta_sheet", no_meta, (("FILE_NO_META", "", ""),), (ACCEPTED,), "TDP07"),
+    # Thông tin went with _meta: the votes typed have no attendees to be counted against.
+    Case(
+        "no_meta_sheet",
+        no_meta,
+        (("FILE_NO_META", "", ""), ("ATTENDEES_MISSING", INFO, "")),
+        unit="TDP07",
+    ),
     Case(
         "extra_column",
         extra_column,
@@ -726,7 +732,7 @@ CASES: list[Case] = [
         "TDP08",
     ),
     Case("reordered_columns", reordered_columns, (), (ACCEPTED,), "TDP09"),
-    Case("missing_column", missing_column, (("COLUMN_MISSING", CI, "A3"),), unit="TDP10"),
+    Case("missing_column", missing_column, (("COLUMN_MISSING_KEPT", CI, "A3"),), unit="TDP10"),
     Case(
         "merged_cells",
         merged_cells,

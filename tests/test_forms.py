@@ -38,13 +38,17 @@ CITIZENS = [
     citizen("TDP01-H002", "Lê Văn Dũng", dt.date(1960, 1, 1), CD01="Chưa đạt", gender="Nam"),
 ]
 HOUSEHOLDS = [household("TDP01-H001", "Nguyễn Văn An"), household("TDP01-H002", "Lê Văn Dũng")]
+# The meeting the votes above were cast at: without it the votes cannot be counted.
+MEETING = {"attendees": 50}
 
 
 @pytest.fixture(scope="module")
 def tdp_form(tmp_path_factory, catalogue) -> Path:
     folder = tmp_path_factory.mktemp("forms")
     tasks = all_tasks_done(catalogue)
-    return make_form(catalogue, folder, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    return make_form(
+        catalogue, folder, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks, info=MEETING
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +132,7 @@ def test_points_are_bounded_in_the_form_and_again_by_the_reader(tmp_path, catalo
     scored = dataclasses.replace(catalogue, criteria=criteria)
     homes = [household("TDP01-H001", "Nguyễn Văn An", GD01=4.5), *HOUSEHOLDS[1:]]
     homes[1] = {**homes[1], "GD01": 6}
-    path = make_form(scored, tmp_path, "TDP01", "2021-11", CITIZENS, homes)
+    path = make_form(scored, tmp_path, "TDP01", "2021-11", CITIZENS, homes, info=MEETING)
     ws = openpyxl.load_workbook(path)[S.FORM_HOUSEHOLDS.name]
     letter = next(c.column_letter for c in ws[HEADER] if str(c.value).startswith("GD01"))
     (rule,) = _rules(ws, f"{letter}{FIRST}")
@@ -138,7 +142,9 @@ def test_points_are_bounded_in_the_form_and_again_by_the_reader(tmp_path, catalo
     sub = read_submission(path, scored)
     issues = [(i.code, i.cell) for i in sub.issues]
     assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST + 1}") in issues
-    assert sub.households["GD01"].tolist() == [4.5]
+    # The household stays, its GD01 unknown, the 6 kept as typed for the next form.
+    assert sub.households["GD01"].tolist() == [4.5, None]
+    assert sub.households["_raw"].tolist() == [None, {"GD01": "6"}]
 
 
 def test_a_planned_month_outside_the_year_is_refused_like_the_form_refuses_it(
@@ -148,7 +154,9 @@ def test_a_planned_month_outside_the_year_is_refused_like_the_form_refuses_it(
     tasks = all_tasks_done(catalogue)
     tasks.loc[0, "planned_month"] = 13
     tasks.loc[1, "planned_month"] = 0
-    path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    path = make_form(
+        catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks, info=MEETING
+    )
     ws = openpyxl.load_workbook(path)[S.FORM_UNIT.name]
     letter = next(
         c.column_letter for c in ws[HEADER] if c.value == S.FORM_UNIT.label("planned_month")
@@ -158,7 +166,9 @@ def test_a_planned_month_outside_the_year_is_refused_like_the_form_refuses_it(
     assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST}") in issues
     assert ("NUMBER_OUT_OF_RANGE", f"{letter}{FIRST + 1}") in issues
     assert 13 not in sub.tasks["planned_month"].tolist()
-    assert len(sub.tasks) == len(tasks) - 2
+    # The tasks stay, their month unknown until the unit fixes it.
+    assert len(sub.tasks) == len(tasks)
+    assert sub.tasks["_raw"].tolist()[:2] == [{"planned_month": "13"}, {"planned_month": "0"}]
 
 
 def test_a_points_value_above_its_criterions_points_is_refused(tmp_path, catalogue) -> None:
@@ -167,7 +177,9 @@ def test_a_points_value_above_its_criterions_points_is_refused(tmp_path, catalog
     tasks = all_tasks_done(catalogue)
     at = tasks.index[tasks["criterion"] == criterion.code][0]
     tasks.loc[at, "value"] = criterion.points + 2
-    path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    path = make_form(
+        catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks, info=MEETING
+    )
     ws = openpyxl.load_workbook(path)[S.FORM_UNIT.name]
     letter = next(c.column_letter for c in ws[HEADER] if c.value == S.FORM_UNIT.label("value"))
     sub = read_submission(path, catalogue)
@@ -175,14 +187,17 @@ def test_a_points_value_above_its_criterions_points_is_refused(tmp_path, catalog
     assert issue.cell == f"{letter}{FIRST + at}"
     assert f"đến {criterion.points:g}" in issue.message
     count = sub.counts[S.FORM_UNIT.name]
-    assert (count.read, count.accepted, count.rejected) == (len(tasks), len(tasks) - 1, 1)
-    assert len(sub.tasks) == len(tasks) - 1
+    assert (count.read, count.accepted, count.rejected) == (len(tasks), len(tasks), 0)
+    assert pd.isna(sub.tasks["value"].tolist()[at])
+    assert sub.tasks["_raw"].tolist()[at] == {"value": f"{criterion.points + 2:g}"}
 
 
 def test_an_unknown_task_is_reported_and_counted_as_rejected(tmp_path, catalogue) -> None:
     """A task code typed over the form's own list (the form lists the catalogue's tasks)."""
     tasks = all_tasks_done(catalogue)
-    path = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks)
+    path = make_form(
+        catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, tasks, info=MEETING
+    )
     book = openpyxl.load_workbook(path)
     ws = book[S.FORM_UNIT.name]
     letter = next(c.column_letter for c in ws[HEADER] if c.value == S.FORM_UNIT.label("task"))
@@ -197,15 +212,21 @@ def test_an_unknown_task_is_reported_and_counted_as_rejected(tmp_path, catalogue
     assert len(sub.tasks) == len(tasks) - 1
 
 
-def test_rows_repeated_or_over_the_attendees_are_refused_naming_the_first(
+def test_rows_repeated_are_refused_and_votes_over_the_attendees_unknown(
     tmp_path, catalogue
 ) -> None:
-    """A citizen without CCCD listed twice (same name, birth date and household), a household
-    listed twice, and votes above the meeting's attendance: each row is refused with a message
-    on its cell, naming the row it repeats, and counted."""
+    """A citizen without CCCD listed twice (same name, birth date and household) and a
+    household listed twice: the repeat is refused with a message on its cell naming the row it
+    repeats, and counted. Votes above the meeting's attendance (a few rows among many): the row
+    stays, its votes unknown and kept as typed."""
     child = citizen("TDP01-H002", "Lê Minh Khôi", dt.date(2015, 8, 9), registered="Không")
-    citizens = [*CITIZENS, child, dict(child), dict(CITIZENS[0], cccd="038070009999")]
-    households = [*HOUSEHOLDS, dict(HOUSEHOLDS[0]), household("TDP01-H003", "Vũ Văn Hải", votes=9)]
+    voters = [dict(CITIZENS[0]), *(dict(c, votes=6) for c in CITIZENS[1:])]
+    citizens = [*voters, dict(child, votes=5), dict(child), dict(CITIZENS[0], cccd="038070009999")]
+    households = [
+        *(dict(h, votes=7) for h in HOUSEHOLDS),
+        dict(HOUSEHOLDS[0]),
+        household("TDP01-H003", "Vũ Văn Hải", votes=9),
+    ]
     info = {"meeting_date": dt.date(2021, 11, 20), "attendees": 8}
     path = make_form(
         catalogue, tmp_path, "TDP01", "2021-11", citizens, households, all_tasks_done(catalogue),
@@ -226,12 +247,18 @@ def test_rows_repeated_or_over_the_attendees_are_refused_naming_the_first(
     assert rows["VOTES_EXCEED", households_sheet] == [FIRST + 3]
     messages = {i.code: i.message for i in sub.issues}
     assert f"{FIRST + 3}" in messages["CITIZEN_DUPLICATE"]
+    assert messages["CITIZEN_DUPLICATE"].startswith("Lê Minh Khôi, Công dân!C8: ")
     assert "TDP01-H001" in messages["HOUSEHOLD_DUPLICATE"]
     assert f"{FIRST}" in messages["HOUSEHOLD_DUPLICATE"]
     counts = sub.counts[citizens_sheet], sub.counts[households_sheet]
-    assert [(c.read, c.accepted, c.rejected) for c in counts] == [(6, 3, 3), (4, 2, 2)]
-    assert sub.citizens["full_name"].tolist() == ["Trần Thị Bình", "Lê Văn Dũng", "Lê Minh Khôi"]
-    assert sub.households["household_code"].tolist() == ["TDP01-H001", "TDP01-H002"]
+    assert [(c.read, c.accepted, c.rejected) for c in counts] == [(6, 5, 1), (4, 3, 1)]
+    assert sub.citizens["full_name"].tolist() == [
+        "Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Dũng", "Lê Minh Khôi", "Nguyễn Văn An"
+    ]  # fmt: skip
+    assert sub.citizens["votes"].tolist() == [None, 6, 6, 5, None]
+    assert sub.citizens["_raw"].tolist()[::4] == [{"votes": "40"}, {"votes": "40"}]
+    assert sub.households["household_code"].tolist() == ["TDP01-H001", "TDP01-H002", "TDP01-H003"]
+    assert sub.info["attendees"] == 8
 
 
 def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
@@ -318,7 +345,7 @@ def test_meta_sheet_is_hidden_and_names_the_form(book, catalogue) -> None:
 def test_forms_made_one_after_another_are_each_their_units(tmp_path: Path, catalogue) -> None:
     """Each form names its own unit and period; its filter covers its own rows and the rows
     drawn under them, its validations reach VALIDATED_ROWS rows down, past them."""
-    small = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS)
+    small = make_form(catalogue, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, info=MEETING)
     many = [
         citizen("TDP02-H001", f"Hoàng Văn {i}", dt.date(1980, 1, 1 + i % 28)) for i in range(40)
     ]
@@ -468,13 +495,15 @@ def test_booleans_from_a_vietnamese_libreoffice_are_read_back(tmp_path, tdp_form
     ]
     assert sub.citizens[first_criterion.code].tolist()[:2] == ["Đạt", "Chưa đạt"]
     assert sub.citizens["note"].tolist()[0] == "Sai"
-    assert sub.rows_rejected == 1
+    # The person stays, gender unknown, TRUE kept as the word LibreOffice's user typed.
+    assert sub.rows_rejected == 0
+    assert sub.citizens["_raw"].tolist()[2] == {"gender": "Đúng"}
 
 
 def test_form_of_an_older_catalogue_is_read_with_a_warning(tmp_path: Path, catalogue) -> None:
     older = dataclasses.replace(catalogue, tasks=catalogue.tasks[:-1])
     assert older.fingerprint != catalogue.fingerprint
-    path = make_form(older, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS)
+    path = make_form(older, tmp_path, "TDP01", "2021-11", CITIZENS, HOUSEHOLDS, info=MEETING)
     sub = read_submission(path, catalogue)
     assert [i.code for i in sub.issues] == ["FILE_OLD_VERSION"]
     assert sub.issues[0].severity != ERROR

@@ -26,18 +26,36 @@ from processor.domain.vietnamese import fold, nfc
 Problem = tuple[Any, str, object, object]  # (row label, issue code, raw value, detail)
 _MISSING = object()
 
+# What a unit may type in a Đạt/Chưa đạt or Có/Không cell besides the words themselves: the
+# ticks people type most, and short forms. Each is read only where its meaning is not in doubt;
+# anything else (`Tốt`, `?`, `-`, `✗`) is not read: the cell is unknown and flagged. These lists
+# are written into the catalogue's `Đọc trước` (default_catalogue.README_LINES), so the Ban chỉ
+# đạo reads the same rule the code applies.
+TICKS = ("x", "X", "v", "V", "✓", "✔", "√", "☑", "+")
+MARKS: dict[str, tuple[str, ...]] = {
+    S.PASS: ("Đ", *TICKS, "Có", "OK", "1"),
+    S.FAIL: ("Không", "Không đạt", "Chưa", "Ko", "0"),
+    S.YES: (*TICKS, "Đã đăng ký", "Đăng ký", "Yes", "1"),
+    S.NO: ("Chưa", "Chưa đăng ký", "Ko", "No", "0"),
+}
 # Lenient spellings (SPEC §2 "Input leniency"), compared after fold().
 _ALIASES: dict[str, set[str]] = {
-    S.PASS: {"dat", "x", "1", "co", "true", "d"},
-    S.FAIL: {"chua dat", "khong", "0", "false", "khong dat", "chua"},
-    S.YES: {"co", "x", "1", "true", "da dang ky", "dang ky", "yes"},
-    S.NO: {"khong", "0", "false", "chua dang ky", "no"},
+    S.PASS: {"true", *(fold(mark) for mark in MARKS[S.PASS])},
+    S.FAIL: {"false", *(fold(mark) for mark in MARKS[S.FAIL])},
+    S.YES: {"co", "true", *(fold(mark) for mark in MARKS[S.YES])},
+    S.NO: {"khong", "false", *(fold(mark) for mark in MARKS[S.NO])},
     S.MALE: {"nam", "m", "male"},
     S.FEMALE: {"nu", "f", "female"},
 }
 # The words LibreOffice's Vietnamese locale reads as booleans when typed (SPEC §9).
 _BOOLEAN_WORDS = {True: "Đúng", False: "Sai"}
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+# Excel stores a year typed into a date cell (1989) as that many days after its epoch: a date
+# in 1905. Birth dates in these years are read as such a year, or refused (a small number typed).
+_TYPED_YEAR_DATES = (1900, 1910)
+# The apostrophe a user types before a value to keep it as text (Excel hides it, other editors
+# keep it), and its typographic forms: never part of a name, a code or a number.
+_TEXT_PREFIXES = "'‘’`"
 _DATE_TEXT = re.compile(r"^(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -172,7 +190,45 @@ def _tidy_texts(texts: list) -> list[object] | None:
     """parse_text of clean strings: themselves, or None when empty."""
     if not all(type(text) is str for text in texts) or not nfc_unchanged(texts):
         return None
+    joined = "\x00".join(texts)
+    first = joined[:1]
+    if (first and first in _TEXT_PREFIXES) or any(f"\x00{m}" in joined for m in _TEXT_PREFIXES):
+        return None
     return [text or None for text in texts]
+
+
+def typed_text(text: str) -> str:
+    """A typed text as it is read: NFC, spaces tidied, without the apostrophe typed before it to
+    keep it as text (`'Hoàng Đức Yến`, `'038089012345`)."""
+    text = nfc(text)
+    if text[:1] in _TEXT_PREFIXES:
+        text = nfc(text.lstrip(_TEXT_PREFIXES))
+    return text
+
+
+def as_typed(value: object) -> str:
+    """A raw cell value as the unit sees it in the cell, for messages and for the next form:
+    `40` not `40.0`, `05/01/1980` not `1980-01-05 00:00:00`, `Đúng` for LibreOffice's TRUE."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, bool):
+        return _BOOLEAN_WORDS[value]
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return f"{value:.15g}"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time():
+            return value.strftime("%d/%m/%Y")
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    return unicodedata.normalize("NFC", str(value))
+
+
+def is_name(text: object) -> bool:
+    """A person's name holds at least one letter: `=1+1` or `123` is no one's name."""
+    return isinstance(text, str) and any(ch.isalpha() for ch in text)
 
 
 def parse_choice(
@@ -192,7 +248,7 @@ def parse_choice(
             return None, "VALUE_NOT_ALLOWED", ", ".join(choices)
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)
-        key = fold(str(raw))
+        key = fold(typed_text(str(raw)))
         if key in folded:
             return folded[key], None, None
         if key in aliases:
@@ -208,7 +264,7 @@ def _to_number(raw: object) -> tuple[float | None, bool]:
         return None, False
     if isinstance(raw, int | float):
         return float(raw), False
-    text = nfc(str(raw)).replace(" ", "").replace("%", "")
+    text = typed_text(str(raw)).replace(" ", "").replace("%", "")
     if "," in text and "." not in text:
         text = text.replace(",", ".")
     try:
@@ -288,7 +344,7 @@ def _text(raw: object) -> object:
         return str(int(raw))
     if isinstance(raw, dt.datetime | dt.date):
         return raw.strftime("%d/%m/%Y")
-    return nfc(str(raw))
+    return typed_text(str(raw)) or None
 
 
 def parse_code(raw: np.ndarray) -> np.ndarray:
@@ -318,40 +374,72 @@ def _code(text: object) -> object:
 _BLANK_BESIDE_TEXT = pd.Series(["A", None], dtype=object).map(_code).astype(object).iloc[1]
 
 
-def _date_from_text(text: str) -> tuple[dt.date | None, int | None]:
+def _date_from_text(text: str) -> tuple[dt.date | None, int | None, bool]:
+    """(date, year, read month first) of a typed date: day first, as Vietnamese write it; month
+    first only when day first is impossible and month first is not (`12/25/1980`)."""
     if match := _DATE_TEXT.match(text):
-        day, month, year = int(match[1]), int(match[2]), int(match[3])
+        first, second, year = int(match[1]), int(match[2]), int(match[3])
         try:
-            return dt.date(year, month, day), year  # Vietnamese order: day first
+            return dt.date(year, second, first), year, False
         except ValueError:
-            return None, None
+            pass
+        if second > 12:
+            try:
+                return dt.date(year, first, second), year, True
+            except ValueError:
+                pass
+        return None, None, False
     if match := _ISO_DATE.match(text):
         try:
-            return dt.date(int(match[1]), int(match[2]), int(match[3])), int(match[1])
+            return dt.date(int(match[1]), int(match[2]), int(match[3])), int(match[1]), False
         except ValueError:
-            return None, None
+            return None, None, False
     if match := _YEAR.match(text):
-        return None, int(match[1])
-    return None, None
+        return None, int(match[1]), False
+    return None, None, False
+
+
+def _one_order_only(text: str) -> bool:
+    """A typed date that reads one way only, day first or month first (`25/12/1980`)."""
+    match = _DATE_TEXT.match(text)
+    return match is not None and (int(match[1]) > 12) != (int(match[2]) > 12)
+
+
+def _either_order(day: dt.date) -> bool:
+    return day.day <= 12 and day.day != day.month
 
 
 def parse_dates(
-    array: np.ndarray, labels: Sequence[object], earliest: int = 1900, latest: int = 2100
+    array: np.ndarray,
+    labels: Sequence[object],
+    earliest: int = 1900,
+    latest: int = 2100,
+    birth: bool = False,
 ) -> tuple[np.ndarray, pd.arrays.IntegerArray, list[Problem]]:
     """Birth dates and the like: returns (dates, years, problems).
 
-    Accepts real dates, Excel serial numbers, `05/01/1980` (5 January), `5-1-1980`, ISO text
-    and a bare year (kept as the year alone, with a warning).
+    Accepts real dates, Excel serial numbers, `05/01/1980` (5 January), `5-1-1980`, ISO text,
+    `12/25/1980` (month first, the only way it reads) and a bare year (kept as the year alone,
+    with a warning). For ``birth`` dates, also:
+
+    - a date in 1900-1910 is a year typed into a date cell (Excel stores 1989 as 11/06/1905):
+      read as that year, or refused when it is no year (a small number typed);
+    - when a typed date in the column reads one way only (`25/12/1980`), the cells were typed
+      in an Excel whose order of day and month may not be ours: a real date that reads both
+      ways (02/06/1966) is not trusted, and flagged (DATE_AMBIGUOUS).
     """
 
     def parse(raw: object):
         if is_blank(raw):
             return (None, None), None, None
-        if isinstance(raw, dt.datetime):
-            day = raw.date()
+        if isinstance(raw, dt.datetime | dt.date):
+            day = raw.date() if isinstance(raw, dt.datetime) else raw
+            if birth and _TYPED_YEAR_DATES[0] <= day.year <= _TYPED_YEAR_DATES[1]:
+                serial = (day - _EXCEL_EPOCH.date()).days
+                if earliest <= serial <= latest:
+                    return (None, serial), "DATE_TYPED_YEAR", serial
+                return (None, None), "DATE_IMPLAUSIBLE", "có lẽ là một số gõ vào ô định dạng Ngày"
             return (day, day.year), None, None
-        if isinstance(raw, dt.date):
-            return (raw, raw.year), None, None
         if isinstance(raw, bool):
             return (None, None), "DATE_INVALID", None
         if isinstance(raw, int | float):
@@ -365,17 +453,23 @@ def parse_dates(
                     # date format, so say how it was read (SPEC §7).
                     return (day, day.year), "DATE_SERIAL", day.strftime("%d/%m/%Y")
             return (None, None), "DATE_INVALID", None
-        text = nfc(str(raw))
-        day, year = _date_from_text(text)
+        text = typed_text(str(raw))
+        day, year, month_first = _date_from_text(text)
         if year is None or not earliest <= year <= latest:
             return (None, None), "DATE_INVALID", None
         if day is None:
             return (None, year), "DATE_YEAR_ONLY", None
-        return (day, year), "DATE_AS_TEXT", day.strftime("%d/%m/%Y")
+        code = "DATE_MONTH_FIRST" if month_first else "DATE_AS_TEXT"
+        return (day, year), code, day.strftime("%d/%m/%Y")
 
     def bulk(values: list) -> list[object] | None:
         """Real dates, and empty cells."""
         if not all(type(v) is dt.date or v == "" for v in values):
+            return None
+        if birth and any(
+            type(v) is dt.date and _TYPED_YEAR_DATES[0] <= v.year <= _TYPED_YEAR_DATES[1]
+            for v in values
+        ):
             return None
         return [(v, v.year) if type(v) is dt.date else (None, None) for v in values]
 
@@ -383,7 +477,18 @@ def parse_dates(
     day_of = np.empty(len(lookup), dtype=object)
     day_of[:] = [pair[0] for pair in lookup]
     year_of = pd.array([pair[1] for pair in lookup], dtype="Int64")
-    return day_of[codes], year_of[codes], problems
+    days, years = day_of[codes], year_of[codes]
+    if birth and any(type(v) is str and _one_order_only(typed_text(v)) for v in array):
+        for position, value in enumerate(array):
+            if isinstance(value, dt.date) and days[position] is not None:
+                day = days[position]
+                if _either_order(day):
+                    swapped = dt.date(day.year, day.day, day.month)
+                    shown = f"{day:%d/%m/%Y} hoặc {swapped:%d/%m/%Y}"
+                    problems.append((labels[position], "DATE_AMBIGUOUS", value, shown))
+                    days[position] = None
+                    years[position] = pd.NA
+    return days, years, problems
 
 
 def parse_cccd(array: np.ndarray, labels: Sequence[object]) -> tuple[np.ndarray, list[Problem]]:
@@ -399,7 +504,7 @@ def parse_cccd(array: np.ndarray, labels: Sequence[object]) -> tuple[np.ndarray,
                 return None, "CCCD_LENGTH", "không phải số nguyên"
             digits = str(int(raw))
         else:
-            digits = re.sub(r"[\s.\-]", "", nfc(str(raw)))
+            digits = re.sub(r"[\s.\-]", "", typed_text(str(raw)))
         if not digits.isdigit():
             return None, "CCCD_LENGTH", "có ký tự không phải chữ số"
         if was_number and len(digits) in (10, 11):

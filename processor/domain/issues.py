@@ -2,6 +2,20 @@
 
 Each kind of problem has a stable code, a severity and one Vietnamese message template that
 says what is wrong and how to fix it. Messages live here together so they can be reviewed.
+
+Severities and what they mean for the counts (SPEC §4 step 2):
+
+- ``lỗi`` (ERROR): what it points at is not counted. A file refused, or a row rejected because it
+  cannot be attributed to one person or household of the unit (no name, the same person twice,
+  a row of another unit), or a value the whole file depends on (the meeting's attendees). Only
+  rows with a ``lỗi`` on them are counted as rejected.
+- ``cảnh báo`` that asks for a fix (``Kind.fix``): the row is counted, but one of its cells could
+  not be read (or is blank where a value is needed): the cell is unknown (NA) until the unit
+  fixes it, and its text as typed is kept (the frames' ``_raw`` column).
+- ``cảnh báo``: read, with the meaning the message states; the unit should check it.
+
+Every issue of the first two kinds needs fixing (``Issue.needs_fix``): a run that meets one
+exits 1.
 """
 
 from __future__ import annotations
@@ -12,11 +26,15 @@ from dataclasses import asdict, dataclass
 ERROR = "lỗi"  # the row or the file is rejected
 WARNING = "cảnh báo"  # accepted, with a warning
 
+# Said after the message of every cell kept as unknown, so each one tells the unit the same.
+_KEPT = " Người/hộ vẫn được tính; ô này coi như chưa có giá trị cho đến khi được sửa."
+
 
 @dataclass(frozen=True)
 class Kind:
     severity: str
     template: str
+    fix: bool = False  # a warning that still asks the unit to fix the cell (read as unknown)
 
 
 KINDS: dict[str, Kind] = {
@@ -49,6 +67,21 @@ KINDS: dict[str, Kind] = {
         WARNING,
         "Tệp tạm hoặc tệp ẩn ({detail}) nên được bỏ qua. Nếu đây là biểu mẫu, hãy đổi tên tệp "
         "(không bắt đầu bằng dấu chấm hoặc ~$) rồi chạy lại.",
+    ),
+    "FILE_NAME_NOT_UTF8": Kind(
+        WARNING,
+        "Tên tệp có ký tự không đọc được (không phải mã UTF-8); tệp vẫn được đọc và được ghi là "
+        "{detail}. Nên đổi tên tệp (chỉ dùng chữ, số, dấu gạch) để tránh nhầm.",
+    ),
+    "FILE_LINK_OUTSIDE": Kind(
+        ERROR,
+        "Đây là lối tắt (liên kết) trỏ ra ngoài thư mục nhận tệp ({detail}); không đọc và không "
+        "lưu trữ. Hãy chép chính tệp biểu mẫu vào thư mục nhận tệp.",
+    ),
+    "OUTPUT_FOLDER_SKIPPED": Kind(
+        WARNING,
+        "Thư mục này chứa kết quả do kieumau ghi (nhật ký chạy hoặc kho lịch sử) nên không được "
+        "đọc như tệp gửi về. Nên để thư mục kết quả ở ngoài thư mục nhận tệp.",
     ),
     "FILE_UNSAFE_XML": Kind(
         ERROR,
@@ -136,7 +169,14 @@ KINDS: dict[str, Kind] = {
     ),
     "COLUMN_MISSING": Kind(
         ERROR,
-        "Thiếu cột '{detail}'. Hãy khôi phục cột này như biểu mẫu gốc.",
+        "Thiếu cột '{detail}' nên không biết các dòng là của ai; các dòng của sheet chưa được "
+        "tính. Hãy khôi phục cột này như biểu mẫu gốc.",
+    ),
+    "COLUMN_MISSING_KEPT": Kind(
+        WARNING,
+        "Thiếu cột '{detail}'; các dòng vẫn được tính nhưng cột này coi như trống. Hãy khôi phục "
+        "cột này như biểu mẫu gốc.",
+        fix=True,
     ),
     "CRITERION_COLUMN_MISSING": Kind(
         WARNING,
@@ -170,31 +210,63 @@ KINDS: dict[str, Kind] = {
     ),
     "VALUE_REQUIRED": Kind(
         ERROR,
-        "Thiếu '{detail}'. Hãy điền ô này; dòng này chưa được tính.",
+        "Thiếu '{detail}' nên không biết dòng này là của ai; dòng chưa được tính. Hãy điền ô này.",
+    ),
+    "VALUE_MISSING": Kind(
+        WARNING,
+        "Thiếu '{detail}'; kết quả cần ô này sẽ là Chưa đủ điều kiện. Hãy điền ô này." + _KEPT,
+        fix=True,
+    ),
+    "NAME_INVALID": Kind(
+        ERROR,
+        "Họ và tên '{value}' không có chữ cái nào (có thể là công thức hoặc số) nên không biết "
+        "dòng này là của ai; dòng chưa được tính. Hãy gõ lại họ và tên.",
+    ),
+    "HEAD_NAME_INVALID": Kind(
+        WARNING,
+        "Chủ hộ '{value}' không có chữ cái nào (có thể là công thức hoặc số). Hãy gõ lại họ và "
+        "tên chủ hộ." + _KEPT,
+        fix=True,
     ),
     "VALUE_NOT_ALLOWED": Kind(
-        ERROR,
-        "Giá trị '{value}' không hợp lệ. Giá trị được chấp nhận: {detail}.",
+        WARNING,
+        "Giá trị '{value}' không đọc được. Giá trị được chấp nhận: {detail}." + _KEPT,
+        fix=True,
     ),
     "NUMBER_INVALID": Kind(
-        ERROR,
-        "'{value}' không phải là số. Hãy nhập một số{detail}.",
+        WARNING,
+        "'{value}' không phải là số. Hãy nhập một số{detail}." + _KEPT,
+        fix=True,
     ),
     "NUMBER_AS_TEXT": Kind(
         WARNING,
         "Số '{value}' được nhập dạng chữ; đã đọc là {detail}.",
     ),
     "NUMBER_OUT_OF_RANGE": Kind(
-        ERROR,
-        "Giá trị {value} nằm ngoài khoảng cho phép ({detail}).",
+        WARNING,
+        "Giá trị {value} nằm ngoài khoảng cho phép ({detail})." + _KEPT,
+        fix=True,
     ),
     "DATE_INVALID": Kind(
-        ERROR,
-        "'{value}' không phải ngày hợp lệ. Hãy nhập theo dạng ngày/tháng/năm, ví dụ 05/01/1980.",
+        WARNING,
+        "'{value}' không phải ngày hợp lệ. Hãy nhập theo dạng ngày/tháng/năm, ví dụ 05/01/1980."
+        + _KEPT,
+        fix=True,
+    ),
+    "DATE_IMPLAUSIBLE": Kind(
+        WARNING,
+        "Ngày sinh '{value}' không thể đúng ({detail}). Hãy nhập đúng ngày/tháng/năm sinh." + _KEPT,
+        fix=True,
     ),
     "DATE_YEAR_ONLY": Kind(
         WARNING,
         "Chỉ có năm sinh '{value}'; tuổi được tính theo năm. Nếu biết, hãy nhập đủ ngày/tháng/năm.",
+    ),
+    "DATE_TYPED_YEAR": Kind(
+        WARNING,
+        "Ô Ngày sinh hiện '{value}': đó là năm {detail} gõ vào ô định dạng Ngày (Excel lưu nó "
+        "thành một ngày của năm 1905). Đã đọc là năm sinh {detail}, tuổi tính theo năm; nếu biết, "
+        "hãy nhập đủ ngày/tháng/năm.",
     ),
     "DATE_SERIAL": Kind(
         WARNING,
@@ -205,10 +277,36 @@ KINDS: dict[str, Kind] = {
         WARNING,
         "Ngày '{value}' được nhập dạng chữ; đã đọc là {detail} (ngày/tháng/năm).",
     ),
+    "DATE_MONTH_FIRST": Kind(
+        WARNING,
+        "Ngày '{value}' được ghi theo kiểu tháng/ngày/năm (kiểu Mỹ); đã đọc là {detail}. Hãy ghi "
+        "theo ngày/tháng/năm.",
+    ),
+    "DATE_AMBIGUOUS": Kind(
+        WARNING,
+        "Ngày sinh '{value}' có thể là {detail}: trong cột này có ngày được gõ theo kiểu "
+        "tháng/ngày/năm (Excel đặt kiểu ngày Mỹ), nên không biết số nào là ngày, số nào là tháng. "
+        "Hãy gõ lại ngày sinh dạng chữ, có dấu nháy ở đầu, ví dụ '05/01/1980." + _KEPT,
+        fix=True,
+    ),
+    "BIRTH_DATE_CHANGED": Kind(
+        WARNING,
+        "Ngày sinh đổi từ {detail} thành {value}. Nếu là sửa cho đúng thì không cần làm gì; nếu "
+        "không, hãy sửa lại.",
+    ),
+    "BIRTH_DATE_SWAPPED": Kind(
+        WARNING,
+        "Ngày sinh '{value}' chỉ khác ngày sinh đã báo {detail} ở chỗ đảo ngày và tháng (thường "
+        "do Excel đặt kiểu ngày Mỹ tháng/ngày/năm); kết quả vẫn dùng ngày đã báo trước. Hãy "
+        "kiểm tra: nếu ngày mới mới đúng, hãy gõ nó dạng chữ có dấu nháy ở đầu, ví dụ "
+        "'05/01/1980.",
+        fix=True,
+    ),
     "CCCD_LENGTH": Kind(
-        ERROR,
+        WARNING,
         "Số CCCD '{value}' không hợp lệ ({detail}); số CCCD phải gồm đúng 12 chữ số. Hãy kiểm "
-        "tra lại và định dạng ô là Văn bản (Text).",
+        "tra lại và định dạng ô là Văn bản (Text)." + _KEPT,
+        fix=True,
     ),
     "CCCD_LEADING_ZERO": Kind(
         WARNING,
@@ -224,26 +322,51 @@ KINDS: dict[str, Kind] = {
     ),
     "CITIZEN_DUPLICATE": Kind(
         ERROR,
-        "Công dân trùng với dòng {detail} (cùng số CCCD hoặc cùng họ tên, ngày sinh và mã hộ). "
-        "Hãy xóa dòng trùng.",
+        "Công dân trùng với dòng {detail} (cùng số CCCD hoặc cùng họ tên, ngày sinh và mã hộ); "
+        "dòng này chưa được tính. Hãy xóa dòng trùng.",
     ),
     "CITIZEN_OTHER_UNIT": Kind(
         WARNING,
         "Số CCCD {value} cũng được báo cáo ở {detail}. Hãy xác minh công dân này thuộc đơn vị nào.",
     ),
     "HOUSEHOLD_UNKNOWN": Kind(
-        ERROR,
-        "Mã hộ '{value}' không có trong sheet Hộ gia đình. Hãy thêm hộ vào sheet Hộ gia đình hoặc "
-        "sửa Mã hộ.",
+        WARNING,
+        "Mã hộ '{value}' không có trong sheet Hộ gia đình; người này chưa được tính vào hộ nào. "
+        "Hãy thêm hộ vào sheet Hộ gia đình hoặc sửa Mã hộ." + _KEPT,
+        fix=True,
     ),
     "HOUSEHOLD_DUPLICATE": Kind(
         ERROR,
-        "Mã hộ '{value}' bị lặp (đã có ở dòng {detail}). Mỗi hộ chỉ ghi một dòng.",
+        "Mã hộ '{value}' bị lặp (đã có ở dòng {detail}); dòng này chưa được tính. Mỗi hộ chỉ ghi "
+        "một dòng.",
+    ),
+    "ROWS_OF_OTHER_UNIT": Kind(
+        ERROR,
+        "{value} dòng trong tệp là của {detail}; các dòng này không được tính cho đơn vị này, "
+        "cũng không được tính cho đơn vị kia (kết quả của mỗi đơn vị chỉ lấy từ biểu mẫu đơn vị "
+        "đó tự gửi). Hãy xóa các dòng này khỏi tệp.",
+    ),
+    "ROWS_SENT_BY_OTHER_UNIT": Kind(
+        WARNING,
+        "{value} dòng của đơn vị này được dán trong tệp {detail} và không được tính. Nếu có người "
+        "hoặc hộ trong số đó chưa có trong biểu mẫu của đơn vị mình, hãy bổ sung rồi gửi lại.",
     ),
     "VOTES_EXCEED": Kind(
-        ERROR,
+        WARNING,
         "Số phiếu đồng ý ({value}) lớn hơn số người dự họp ({detail}). Hãy kiểm tra lại biên bản "
-        "họp.",
+        "họp." + _KEPT,
+        fix=True,
+    ),
+    "ATTENDEES_MISSING": Kind(
+        ERROR,
+        "Chưa có Số người dự họp trong khi {value} dòng có Số phiếu đồng ý: chưa tính được tỷ lệ "
+        "phiếu của ai (các phiếu vẫn được giữ). Hãy điền số người dự họp bình xét.",
+    ),
+    "ATTENDEES_TOO_FEW": Kind(
+        ERROR,
+        "Số người dự họp ({value}) nhỏ hơn Số phiếu đồng ý của {detail} dòng, nên có lẽ ô này ghi "
+        "sai: số người dự họp coi như chưa có và chưa tính được tỷ lệ phiếu của ai (các phiếu vẫn "
+        "được giữ). Hãy kiểm tra lại biên bản họp.",
     ),
     "TASK_UNKNOWN": Kind(
         ERROR,
@@ -284,6 +407,14 @@ class Issue:
     message: str
     severity: str
     public_message: str = ""  # the message with CCCD numbers and birth dates masked
+    # Whom a row's problem is about ('Nguyễn Văn An', 'Hộ TDP01-H005'); the message starts
+    # with it. Empty for a problem of the file or of a sheet.
+    who: str = ""
+
+    @property
+    def needs_fix(self) -> bool:
+        """The unit must fix it: an error, or a cell read as unknown (see the module's text)."""
+        return self.severity == ERROR or KINDS[self.code].fix
 
     def as_row(self) -> dict[str, str]:
         return asdict(self)
@@ -293,6 +424,12 @@ class Issue:
 # them masked (SPEC §5); the unit's own feedback keeps them whole, it is the unit's data.
 _PERSONAL = {
     "DATE_INVALID",
+    "DATE_IMPLAUSIBLE",
+    "DATE_TYPED_YEAR",
+    "DATE_MONTH_FIRST",
+    "DATE_AMBIGUOUS",
+    "BIRTH_DATE_CHANGED",
+    "BIRTH_DATE_SWAPPED",
     "DATE_SERIAL",
     "DATE_AS_TEXT",
     "CCCD_LENGTH",
@@ -313,14 +450,26 @@ def mask_personal(value: object) -> str:
 
 
 def make_issue(
-    code: str, file: str, sheet: str = "", cell: str = "", value: object = "", detail: object = ""
+    code: str,
+    file: str,
+    sheet: str = "",
+    cell: str = "",
+    value: object = "",
+    detail: object = "",
+    who: str = "",
 ) -> Issue:
+    """An issue with its message; ``who`` names the person or household of a row's problem,
+    and the message then starts with it and the cell: 'Nguyễn Văn An, Công dân!H12: …'."""
     kind = KINDS[code]
     message = kind.template.format(value=value, detail=detail)
     public = message
     if code in _PERSONAL:
         public = kind.template.format(value=mask_personal(value), detail=mask_personal(detail))
-    return Issue(file, sheet, cell, code, message, kind.severity, public)
+    if who:
+        where = f"{sheet}!{cell}" if sheet and cell else sheet
+        lead = f"{who}, {where}: " if where else f"{who}: "
+        message, public = lead + message, lead + public
+    return Issue(file, sheet, cell, code, message, kind.severity, public, who)
 
 
 ISSUE_LABELS = {

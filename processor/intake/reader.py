@@ -8,8 +8,9 @@ the inbox gets a Submission, even the ones skipped (lock files) or refused befor
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +21,13 @@ from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue
 from processor.domain.errors import KieumauError
 from processor.domain.form_layout import HEADER_ROW, MONTHS, citizen_columns, household_columns
-from processor.domain.issues import ERROR
+from processor.domain.issues import ERROR, KINDS
 from processor.domain.periods import Period
 from processor.domain.sheets import cell_name, open_workbook, sheet_map
 from processor.domain.vietnamese import fold, nfc
-from processor.intake.inbox import is_ignored
+from processor.intake.inbox import is_ignored, link_outside
 from processor.intake.safety import MAX_ROWS, SheetScan, Verdict, inspect_file
 from processor.intake.submission import (
-    ACCEPTED,
-    ACCEPTED_WITH_ERRORS,
     IGNORED,
     OTHER_PERIOD,
     OTHER_UNIT,
@@ -45,21 +44,37 @@ _CODE_IN_HEADER = re.compile(r"^\s*([A-Za-zĐđ]+\d+(?:\.\d+)?)\b")
 def read_submission(
     path: Path, catalogue: Catalogue, name: str | None = None, expected_period: Period | None = None
 ) -> Submission:
-    """Read one unit workbook. Never raises for bad input."""
+    """Read one unit workbook. Never raises for bad input.
+
+    ``name`` is the path relative to the inbox (as listed by processor.intake.inbox): a link
+    on the way that leads out of the inbox is refused before anything is read through it."""
     name = name or path.name
+    shown = _displayable(name)
+    outside = link_outside(path, name)
+    if outside is not None:
+        sub = Submission(path, shown, "", 0.0)
+        sub.issue("FILE_LINK_OUTSIDE", detail=_displayable(str(outside)))
+        return sub
+    if path.is_dir():  # a folder of kieumau's outputs (list_inbox): never read
+        sub = Submission(path, shown, "", 0.0, status=IGNORED)
+        sub.issue("OUTPUT_FOLDER_SKIPPED")
+        return sub
     try:
         mtime = path.stat().st_mtime
         digest = sha256_of(path)
     except OSError as exc:
-        sub = Submission(path, name, "", 0.0)
+        sub = Submission(path, shown, "", 0.0)
         sub.issue("FILE_CORRUPT", detail=f"không đọc được tệp: {exc.strerror or exc}")
         return sub
-    sub = Submission(path, name, digest, mtime)
+    sub = Submission(path, shown, digest, mtime)
+    if _displayable(path.name) != path.name:
+        sub.issue("FILE_NAME_NOT_UTF8", detail=shown)
     if is_ignored(name):
         sub.status = IGNORED
-        sub.issue("FILE_IGNORED", detail=path.name)
+        sub.issue("FILE_IGNORED", detail=_displayable(path.name))
         return sub
     verdict = inspect_file(path)
+    sub.kind = verdict.kind
     if verdict.code:
         sub.issue(verdict.code, verdict.sheet, verdict.cell, verdict.value, verdict.detail)
         _count_refused(sub, verdict)
@@ -79,6 +94,21 @@ def read_submission(
         sub.reject_all()
         sub.status = REJECTED
     return sub
+
+
+def _displayable(name: str) -> str:
+    """``name`` as text every output can hold: a file name that is not UTF-8 reaches Python with
+    its bad bytes as lone surrogates, which no UTF-8 file, JSON or database can store; they are
+    shown as '�', as the run names such a file (batch.display_name)."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "replace").decode("utf-8")
 
 
 def _count_refused(sub: Submission, verdict: Verdict) -> None:
@@ -283,7 +313,7 @@ def _read_book(
                 sub, wb, S.FORM_HOUSEHOLDS, household_columns(catalogue), catalogue, "households"
             )
             _read_tasks(sub, wb, catalogue)
-        _cross_checks(sub, unit.is_tdp)
+        _cross_checks(sub, catalogue, unit.is_tdp)
     finally:
         wb.close()
     if sub.rows_read == 0 and not any(i.severity == ERROR for i in sub.issues):
@@ -292,8 +322,13 @@ def _read_book(
         sub.issue("FILE_EMPTY")
         sub.status = REJECTED
         return
-    has_errors = sub.rows_rejected > 0 or any(i.severity == ERROR for i in sub.issues)
-    sub.status = ACCEPTED_WITH_ERRORS if has_errors else ACCEPTED
+    sub.settle_status()
+    people = (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name)
+    if sub.misplaced and not any(sub.counts[s].accepted for s in people if s in sub.counts):
+        # Nothing of the unit's own, only another unit's rows: not the unit's submission, and
+        # it must not replace one that was.
+        sub.reject_all()
+        sub.status = REJECTED
 
 
 _TITLE_PERIOD = re.compile(r"thang (\d{1,2})/(\d{4})")
@@ -390,6 +425,11 @@ def _identify(
 def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[str, object]:
     """The Thông tin values, parsed by kind: one call per kind, not per value (each call has a
     fixed cost, several times that of reading a value)."""
+    sub.info_cells = {
+        column.key: info[fold(column.label)][1]
+        for column in S.FORM_INFO.columns
+        if fold(column.label) in info
+    }
     found = {
         column.key: (column, *info[fold(column.label)])
         for column in S.FORM_INFO.columns
@@ -412,7 +452,7 @@ def _info_values(sub: Submission, info: dict[str, tuple[object, str]]) -> dict[s
         problems += found_problems
     order = list(found)
     for key, code, raw_value, detail in sorted(problems, key=lambda p: order.index(p[0])):
-        sub.issue(code, S.FORM_INFO.name, found[key][2], raw_value, detail)
+        sub.issue(code, S.FORM_INFO.name, found[key][2], cells.as_typed(raw_value), detail)
     return {key: parsed[key] for key in order if parsed.get(key) is not None}
 
 
@@ -546,6 +586,7 @@ def _read_table(
     skip = {positions[k] for k in _NOT_DATA_KEYS if k in positions}
     filled = _filled_rows(rows, header_row + 1, skip)
     count.read = len(filled)
+    identity = _IDENTITY[sheet.name]
     missing = [
         c
         for c in columns
@@ -554,7 +595,10 @@ def _read_table(
         and not (household_optional and c.key == "household_code")
     ]
     for column in missing:
-        sub.issue("COLUMN_MISSING", sheet.name, cell_name(header_row, 0), detail=column.label)
+        # Without the column that says whose a row is, no row can be counted; without another
+        # required one, every row is kept with that column unknown.
+        code = "COLUMN_MISSING" if column.key == identity else "COLUMN_MISSING_KEPT"
+        sub.issue(code, sheet.name, cell_name(header_row, 0), detail=column.label)
     criterion_codes = {c.code for c in catalogue.criteria}
     for column in columns:
         if column.key in criterion_codes and column.key not in positions:
@@ -568,9 +612,9 @@ def _read_table(
     _formula_issues(sub, wb, sheet.name)
     for i, row in filled:
         if isinstance(row, _UnreadableRow):
-            sub.issue("ROW_UNREADABLE", sheet.name, cell_name(i, 0))
+            sub.issue("ROW_UNREADABLE", sheet.name, cell_name(i, 0), who=f"Dòng {i + 1}")
     filled = [(i, row) for i, row in filled if not isinstance(row, _UnreadableRow)]
-    if missing:
+    if identity not in positions:
         count.rejected = count.read
         return
     raw = {
@@ -579,13 +623,59 @@ def _read_table(
     }
     labels = np.array([i for i, _ in filled], dtype=np.int64)  # 0-based rows of the sheet
     optional = {"household_code"} if household_optional else set()
-    typed, bad_rows = _type_columns(
+    typed, bad_rows, unread = _type_columns(
         sub, sheet.name, raw, labels, columns, positions, catalogue, optional
     )
-    typed = _frame(typed, ~np.isin(labels, list(bad_rows)), labels)
-    count.accepted = len(typed)
+    keep = ~np.isin(labels, list(bad_rows))
+    frame = _frame(typed, keep, labels)
+    frame["_raw"] = cells.column([unread.get(label) for label in labels[keep].tolist()])
+    count.accepted = len(frame)
     count.rejected = count.read - count.accepted
-    setattr(sub, target, typed)
+    setattr(sub, target, frame)
+
+
+# The column that says whose a row is: a row blank there (or, for a person, without a name) is
+# not attributed to anyone of the unit and is rejected. Any other cell that cannot be read
+# leaves its row counted, the cell unknown (processor.domain.issues).
+_IDENTITY = {
+    S.FORM_CITIZENS.name: "full_name",
+    S.FORM_HOUSEHOLDS.name: "household_code",
+    S.FORM_UNIT.name: "criterion",
+}
+
+
+def _shown(value: object) -> str:
+    """A typed or raw value as a short text for naming a row ('' when missing)."""
+    if cells.is_missing(value) or cells.is_blank(value):
+        return ""
+    return cells.typed_text(cells.as_typed(value))
+
+
+def who(sheet: str, get: Callable[[str], object], row: int) -> str:
+    """Whom a row of ``sheet`` is about, for its messages: the person's name, 'Hộ TDP01-H005
+    (Nguyễn Văn An)', 'Tiêu chí TDP03, phần việc TDP03.1', or 'Dòng 12' when the row names
+    no one. ``get`` gives the row's value of a column key."""
+    if sheet == S.FORM_CITIZENS.name:
+        name = _shown(get("full_name"))
+        return name if cells.is_name(name) else f"Dòng {row}"
+    if sheet == S.FORM_HOUSEHOLDS.name:
+        code, head = _shown(get("household_code")).upper(), _shown(get("head_name"))
+        if not code:
+            return f"Dòng {row}"
+        return f"Hộ {code} ({head})" if cells.is_name(head) else f"Hộ {code}"
+    criterion, task = _shown(get("criterion")).upper(), _shown(get("task")).upper()
+    if not criterion:
+        return f"Dòng {row}"
+    return f"Tiêu chí {criterion}, phần việc {task}" if task else f"Tiêu chí {criterion}"
+
+
+def _frame_who(sheet: str, frame: pd.DataFrame, position: int) -> str:
+    """who() of the row at ``position`` of a typed frame."""
+    return who(
+        sheet,
+        lambda key: frame[key].iat[position] if key in frame else None,
+        int(frame["_row"].iat[position]),
+    )
 
 
 # A typed column: objects, or a pandas integer array (the birth years).
@@ -691,18 +781,33 @@ def _type_columns(
     positions: dict[str, int],
     catalogue: Catalogue,
     optional: set[str],
-) -> tuple[dict[str, _Typed], set[int]]:
+) -> tuple[dict[str, _Typed], set[int], dict[int, dict[str, str]]]:
     """Parse every column of ``raw`` (values by key, on the rows ``labels``) by its declared
-    kind; return the typed columns, in order, and the labels of rows with errors."""
+    kind; return the typed columns, in order, the labels of the rows rejected (with an error:
+    not attributable to anyone), and per label the cells kept as unknown, with their text as
+    typed ('' for a blank where a value is needed): the frame's ``_raw``."""
     out: dict[str, _Typed] = {}
     bad: set[int] = set()
+    unread: dict[int, dict[str, str]] = {}
     by_code = {c.code: c for c in catalogue.criteria}
+    identity = _IDENTITY[sheet]
+    position_of: dict[int, int] = {}
+
+    def whose(label: int) -> str:
+        if not position_of:
+            position_of.update((label, i) for i, label in enumerate(labels.tolist()))
+        i = position_of[label]
+        return who(sheet, lambda key: raw[key][i] if key in raw else None, label + 1)
 
     def record(key: str, problems: list) -> None:
         for label, code, value, detail in problems:
-            issue = sub.issue(code, sheet, cell_name(label, positions[key]), value, detail)
+            shown = cells.as_typed(value)
+            cell = cell_name(label, positions[key])
+            issue = sub.issue(code, sheet, cell, shown, detail, whose(label))
             if issue.severity == ERROR:
                 bad.add(label)
+            elif KINDS[code].fix:
+                unread.setdefault(label, {})[key] = shown
 
     texts = [c.key for c in columns if c.kind in ("text", "code") and c.key in raw]
     # One look at the distinct texts of all those columns together: nearly always none needs
@@ -721,8 +826,14 @@ def _type_columns(
         elif column.key == "cccd":
             typed, problems = cells.parse_cccd(values, labels)
         elif column.kind == "date":
-            typed, years, problems = cells.parse_dates(values, labels)
+            typed, years, problems = cells.parse_dates(values, labels, birth=True)
+            problems += _unborn(sub, typed, years, labels)
             out["birth_year"] = years
+            sub.text_dates = {
+                label + 1
+                for label, value, day in zip(labels.tolist(), values, typed, strict=True)
+                if type(value) is str and day is not None
+            }
             # A bare year is enough to know the age (with a warning): not a missing date.
             typed[(pd.isna(typed) & ~years.isna()).astype(bool)] = "year-only"
         elif column.kind == "choice":
@@ -738,6 +849,10 @@ def _type_columns(
             typed, problems = cells.parse_code(values), []
         else:
             typed, problems = cells.parse_text(values), []
+        if column.key == "row_no":
+            problems = []  # the row's number in the list is not data: nothing to fix in it
+        if column.key in _NAMES:
+            problems = _names(typed, labels, column.key == identity)
         record(column.key, problems)
         if column.required and column.key not in optional:
             # A value that could not be read already has its own message; only truly empty
@@ -746,17 +861,58 @@ def _type_columns(
             if problems:
                 missing &= ~np.isin(labels, [problem[0] for problem in problems])
             for label in labels[missing].tolist():
-                sub.issue(
-                    "VALUE_REQUIRED",
-                    sheet,
-                    cell_name(label, positions[column.key]),
-                    detail=column.label,
-                )
-                bad.add(label)
+                cell = cell_name(label, positions[column.key])
+                if column.key == identity:
+                    sub.issue("VALUE_REQUIRED", sheet, cell, detail=column.label, who=whose(label))
+                    bad.add(label)
+                else:
+                    sub.issue("VALUE_MISSING", sheet, cell, detail=column.label, who=whose(label))
+                    unread.setdefault(label, {})[column.key] = ""
         if column.kind == "date":
             typed[typed == "year-only"] = None
         out[column.key] = typed
-    return out, bad
+    return out, bad, unread
+
+
+# Name columns: a name must hold a letter (a formula typed as text, `=1+1`, or a number is no
+# one's name). A person without one cannot be told apart; a head of household is only a label.
+_NAMES = ("full_name", "head_name")
+
+
+def _names(typed: np.ndarray, labels: np.ndarray, identity: bool) -> list[cells.Problem]:
+    """The problems of a name column: each name without a letter, made unknown in ``typed``."""
+    problems: list[cells.Problem] = []
+    for position, name in enumerate(typed.tolist()):
+        if name is not None and name == name and not cells.is_name(name):
+            problems.append(
+                (labels[position], "NAME_INVALID" if identity else "HEAD_NAME_INVALID", name, "")
+            )
+            if not identity:
+                typed[position] = None
+    return problems
+
+
+def _unborn(
+    sub: Submission, days: np.ndarray, years: pd.api.extensions.ExtensionArray, labels: np.ndarray
+) -> list[cells.Problem]:
+    """Birth dates later than the month after the period (a form is filled in during the next
+    month, a newborn may be on it): a date typed wrong, or in the wrong column. Made unknown
+    in ``days`` and ``years``, each with its problem."""
+    if sub.period is None:
+        return []
+    end = Period.parse(sub.period).next().next()
+    last = dt.date(end.year, end.month, 1) - dt.timedelta(days=1)
+    later = np.flatnonzero(years.to_numpy(dtype="float64", na_value=np.nan) >= last.year)
+    problems: list[cells.Problem] = []
+    for position in later.tolist():
+        day, year = days[position], int(years[position])
+        if (day is not None and day > last) or (day is None and year > last.year):
+            shown = day.strftime("%d/%m/%Y") if day is not None else str(year)
+            after = f"sau ngày {last:%d/%m/%Y}, tháng sau kỳ báo cáo {sub.period}"
+            problems.append((labels[position], "DATE_IMPLAUSIBLE", shown, after))
+            days[position] = None
+            years[position] = pd.NA
+    return problems
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
@@ -792,6 +948,7 @@ def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
                     S.FORM_UNIT.name,
                     sub.cell(S.FORM_UNIT.name, "criterion", row),
                     value=" / ".join(filter(None, key)),
+                    who=f"Dòng {row}",
                 )
         _drop_rows(sub, "tasks", S.FORM_UNIT.name, np.flatnonzero(unknown).tolist())
     _check_points(sub, catalogue)
@@ -803,7 +960,7 @@ def _check_points(sub: Submission, catalogue: Catalogue) -> None:
     points = {c.code: bounds[1] for c in catalogue.criteria if (bounds := c.rules.bounds())}
     if not points or sub.tasks.empty:
         return
-    over = []
+    sheet = S.FORM_UNIT.name
     for position, (criterion, row, value) in enumerate(
         zip(*(sub.tasks[key].tolist() for key in ("criterion", "_row", "value")), strict=True)
     ):
@@ -812,21 +969,23 @@ def _check_points(sub: Submission, catalogue: Catalogue) -> None:
         if top is not None and isinstance(value, float) and value > top:
             sub.issue(
                 "NUMBER_OUT_OF_RANGE",
-                S.FORM_UNIT.name,
-                sub.cell(S.FORM_UNIT.name, "value", row),
+                sheet,
+                sub.cell(sheet, "value", row),
                 value=f"{value:g}",
                 detail=cells.range_text(0, top),
+                who=_frame_who(sheet, sub.tasks, position),
             )
-            over.append(position)
-    _drop_rows(sub, "tasks", S.FORM_UNIT.name, over)
+            _unknown(sub.tasks, position, "value", f"{value:g}")
 
 
-def _cross_checks(sub: Submission, is_tdp: bool) -> None:
-    """Checks across rows and sheets of one file: duplicates, unknown households, votes.
+def _cross_checks(sub: Submission, catalogue: Catalogue, is_tdp: bool) -> None:
+    """Checks across rows and sheets of one file: rows of another unit, duplicates, unknown
+    households, votes.
 
     The frames' columns are taken out as lists: each check is a pass over a few hundred rows,
     cheaper in Python than the pandas calls it took (a tenth of reading a file)."""
-    attendees = sub.info.get("attendees")
+    if is_tdp:
+        _rows_of_other_units(sub, catalogue)
     citizens = sub.citizens
     if not citizens.empty:
         sheet = S.FORM_CITIZENS.name
@@ -835,16 +994,16 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
         keys = citizens["cccd"].to_numpy(dtype=object)
         no_id = pd.isna(keys)
         if no_id.any():
-            # Without a CCCD, a citizen is the same person when name, birth date and household
-            # match.
-            names, births, homes = (
+            # Without a CCCD, a citizen is the same person when name, birth date (or year) and
+            # household match.
+            names, births, years, homes = (
                 _as_text(citizens[column].to_numpy(dtype=object)[no_id])
-                for column in ("full_name", "birth_date", "household_code")
+                for column in ("full_name", "birth_date", "birth_year", "household_code")
             )
             keys = keys.copy()
             keys[no_id] = [
-                f"~{name}|{born}|{home}"
-                for name, born, home in zip(names, births, homes, strict=True)
+                f"~{name}|{born}|{year}|{home}"
+                for name, born, year, home in zip(names, births, years, homes, strict=True)
             ]
         for position, first in _duplicates(keys.tolist()):
             sub.issue(
@@ -852,6 +1011,7 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
                 sheet,
                 sub.cell(sheet, "full_name", rows[position]),
                 detail=rows[first],
+                who=_frame_who(sheet, citizens, position),
             )
             drop.add(position)
         if is_tdp and not sub.households.empty:
@@ -859,16 +1019,15 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
                 h for h in sub.households["household_code"].tolist() if not cells.is_missing(h)
             }
             for position, home in enumerate(citizens["household_code"].tolist()):
-                if not cells.is_missing(home) and home not in known:
+                if position not in drop and not cells.is_missing(home) and home not in known:
                     sub.issue(
                         "HOUSEHOLD_UNKNOWN",
                         sheet,
                         sub.cell(sheet, "household_code", rows[position]),
                         home,
+                        who=_frame_who(sheet, citizens, position),
                     )
-                    drop.add(position)
-        if attendees is not None and "votes" in citizens:
-            drop |= _votes_exceed(sub, citizens, sheet, attendees)
+                    _unknown(citizens, position, "household_code", home)
         _drop_rows(sub, "citizens", sheet, drop)
     households = sub.households
     if not households.empty:
@@ -883,11 +1042,116 @@ def _cross_checks(sub: Submission, is_tdp: bool) -> None:
                 sub.cell(sheet, "household_code", rows[position]),
                 codes[position],
                 rows[first],
+                who=_frame_who(sheet, households, position),
             )
             drop.add(position)
-        if attendees is not None:
-            drop |= _votes_exceed(sub, households, sheet, attendees)
         _drop_rows(sub, "households", sheet, drop)
+    _check_votes(sub)
+
+
+def _unknown(frame: pd.DataFrame, position: int, key: str, typed: object) -> None:
+    """Make the cell ``key`` of the row at ``position`` unknown, keeping what was typed in the
+    row's ``_raw``."""
+    frame.iat[position, frame.columns.get_loc(key)] = None
+    at = frame.columns.get_loc("_raw")
+    frame.iat[position, at] = {**(frame.iat[position, at] or {}), key: cells.as_typed(typed)}
+
+
+# A household code names its unit: `TDP20-H005` is a household of TDP20.
+_CODE_PREFIX = re.compile(r"^([A-Z]+\d+)-")
+
+
+def _rows_of_other_units(sub: Submission, catalogue: Catalogue) -> None:
+    """Rows whose household code names another unit of the catalogue (`TDP20-H…` in TDP14's
+    file, pasted in): rejected, with one issue per other unit naming the rows, and never
+    counted for either unit (each unit's results come only from the form it sent itself)."""
+    for sheet, target in (
+        (S.FORM_CITIZENS.name, "citizens"),
+        (S.FORM_HOUSEHOLDS.name, "households"),
+    ):
+        frame = getattr(sub, target)
+        if frame.empty:
+            continue
+        drop = []
+        for position, code in enumerate(frame["household_code"].tolist()):
+            match = _CODE_PREFIX.match(code) if isinstance(code, str) else None
+            if match and match[1] != sub.unit_code and catalogue.unit(match[1]) is not None:
+                sub.misplaced.setdefault(match[1], []).append(
+                    (sheet, int(frame["_row"].iat[position]))
+                )
+                drop.append(position)
+        _drop_rows(sub, target, sheet, drop)
+    for code, rows in sorted(sub.misplaced.items()):
+        sub.issue(
+            "ROWS_OF_OTHER_UNIT", value=len(rows), detail=misplaced_detail(catalogue, code, rows)
+        )
+
+
+def misplaced_detail(catalogue: Catalogue, unit_code: str, rows: list[tuple[str, int]]) -> str:
+    """'TDP20 - Tổ dân phố số 20 (Công dân: dòng 40-750; Hộ gia đình: dòng 21-172)'."""
+    unit = catalogue.unit(unit_code)
+    by_sheet: dict[str, list[int]] = {}
+    for sheet, row in rows:
+        by_sheet.setdefault(sheet, []).append(row)
+    places = "; ".join(f"{sheet}: dòng {_ranges(numbers)}" for sheet, numbers in by_sheet.items())
+    name = f"{unit_code} - {unit.name}" if unit is not None else unit_code
+    return f"{name} ({places})"
+
+
+def _ranges(numbers: list[int], most: int = 5) -> str:
+    """'4-9, 12, 15-20' of sorted row numbers, the first ``most`` runs and '…' after."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most]]
+    return ", ".join(shown) + (", …" if len(runs) > most else "")
+
+
+def _check_votes(sub: Submission) -> None:
+    """Votes against the meeting's attendees. Without attendees (blank, unreadable) one error
+    at that cell; with fewer attendees than the votes of many rows, the attendees cell is
+    wrong: one error there, and it is unknown. Otherwise each row over the attendees has its
+    votes unknown. The votes themselves are always kept."""
+    sheet_info = S.FORM_INFO.name
+    voted = [
+        (sheet, frame, position, votes)
+        for sheet, frame in (
+            (S.FORM_CITIZENS.name, sub.citizens),
+            (S.FORM_HOUSEHOLDS.name, sub.households),
+        )
+        if not frame.empty and "votes" in frame
+        for position, votes in enumerate(frame["votes"].tolist())
+        if not cells.is_missing(votes)
+    ]
+    if not voted:
+        return
+    cell = sub.info_cells.get("attendees", "")
+    attendees = sub.info.get("attendees")
+    if attendees is None:
+        # An attendees cell that could not be read has its own message at that cell already.
+        shown = sub.sheet_titles.get(sheet_info, sheet_info)
+        if not (cell and any(i.sheet == shown and i.cell == cell for i in sub.issues)):
+            sub.issue("ATTENDEES_MISSING", sheet_info, cell, value=len(voted))
+        return
+    over = [row for row in voted if float(row[3]) > float(attendees)]
+    if len(over) > 1 and 2 * len(over) >= len(voted):
+        sub.issue("ATTENDEES_TOO_FEW", sheet_info, cell, value=attendees, detail=len(over))
+        del sub.info["attendees"]
+        return
+    for sheet, frame, position, votes in over:
+        row = int(frame["_row"].iat[position])
+        sub.issue(
+            "VOTES_EXCEED",
+            sheet,
+            sub.cell(sheet, "votes", row),
+            votes,
+            attendees,
+            who=_frame_who(sheet, frame, position),
+        )
+        _unknown(frame, position, "votes", votes)
 
 
 def _duplicates(keys: list) -> list[tuple[int, int]]:
@@ -899,21 +1163,6 @@ def _duplicates(keys: list) -> list[tuple[int, int]]:
         if seen != position:
             found.append((position, seen))
     return found
-
-
-def _votes_exceed(
-    sub: Submission, frame: pd.DataFrame, sheet: str, attendees: int | float
-) -> set[int]:
-    """Positions of the rows with more votes than people at the meeting, each with an issue."""
-    over = set()
-    limit = float(attendees)
-    for position, (row, votes) in enumerate(
-        zip(frame["_row"].tolist(), frame["votes"].tolist(), strict=True)
-    ):
-        if not cells.is_missing(votes) and float(votes) > limit:
-            sub.issue("VOTES_EXCEED", sheet, sub.cell(sheet, "votes", row), votes, attendees)
-            over.add(position)
-    return over
 
 
 def _drop_rows(sub: Submission, target: str, sheet: str, drop: Collection[int]) -> None:

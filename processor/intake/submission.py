@@ -21,7 +21,8 @@ class FileStatus(StrEnum):
     is what users read."""
 
     ACCEPTED = "đã nhận"
-    ACCEPTED_WITH_ERRORS = "đã nhận, có dòng bị loại"
+    # Taken, with something the unit must fix: a row rejected, or a cell read as unknown.
+    ACCEPTED_WITH_ERRORS = "đã nhận, có lỗi cần sửa"
     REJECTED = "bị từ chối"
     DUPLICATE = "trùng lặp"
     SUPERSEDED = "bị thay thế"
@@ -95,6 +96,16 @@ class Submission:
     received_at: dt.datetime | None = None
     # Read from the store's archive (a re-run of a month), not from the inbox.
     from_archive: bool = False
+    # What the safety checks found it to be ('xlsx', 'ods', 'xls'), None when not a spreadsheet:
+    # only spreadsheets are archived.
+    kind: str | None = None
+    # Thông tin's values: key -> the cell it was read from ('B9'), for messages about them.
+    info_cells: dict[str, str] = field(default_factory=dict)
+    # Excel rows of Công dân whose birth date was typed as text: read day first whatever the
+    # editor's locale, so it is what the unit means even when it differs from the history's.
+    text_dates: set[int] = field(default_factory=set)
+    # Rows found to be another unit's and not counted: unit code -> (sheet, Excel row) of each.
+    misplaced: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     def without_rows(self) -> Submission:
         """A copy without the rows read: what a worker writing the unit's feedback needs."""
@@ -123,14 +134,26 @@ class Submission:
         return sum(c.set_aside for c in self.counts.values())
 
     def issue(
-        self, code: str, sheet: str = "", cell: str = "", value: object = "", detail: object = ""
+        self,
+        code: str,
+        sheet: str = "",
+        cell: str = "",
+        value: object = "",
+        detail: object = "",
+        who: str = "",
     ) -> Issue:
-        """Record a problem; ``sheet`` is the form's name, shown as the unit's file names it."""
+        """Record a problem; ``sheet`` is the form's name, shown as the unit's file names it;
+        ``who`` names the person or household of a row's problem."""
         issue = make_issue(
-            code, self.name, self.sheet_titles.get(sheet, sheet), cell, value, detail
+            code, self.name, self.sheet_titles.get(sheet, sheet), cell, value, detail, who
         )
         self.issues.append(issue)
         return issue
+
+    def settle_status(self) -> None:
+        """Taken, or taken with something to fix (a row rejected, a cell read as unknown)."""
+        to_fix = self.rows_rejected > 0 or any(i.needs_fix for i in self.issues)
+        self.status = ACCEPTED_WITH_ERRORS if to_fix else ACCEPTED
 
     def reject_all(self) -> None:
         """The file cannot be used: every row it holds is counted as rejected."""

@@ -188,7 +188,8 @@ def _patch_own_workbook(
 ) -> Path:
     """The unit's workbook marked by editing its XML (_xlsx.xlsxpatch): no full load."""
     marks = [
-        xlsxpatch.Mark(i.sheet, i.cell, i.severity == ERROR, f"[{i.severity}] {i.message}")
+        # A cell to fix (rejected, or read as unknown) in the error colour; a note in the other.
+        xlsxpatch.Mark(i.sheet, i.cell, i.needs_fix, f"[{i.severity}] {i.message}")
         for i in issues
         if _CELL.match(i.cell) and i.sheet
     ]
@@ -273,7 +274,7 @@ def _mark_own_workbook(
             merged = next(r for r in ws.merged_cells.ranges if issue.cell in r)
             cell = ws.cell(merged.min_row, merged.min_col)
         # xlsxpatch's colours, so that a next feedback recognises and clears these marks too.
-        rgb = xlsxpatch.ERROR_RGB if issue.severity == ERROR else xlsxpatch.WARNING_RGB
+        rgb = xlsxpatch.ERROR_RGB if issue.needs_fix else xlsxpatch.WARNING_RGB
         cell.fill = PatternFill("solid", fgColor=rgb)
         note = f"[{issue.severity}] {issue.message}"
         if cell.comment is not None:

@@ -152,7 +152,9 @@ WIDTH_SAMPLE = 200  # rows a column's width is taken from
 def column_width(label: str, values: Sequence[object]) -> float:
     """Characters wide for a column: its longest value (first WIDTH_SAMPLE rows) or half its
     label."""
-    sample = [len(str(v)) for v in values[:WIDTH_SAMPLE] if v is not None and v == v]
+    sample = [
+        len(str(v)) for v in values[:WIDTH_SAMPLE] if v is not None and v is not pd.NA and v == v
+    ]
     # Headers wrap onto two lines (the header row is 32 points high), so half a long label fits.
     header = len(label) * 0.9 if len(label) <= 14 else max(12, len(label) * 0.55)
     longest = max([header, *sample, 6])
