@@ -400,9 +400,20 @@ def _date_from_text(text: str) -> tuple[dt.date | None, int | None, bool]:
 
 
 def _one_order_only(text: str) -> bool:
-    """A typed date that reads one way only, day first or month first (`25/12/1980`)."""
+    """A typed date that is a date one way only, day first or month first (`25/12/1980`)."""
     match = _DATE_TEXT.match(text)
-    return match is not None and (int(match[1]) > 12) != (int(match[2]) > 12)
+    if match is None:
+        return False
+    first, second, year = int(match[1]), int(match[2]), int(match[3])
+    return _is_date(year, second, first) != _is_date(year, first, second)
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _either_order(day: dt.date) -> bool:
