@@ -612,7 +612,11 @@ def test_unreadable_and_carried_cells_are_shown_coloured_with_a_comment(tmp_path
         ),
         citizen("TDP01-H001", "Trần Thị Bình", dt.date(1972, 5, 6), **{RAW: None}),
     ]
-    homes = [household("TDP01-H001", "Nguyễn Văn An", GD01=4, **{CARRIED: {"GD01": "2021-01"}})]
+    moved = "lấy từ kỳ 2021-11, cộng 1 năm vì năm 2021 đạt Gia đình kiểu mẫu"
+    homes = [
+        household("TDP01-H001", "Nguyễn Văn An", GD01=4, **{CARRIED: {"GD01": "2021-01"}}),
+        household("TDP01-H002", "Lê Văn Dũng", GD01=6, **{CARRIED: {"GD01": moved}}),
+    ]
     path = make_form(catalogue, tmp_path, "TDP01", "2021-12", people, homes)
     book = openpyxl.load_workbook(path)
     ws = book[S.FORM_CITIZENS.name]
@@ -625,10 +629,12 @@ def test_unreadable_and_carried_cells_are_shown_coloured_with_a_comment(tmp_path
         f"{next(v for k, v in _letters(homes_ws).items() if k.startswith('GD01'))}{FIRST}"
     ]
     assert carried.value == 4 and carried.fill.fgColor.rgb.endswith("DDEBF7")
-    assert "tháng 01/2021" in carried.comment.text
+    assert "lấy từ tháng 01/2021" in carried.comment.text
+    below = homes_ws.cell(carried.row + 1, carried.column)
+    assert below.value == 6 and moved in below.comment.text
     guide = {r[0].value: r[1].value for r in book[S.FORM_GUIDE].iter_rows(max_col=2)}
     assert guide["Ô cần sửa"].startswith("1 ô tô màu cam")
-    assert guide["Giá trị mang sang"].startswith("1 ô tô màu xanh")
+    assert guide["Giá trị mang sang"].startswith("2 ô tô màu xanh")
     sub = read_submission(path, catalogue)  # the unit sends it back unchanged
     issue = next(i for i in sub.issues if i.sheet == S.FORM_CITIZENS.name)
     assert issue.cell == cell.coordinate

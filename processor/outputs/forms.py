@@ -424,15 +424,15 @@ def _unreadable_note(column: S.Column, text: str, limits: dict[str, tuple[float,
     )
 
 
-def _carried_note(period: str) -> str:
-    """The comment on a value carried from an earlier period into a cell the unit left blank."""
+def _carried_note(source: str) -> str:
+    """The comment on a value carried from an earlier period into a cell the unit left blank:
+    ``source`` is the period (`2021-11`) or the scoring's words for where it came from."""
     try:
-        when = Period.parse(period).label
+        where = f"lấy từ {Period.parse(source).label}"
     except KieumauError:
-        when = f"kỳ {period}"
+        where = source
     return (
-        f"Giá trị lấy từ {when}: đơn vị để trống ô này nên kết quả dùng giá trị đã ghi "
-        "trước đó. Sửa lại nếu đã thay đổi."
+        f"Đơn vị để trống ô này; giá trị dùng để chấm là giá trị {where}. Sửa lại nếu đã thay đổi."
     )
 
 
