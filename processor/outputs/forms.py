@@ -270,6 +270,7 @@ class _Table:
     open_below: bool  # every cell below (and of inserted rows) takes input
     # (row position, column key) -> the text typed that could not be read
     unreadable: dict[tuple[int, str], str] = field(default_factory=dict)
+    typed_by: str = "kỳ trước đơn vị"  # who typed it, for its comment (see _typed_by)
     # (row position, column key) -> the period a value was carried from
     carried: dict[tuple[int, str], str] = field(default_factory=dict)
 
@@ -405,7 +406,8 @@ def _marked_row(
         if (i, column.key) in table.unreadable:
             text = table.unreadable[i, column.key]
             _write(ws, row, j, text, fmt.filled(_input_style(column), MARKED_FILL))
-            ws.write_comment(row, j, _unreadable_note(column, text, limits), _COMMENT)
+            note = _unreadable_note(column, text, table.typed_by, limits)
+            ws.write_comment(row, j, note, _COMMENT)
         elif (i, column.key) in table.carried:
             _write(ws, row, j, value, fmt.filled(_input_style(column), CARRIED_FILL))
             ws.write_comment(row, j, _carried_note(table.carried[i, column.key]), _COMMENT)
@@ -416,10 +418,12 @@ def _marked_row(
 _COMMENT = {"x_scale": 2.2, "y_scale": 1.6, "font_name": "Times New Roman", "font_size": 11}
 
 
-def _unreadable_note(column: S.Column, text: str, limits: dict[str, tuple[float, float]]) -> str:
+def _unreadable_note(
+    column: S.Column, text: str, typed_by: str, limits: dict[str, tuple[float, float]]
+) -> str:
     """The comment on a cell kept as the unit typed it: what could not be read, what to write."""
     return (
-        f"Cần sửa: kỳ trước đơn vị ghi «{text}» ở cột {column.label}, chưa đọc được. "
+        f"Cần sửa: {typed_by} ghi «{text}» ở cột {column.label}, chưa đọc được. "
         f"{_wanted(column, limits.get(column.key))}"
     )
 
@@ -466,6 +470,11 @@ def _marks_of(
             if (value is None) == blank:
                 found[i, column_key] = str(text)
     return found
+
+
+def _typed_by(origin: Origin) -> str:
+    """Who typed a value that could not be read, as the form's comments and guide say it."""
+    return "danh sách dân cư" if origin is Origin.RESIDENTS else "kỳ trước đơn vị"
 
 
 def _task_rows(catalogue: Catalogue, roster: Roster) -> tuple[dict[str, list], int]:
@@ -588,7 +597,7 @@ def _guide_lines(
         lines.append(
             (
                 "Ô cần sửa",
-                f"{unreadable} ô tô màu cam: kỳ trước đơn vị đã ghi nhưng chưa đọc được. "
+                f"{unreadable} ô tô màu cam: {_typed_by(origin)} đã ghi nhưng chưa đọc được. "
                 "Ô giữ nguyên chữ đơn vị đã ghi; rê chuột vào ô để xem ghi chú cần sửa gì, sửa "
                 "lại rồi gửi.",
             )
@@ -806,6 +815,7 @@ def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
                 spare_rows(unit.is_tdp, name, len(frame)),
                 open_below=True,
                 unreadable=_marks_of(frame, RAW, listed, columns, blank=True),
+                typed_by=_typed_by(roster.resolved_origin()),
                 carried=_marks_of(frame, CARRIED, listed, columns, blank=False),
             )
         )
