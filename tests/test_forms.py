@@ -617,13 +617,28 @@ def test_unreadable_and_carried_cells_are_shown_coloured_with_a_comment(tmp_path
         household("TDP01-H001", "Nguyễn Văn An", GD01=4, **{CARRIED: {"GD01": "2021-01"}}),
         household("TDP01-H002", "Lê Văn Dũng", GD01=6, **{CARRIED: {"GD01": moved}}),
     ]
-    path = make_form(catalogue, tmp_path, "TDP01", "2021-12", people, homes)
+    people.append(citizen("TDP01-H002", "Lê Văn Dũng", None, **{RAW: {"birth_date": ""}}))
+    tasks = all_tasks_done(catalogue)
+    tasks.loc[0, "planned_month"] = None  # read as unknown, typed `mười ba`
+    tasks[RAW] = [{"planned_month": "mười ba"}] + [None] * (len(tasks) - 1)
+    at = tasks.index[tasks["criterion"] == "TDP02"][0]
+    tasks[CARRIED] = [{"value": "2021-10"} if i == at else None for i in tasks.index]
+    path = make_form(catalogue, tmp_path, "TDP01", "2021-12", people, homes, tasks)
     book = openpyxl.load_workbook(path)
     ws = book[S.FORM_CITIZENS.name]
     cell = ws[f"{_letters(ws)['Ngày sinh']}{FIRST}"]
     assert cell.value == "3l/02/19" and cell.fill.fgColor.rgb.endswith("FCD5B4")
     assert "«3l/02/19»" in cell.comment.text and "05/01/1980" in cell.comment.text
     assert ws[f"{_letters(ws)['Ngày sinh']}{FIRST + 1}"].comment is None
+    left_blank = ws[f"{_letters(ws)['Ngày sinh']}{FIRST + 2}"]  # a required date left blank
+    assert left_blank.value is None and left_blank.fill.fgColor.rgb.endswith("FCD5B4")
+    assert left_blank.comment.text.startswith("Cần sửa: kỳ trước đơn vị để trống ở cột Ngày sinh")
+    unit_ws = book[S.FORM_UNIT.name]
+    letters = _letters(unit_ws)
+    month = unit_ws[f"{letters[S.FORM_UNIT.label('planned_month')]}{FIRST}"]
+    assert month.value == "mười ba" and "từ 1 đến 12" in month.comment.text
+    count = unit_ws[f"{letters[S.FORM_UNIT.label('value')]}{FIRST + at}"]
+    assert count.value == tasks.at[at, "value"] and "tháng 10/2021" in count.comment.text
     homes_ws = book[S.FORM_HOUSEHOLDS.name]
     carried = homes_ws[
         f"{next(v for k, v in _letters(homes_ws).items() if k.startswith('GD01'))}{FIRST}"
@@ -633,8 +648,8 @@ def test_unreadable_and_carried_cells_are_shown_coloured_with_a_comment(tmp_path
     below = homes_ws.cell(carried.row + 1, carried.column)
     assert below.value == 6 and moved in below.comment.text
     guide = {r[0].value: r[1].value for r in book[S.FORM_GUIDE].iter_rows(max_col=2)}
-    assert guide["Ô cần sửa"].startswith("1 ô tô màu cam")
-    assert guide["Giá trị mang sang"].startswith("2 ô tô màu xanh")
+    assert guide["Ô cần sửa"].startswith("3 ô tô màu cam")
+    assert guide["Giá trị mang sang"].startswith("3 ô tô màu xanh")
     sub = read_submission(path, catalogue)  # the unit sends it back unchanged
     issue = next(i for i in sub.issues if i.sheet == S.FORM_CITIZENS.name)
     assert issue.cell == cell.coordinate

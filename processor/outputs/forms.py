@@ -382,6 +382,8 @@ def _row_blocks(
             )
         if stop < table.n:
             _marked_row(ws, fmt, table, stop, [v[stop] for v in values], styles, limits)
+            if stop in heights:  # a row open below has its height with its format
+                ws.set_row(first + stop, heights[stop])
         start = stop + 1
     if table.spare:
         blank = [FastColumn([None] * table.spare, fmt.inputs[_input_style(c)]) for c in columns]
@@ -405,7 +407,8 @@ def _marked_row(
         value = _cell_value(value, column)
         if (i, column.key) in table.unreadable:
             text = table.unreadable[i, column.key]
-            _write(ws, row, j, text, fmt.filled(_input_style(column), MARKED_FILL))
+            shown = text if text.strip() else None  # a value needed and left blank
+            _write(ws, row, j, shown, fmt.filled(_input_style(column), MARKED_FILL))
             note = _unreadable_note(column, text, table.typed_by, limits)
             ws.write_comment(row, j, note, _COMMENT)
         elif (i, column.key) in table.carried:
@@ -422,8 +425,10 @@ def _unreadable_note(
     column: S.Column, text: str, typed_by: str, limits: dict[str, tuple[float, float]]
 ) -> str:
     """The comment on a cell kept as the unit typed it: what could not be read, what to write."""
+    typed = f"ghi «{text}»" if text.strip() else "để trống"
+    problem = "chưa đọc được" if text.strip() else "cần có giá trị"
     return (
-        f"Cần sửa: {typed_by} ghi «{text}» ở cột {column.label}, chưa đọc được. "
+        f"Cần sửa: {typed_by} {typed} ở cột {column.label}, {problem}. "
         f"{_wanted(column, limits.get(column.key))}"
     )
 
@@ -448,28 +453,31 @@ def _listed(frame: pd.DataFrame, columns: list[S.Column]) -> dict[str, list]:
 
 
 def _marks_of(
-    frame: pd.DataFrame, key: str, listed: dict[str, list], columns: list[S.Column], blank: bool
+    marks: list | None, listed: dict[str, list], columns: list[S.Column], blank: bool
 ) -> dict[tuple[int, str], str]:
-    """The cells that ``frame``'s mark column ``key`` (form_layout.RAW or CARRIED) marks, by
-    (row position, column key): per row, None or {column key: text}. A mark holds only where
-    the cell is blank (``blank``: an unreadable text is kept in place of no value) or filled
-    (a carried value), so a stale mark never hides what the row holds."""
-    if key not in frame.columns:
+    """The cells a mark column (form_layout.RAW or CARRIED: per row None or {column key:
+    text}) marks, by (row position, column key). A mark holds only where the cell is blank
+    (``blank``: an unreadable text is shown in place of no value) or filled (a carried value),
+    so a stale mark never hides what the row holds. A locked column is never marked."""
+    if not marks:
         return {}
     by_key = {c.key: c for c in columns}
     found = {}
-    for i, marks in enumerate(frame[key].tolist()):
-        if not isinstance(marks, dict):
+    for i, row_marks in enumerate(marks):
+        if not isinstance(row_marks, dict):
             continue
-        for column_key, text in marks.items():
+        for column_key, text in row_marks.items():
             column = by_key.get(column_key)
-            if column is None or column_key == "row_no" or text is None:
+            if column is None or column_key in _NEVER_MARKED or text is None:
                 continue
             values = listed.get(column_key)
             value = _cell_value(values[i], column) if values is not None else None
             if (value is None) == blank:
                 found[i, column_key] = str(text)
     return found
+
+
+_NEVER_MARKED = ("row_no", "criterion", "task", "text")
 
 
 def _typed_by(origin: Origin) -> str:
@@ -484,7 +492,8 @@ def _task_rows(catalogue: Catalogue, roster: Roster) -> tuple[dict[str, list], i
     taken = [
         key
         for key in roster.tasks.columns
-        if key not in ("criterion", "task", "text") and not key.startswith("_")
+        if key not in ("criterion", "task", "text")
+        and (not key.startswith("_") or key in (RAW, CARRIED))
     ]
     matches: dict[tuple[object, object], list[int]] = {}
     if not roster.tasks.empty:
@@ -799,6 +808,7 @@ def spare_rows(is_tdp: bool, sheet: str, n: int) -> int:
 def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
     """The list sheets of a unit's form with their rows."""
     tables = []
+    typed_by = _typed_by(roster.resolved_origin())
     levels = [(S.FORM_CITIZENS.name, citizen_columns(catalogue), roster.citizens)]
     if unit.is_tdp:
         levels.append((S.FORM_HOUSEHOLDS.name, household_columns(catalogue), roster.households))
@@ -814,26 +824,34 @@ def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
                 len(frame),
                 spare_rows(unit.is_tdp, name, len(frame)),
                 open_below=True,
-                unreadable=_marks_of(frame, RAW, listed, columns, blank=True),
-                typed_by=_typed_by(roster.resolved_origin()),
-                carried=_marks_of(frame, CARRIED, listed, columns, blank=False),
+                unreadable=_marks_of(_column(frame, RAW), listed, columns, blank=True),
+                typed_by=typed_by,
+                carried=_marks_of(_column(frame, CARRIED), listed, columns, blank=False),
             )
         )
     if unit.is_tdp:
         listed, n = _task_rows(catalogue, roster)
+        columns = list(S.FORM_UNIT.columns)
         tables.append(
             _Table(
                 S.FORM_UNIT.name,
                 _HINTS[S.FORM_UNIT.name],
-                list(S.FORM_UNIT.columns),
+                columns,
                 {"criterion", "task", "text"},
                 listed,
                 n,
                 0,
                 open_below=False,
+                unreadable=_marks_of(listed.pop(RAW, None), listed, columns, blank=True),
+                typed_by=typed_by,
+                carried=_marks_of(listed.pop(CARRIED, None), listed, columns, blank=False),
             )
         )
     return tables
+
+
+def _column(frame: pd.DataFrame, key: str) -> list | None:
+    return frame[key].tolist() if key in frame.columns else None
 
 
 def write_form(
