@@ -277,6 +277,9 @@ def test_headers_are_locked_and_input_cells_unlocked(book, catalogue) -> None:
             # The blank rows for new residents are input cells, STT included.
             if sheet != S.FORM_UNIT.name:
                 assert not ws[f"{letter}{FIRST + rows - 1}"].protection.locked
+        if sheet != S.FORM_UNIT.name:  # the listed rows and the blank ones, as whole rows
+            for row in (FIRST, FIRST + rows - 1):
+                assert not ws.row_dimensions[row].protection.locked, (sheet, row)
     info = book[S.FORM_INFO.name]
     labels = {info.cell(row, 1).value: row for row in range(2, info.max_row + 1)}
     for column in S.FORM_INFO.columns:
@@ -576,6 +579,10 @@ def test_a_blank_form_has_rows_for_a_whole_unit_and_takes_input_below(tmp_path, 
         assert not dimension.protection.locked, column.label
         assert (dimension.number_format == "@") == (column.kind == "code"), column.label
     assert not households.column_dimensions["B"].protection.locked
+    # Every drawn row is unlocked as a whole (its row format), so it can be deleted.
+    for row in (FIRST, FIRST + drawn - 1):
+        assert not citizens.row_dimensions[row].protection.locked, row
+    assert citizens.row_dimensions[HEADER].protection.locked
     assert citizens.protection.insertRows is False and citizens.protection.deleteRows is False
 
 

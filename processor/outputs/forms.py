@@ -350,13 +350,10 @@ def _row_blocks(
     first = HEADER_ROW + 1
     styles = _styles(fmt, table)
     heights = _fitted_heights(columns, table.listed, table.locked)
-    if table.open_below:
-        # Each row drawn takes input across the whole sheet (a row format), so that the unit
-        # can delete it on the protected sheet: LibreOffice and Excel delete a row only when
-        # none of its cells is locked. The row's height goes with it.
-        for i in range(table.n + table.spare):
-            ws.set_row(first + i, heights.get(i), fmt.open_columns["input"])
-        heights = {}
+    # Each row drawn takes input across the whole sheet (a row format), so that the unit can
+    # delete it on the protected sheet: LibreOffice and Excel delete a row only when none of
+    # its cells is locked.
+    row_format = fmt.open_columns["input"] if table.open_below else None
     values = [
         list(range(1, table.n + 1))
         if c.key == "row_no"
@@ -378,16 +375,16 @@ def _row_blocks(
                     ],
                     stop - start,
                     {i - start: h for i, h in heights.items() if start <= i < stop},
+                    row_format,
                 )
             )
         if stop < table.n:
             _marked_row(ws, fmt, table, stop, [v[stop] for v in values], styles, limits)
-            if stop in heights:  # a row open below has its height with its format
-                ws.set_row(first + stop, heights[stop])
+            ws.set_row(first + stop, heights.get(stop), row_format)
         start = stop + 1
     if table.spare:
         blank = [FastColumn([None] * table.spare, fmt.inputs[_input_style(c)]) for c in columns]
-        blocks.append(Block(first + table.n, 0, blank, table.spare))
+        blocks.append(Block(first + table.n, 0, blank, table.spare, row_format=row_format))
     return blocks
 
 

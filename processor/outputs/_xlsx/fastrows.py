@@ -94,6 +94,10 @@ class Block:
     # Set here rather than by the sheet's set_row, which made xlsxwriter write each such row
     # for the merge to take apart again (100,000 rows in a district's outputs).
     heights: dict[int, float] = field(default_factory=dict)
+    # The rows' own format, which a cell of the row that is not written takes (a form's list
+    # rows are input cells across the sheet, so that a unit may delete one on a protected
+    # sheet): set here rather than by set_row, for the reason above.
+    row_format: Format | None = None
 
     def row_numbers(self) -> range:
         return range(self.first_row + 1, self.first_row + 1 + self.rows)
@@ -105,19 +109,28 @@ def register_formats(block: Block) -> None:
         for fmt in (column.fmt, column.date_fmt):
             if fmt is not None:
                 fmt._get_xf_index()
+    if block.row_format is not None:
+        block.row_format._get_xf_index()
 
 
 # xlsxwriter's default row, in pixels: set_row writes no height for it.
 _DEFAULT_ROW_PIXELS = 20
 
 
-def row_tag(number: int, points: float) -> bytes:
+def row_tag(number: int, points: float, style: str = "") -> bytes:
     """The `<row>` start tag that ``set_row(number - 1, points)`` makes xlsxwriter write (its
-    `spans` aside, which the merge drops): the height is rounded to whole pixels first."""
+    `spans` aside, which the merge drops): the height is rounded to whole pixels first.
+    ``style``: the row's format (_row_style)."""
     pixels = int(points * 4.0 / 3.0 + 0.5)
     if pixels == _DEFAULT_ROW_PIXELS:
-        return b'<row r="%d">' % number
-    return f'<row r="{number}" ht="{pixels * 0.75:.16g}" customHeight="1">'.encode()
+        return f'<row r="{number}"{style}>'.encode()
+    return f'<row r="{number}" ht="{pixels * 0.75:.16g}" customHeight="1"{style}>'.encode()
+
+
+def _row_style(block: Block) -> str:
+    """The attributes of a `<row>` of ``block`` that give it its row format, if any."""
+    fmt = block.row_format
+    return f' s="{fmt._get_xf_index()}" customFormat="1"' if fmt is not None else ""
 
 
 def _style(fmt: Format | None) -> str:
@@ -334,7 +347,7 @@ def _sheet_pieces(xml: bytes, blocks: list[Block]) -> Iterator[bytes]:
     for block in blocks:
         for position, points in block.heights.items():
             number = block.first_row + 1 + position
-            opening[number] = row_tag(number, points)  # in place of what set_row wrote
+            opening[number] = row_tag(number, points, _row_style(block))  # as set_row would
     last_row = max([*ours, *(n for n, _, _ in kept), 1])
     last_col = max(b.first_col + len(b.columns) - 1 for b in blocks)
     yield _widen_dimension(xml[: match.start()], last_row, last_col) + b"<sheetData>"
@@ -343,6 +356,10 @@ def _sheet_pieces(xml: bytes, blocks: list[Block]) -> Iterator[bytes]:
         yield from _stacked_pieces(kept, ordered, opening)
         yield b"</sheetData>" + xml[match.end() :]
         return
+    for block in blocks:
+        if block.row_format is not None:
+            for number in block.row_numbers():
+                opening.setdefault(number, row_tag(number, 15, _row_style(block)))
     streams = [iter(kept), *(_block_rows(b) for b in blocks)]
     merged = heapq.merge(*streams, key=itemgetter(0))
     for number, group in itertools.groupby(merged, key=itemgetter(0)):
@@ -373,10 +390,11 @@ def _stacked_pieces(
             yield from _whole_rows(block, bodies, tags)
             continue
         buffer: list[str] = []
+        style = _row_style(block)
         for number, cells in row_cells(bodies, block.first_col, block.row_numbers()):
             tag = tags.get(number)
-            if cells or tag is not None:
-                head = tag if tag is not None else f'<row r="{number}">'
+            if cells or tag is not None or style:
+                head = tag if tag is not None else f'<row r="{number}"{style}>'
                 buffer.append(f"{head}{cells}</row>")
                 if len(buffer) == _ROWS_PER_PIECE:
                     yield "".join(buffer).encode("utf-8")
@@ -401,23 +419,28 @@ def _whole_rows(block: Block, bodies: list[list[str]], tags: dict[int, str]) -> 
             block.first_col,
             chunk,
             {number: tags[number] for number in tagged[low:high]},
+            _row_style(block),
         )
         yield "".join(rows).encode("utf-8")
 
 
 def row_elements(
-    bodies: list[list[str]], first_col: int, numbers: list[int], tags: dict[int, str]
+    bodies: list[list[str]],
+    first_col: int,
+    numbers: list[int],
+    tags: dict[int, str],
+    style: str = "",
 ) -> list[str]:
     """Each row's whole `<row>` element, from column bodies none of which is empty (see
     cell_bodies), made by one %-format, start and end tags included: half the time of making
     each row's element from its cells. A row numbered in ``tags`` gets that start tag (a
-    height) instead."""
+    height) instead. ``style``: the rows' format (_row_style)."""
     letters = [column_letter(first_col + j) for j in range(len(bodies))]
-    rows = list(_formatted_rows('<row r="%s">', letters, bodies, numbers, "</row>"))
+    rows = list(_formatted_rows(f'<row r="%s"{style}>', letters, bodies, numbers, "</row>"))
     first = numbers[0] if numbers else 0
     for number, tag in tags.items():
         row = rows[number - first]
-        rows[number - first] = tag + row[len(f'<row r="{number}">') :]
+        rows[number - first] = tag + row[len(f'<row r="{number}"{style}>') :]
     return rows
 
 
