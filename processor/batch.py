@@ -54,7 +54,7 @@ from processor.outputs.publish import (
 )
 from processor.outputs.summary import write_summary
 from processor.outputs.workers import worker_pool
-from processor.scoring.conditions import carry_years, january_registration
+from processor.scoring.conditions import carry_years, registration_periods
 from processor.scoring.consolidate import Consolidated, consolidate, resolve_duplicates
 from processor.scoring.progress import progress_rows
 from processor.scoring.score import Results, score
@@ -499,7 +499,7 @@ def _score(ctx: RunContext, consolidated: Consolidated) -> Results:
         "households": consolidated.households,
         "tasks": consolidated.tasks,
     }
-    frames = january_registration(frames, ctx.history, ctx.catalogue, ctx.period)
+    frames = registration_periods(frames, ctx.history, ctx.catalogue, ctx.period)
     frames = carry_years(frames, ctx.history, ctx.catalogue, ctx.period)
     submitted = consolidated.units[consolidated.units["submitted"]].reset_index(drop=True)
     results = score(

@@ -1,5 +1,5 @@
-"""History across months: re-runs replace a period, progress spans months, January registration
-and multi-year counts come from history."""
+"""History across months: re-runs replace a period, progress spans months (registration and
+multi-year counts from history: tests/test_rules.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from processor.cli import main
-from processor.domain import schema as S
 from processor.domain.errors import HistoryError
 from processor.store.history import History
-from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
+from tests.conftest import all_tasks_done, citizen, household, make_form
 
 RESULT_SHEETS = ("Công dân", "Hộ gia đình", "Tổ dân phố", "Theo tiêu chí", "Theo đơn vị")
 
@@ -111,37 +110,6 @@ def test_progress_spans_months(catalogue, tmp_path: Path) -> None:
     header = rows[1]
     assert "T10/2021" in header and "T11/2021" in header
     assert any(r[0] == "TDP01" and r[3] == "Đạt (%)" for r in rows)
-
-
-def test_january_registration_is_the_one_that_counts(catalogue, tmp_path: Path) -> None:
-    # An registers only in March: not registered in January, so not eligible in November.
-    month(catalogue, tmp_path / "t01", "2021-01", registered="Không")
-    month(
-        catalogue,
-        tmp_path / "t03",
-        "2021-03",
-        registered="Có",
-        extra=[citizen("TDP01-H001", "Lê Văn Mới", dt.date(1990, 1, 1))],
-    )
-    run(tmp_path / "t01", "2021-01", tmp_path)
-    run(tmp_path / "t03", "2021-03", tmp_path)
-    rows = sheet_rows(tmp_path / "out" / "2021-03" / "tong_hop_2021-03.xlsx", S.OUT_CITIZENS)
-    by_name = {r[S.RESULT_LABELS["full_name"]]: r for r in rows}
-    reason, outcome = S.RESULT_LABELS["reason"], S.RESULT_LABELS["outcome"]
-    assert by_name["Nguyễn Văn An"][reason] == "Chưa đăng ký thi đua"
-    assert by_name["Lê Văn Mới"][reason] == "Chưa đăng ký thi đua"  # not on January's list
-    assert by_name["Trần Thị Bình"][outcome] == S.ACHIEVED
-
-
-def test_years_of_gia_dinh_van_hoa_carry_from_history(catalogue, tmp_path: Path) -> None:
-    month(catalogue, tmp_path / "t10", "2020-10", gd01=2)
-    month(catalogue, tmp_path / "t11", "2021-10", gd01=None)
-    run(tmp_path / "t10", "2020-10", tmp_path)
-    run(tmp_path / "t11", "2021-10", tmp_path)
-    (home,) = sheet_rows(tmp_path / "out" / "2021-10" / "tong_hop_2021-10.xlsx", S.OUT_HOUSEHOLDS)
-    # 2 years recorded in 2020, one more year on: 3 >= 3, the criterion passes.
-    gd01 = next(label for label in home if str(label).startswith("GD01"))
-    assert home[gd01] == S.PASS
 
 
 # --- the store's payloads: format 2 holds what format 1 held ------------------------------------

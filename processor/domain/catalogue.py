@@ -7,10 +7,12 @@ come from it. Loading checks every cell and reports every problem at once, by sh
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +150,106 @@ class Unit:
         return self.kind == S.UNIT_KIND_TDP
 
 
+# The Cấu hình keys of the settings that make a scoring rule a choice (Đọc trước states each).
+AGE_DATE = "ngay_tinh_tuoi"
+VOTING_MONTH = "thang_binh_xet"
+REGISTRATION_DEADLINE = "han_dang_ky"
+LATE_REGISTRATION = "dang_ky_muon"
+LATE_COUNTS, LATE_REFUSED = "tính", "không tính"
+_DAY_MONTH = re.compile(r"^\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})(?:\s*[/\-.]\s*\d{4})?\s*$")
+_ISO_DATE = re.compile(r"^\s*\d{4}-(\d{2})-(\d{2})")  # a typed 31/12 Excel made a date of
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    """The settings of `Cấu hình` that make a scoring rule a choice, with the shipped defaults.
+
+    ``age_day``/``age_month``: the day of the evaluated year on which age is counted
+    (ngay_tinh_tuoi); ``voting_month``: votes count from this month on (thang_binh_xet);
+    ``registration_deadline``: registration written on the forms of periods up to this month is
+    on time (han_dang_ky); ``late_registration_counts``: whether a later one still counts
+    (dang_ky_muon).
+    """
+
+    age_day: int = 31
+    age_month: int = 12
+    voting_month: int = 11
+    registration_deadline: int = 1
+    late_registration_counts: bool = True
+
+    def age_date(self, year: int) -> dt.date:
+        """The day on which ages are counted for a period of ``year``."""
+        return dt.date(year, self.age_month, self.age_day)
+
+    @property
+    def age_date_text(self) -> str:
+        return f"{self.age_day:02d}/{self.age_month:02d}"
+
+
+def _day_month(text: str) -> tuple[int, int] | None:
+    match = _DAY_MONTH.match(text) or None
+    if match is not None:
+        day, month = int(match[1]), int(match[2])
+    elif iso := _ISO_DATE.match(text):
+        month, day = int(iso[1]), int(iso[2])
+    else:
+        return None
+    try:
+        dt.date(2021, month, day)  # not 29/02: a day every year has
+    except ValueError:
+        return None
+    return day, month
+
+
+def _month(text: str) -> int | None:
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() and 1 <= number <= 12 else None
+
+
+def scoring_rules(
+    settings: dict[str, list[str]], problem: Callable[[str, str], None] | None = None
+) -> ScoringRules:
+    """The scoring settings of ``settings`` (Cấu hình key -> values); a setting that is absent
+    keeps its default, one that cannot be read is reported to ``problem(key, message)``."""
+    found: dict[str, object] = {}
+    defaults = ScoringRules()
+
+    def value(key: str) -> str | None:
+        values = settings.get(key)
+        return values[0].strip() if values and values[0].strip() else None
+
+    if (text := value(AGE_DATE)) is not None:
+        if (day_month := _day_month(text)) is None:
+            if problem:
+                problem(AGE_DATE, f"'{text}' không phải ngày/tháng (ví dụ 31/12).")
+        else:
+            found["age_day"], found["age_month"] = day_month
+    for key, attribute in (
+        (VOTING_MONTH, "voting_month"),
+        (REGISTRATION_DEADLINE, "registration_deadline"),
+    ):
+        if (text := value(key)) is not None:
+            if (month := _month(text)) is None:
+                if problem:
+                    problem(key, f"'{text}' không phải tháng (từ 1 đến 12).")
+            else:
+                found[attribute] = month
+    if (text := value(LATE_REGISTRATION)) is not None:
+        answers = {fold(LATE_COUNTS): True, fold(LATE_REFUSED): False}
+        if fold(text) not in answers:
+            if problem:
+                problem(
+                    LATE_REGISTRATION,
+                    f"'{text}' không hợp lệ: ghi '{LATE_COUNTS}' hoặc '{LATE_REFUSED}'.",
+                )
+        else:
+            found["late_registration_counts"] = answers[fold(text)]
+    return dataclasses.replace(defaults, **found)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """The criteria catalogue `bo_tieu_chi.xlsx`, loaded and checked: the one source of truth
@@ -196,6 +298,15 @@ class Catalogue:
     def _units_by_code(self) -> dict[str, Unit]:
         # Looked up once per recognised person when drafting a district's decisions.
         return {unit.code: unit for unit in reversed(self.units)}  # the first of a code wins
+
+    @functools.cached_property
+    def rules(self) -> ScoringRules:
+        """The settings that make a scoring rule a choice (load_catalogue has checked them)."""
+        return scoring_rules(self.settings)
+
+    def age_date(self, year: int) -> dt.date:
+        """The day on which ages are counted in ``year`` (Cấu hình ngay_tinh_tuoi)."""
+        return self.rules.age_date(year)
 
     def setting(self, key: str, default: str = "") -> str:
         values = self.settings.get(key)
@@ -493,6 +604,13 @@ def _titles(records: list[dict], out: _Collector) -> list[Title]:
                 f"{seen_levels[r['level']]}; mỗi cấp chỉ có một danh hiệu.",
             )
         seen_levels[r["level"]] = r["code"]
+        if r["level"] == S.LEVEL_UNIT and r["registration_required"] == S.YES:
+            out.add(
+                sheet,
+                r["_cell_registration_required"],
+                "danh hiệu cấp đơn vị không có đăng ký (biểu mẫu chỉ có cột Đăng ký cho công "
+                "dân và hộ): ghi 'Không'.",
+            )
         threshold = r["vote_threshold"]
         if threshold is not None and not 0 <= threshold <= 100:
             out.add(sheet, r["_cell_vote_threshold"], "ngưỡng phiếu phải từ 0 đến 100 (%).")
@@ -674,4 +792,5 @@ def _settings(records: list[dict], out: _Collector) -> dict[str, list[str]]:
             cells["so_vao_so"],
             f"sổ vào sổ '{register}' không hợp lệ. Ghi một trong: {', '.join(REGISTER_CHOICES)}.",
         )
+    scoring_rules(settings, lambda key, message: out.add(S.CAT_SETTINGS.name, cells[key], message))
     return settings

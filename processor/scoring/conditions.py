@@ -1,12 +1,17 @@
-"""Conditions that come from history rather than from this month's form (SPEC §2, §4 step 6).
+"""Conditions that come from history rather than from this month's form (SPEC §2, §4 step 6;
+the rules as the catalogue's Đọc trước states them).
 
-- Registration is made in January (seed §3.2): when the January period of the year is in the
-  history store, a title that requires registration takes each entity's January answer, and an
-  entity absent in January counts as not registered. Without a January record the form's
-  `Đăng ký` column is used (a town that starts mid-year still gets results).
-- Multi-year counts (years of Gia đình văn hóa, Tổ dân phố văn hóa: `so` criteria measured in
-  years, `Đơn vị đo` = "năm"): a blank value is carried from the entity's latest known value,
-  plus the years elapsed since it was recorded.
+- Registration (`registration_periods`): an entity's registration is the first period of the year
+  in which its unit's form said `Có` in `Đăng ký`, this month's form included. Each unit's forms
+  decide for its own people: a unit's January form says nothing of another unit's. Whether that
+  period is on time and what a late one means is the scoring's (score.registration, from
+  Cấu hình han_dang_ky and dang_ky_muon).
+- Counts of consecutive years (`carry_years`: the `so` criteria whose kind counts years, GD01 and
+  TDP02 in the default catalogue): a blank value is taken from the latest value written earlier
+  in the same year, unchanged; failing that, at the turn of the year, from last year's latest
+  value plus one when the entity reached its title in last year's last result, and otherwise left
+  blank (not known). Every value taken is marked in `_carried` {column key: where it came from},
+  which the results show (`carried`) and the next form writes beside the value.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from __future__ import annotations
 import pandas as pd
 
 from processor.domain import schema as S
-from processor.domain.catalogue import Catalogue
+from processor.domain.catalogue import Catalogue, Criterion
 from processor.domain.cells import is_blank
 from processor.domain.periods import Period
+from processor.scoring.score import CARRIED
 from processor.store.history import History
 
 
@@ -40,82 +46,214 @@ def household_key(frame: pd.DataFrame) -> pd.Series:
 _KEYS = {"citizens": citizen_key, "households": household_key}
 
 
-def january_registration(
-    frames: dict[str, pd.DataFrame], history: History, catalogue: Catalogue, period: Period
+def _earlier(history: History | None, period: Period, year: int) -> list[str]:
+    """Periods of ``year`` on record before ``period``, oldest first."""
+    if history is None:
+        return []
+    return [p for p in history.periods() if p.startswith(f"{year:04d}-") and p < str(period)]
+
+
+def registration_periods(
+    frames: dict[str, pd.DataFrame],
+    history: History | None,
+    catalogue: Catalogue,
+    period: Period,
 ) -> dict[str, pd.DataFrame]:
-    """Replace `registered` with the January answer where January is on record."""
-    january = Period(period.year, 1)
-    if period == january or str(january) not in history.periods():
-        return frames
+    """Add `registered_in` to the citizens and households: the first period of the year whose
+    form said `Có` for them (None: never yet), for titles that require registration."""
     titles = {"citizens": catalogue.citizen_title, "households": catalogue.household_title}
+    earlier = _earlier(history, period, period.year)
     out = dict(frames)
     for level, key_of in _KEYS.items():
-        frame = frames[level]
-        if frame.empty or not titles[level].registration_required:
+        frame = frames.get(level)
+        if frame is None or frame.empty or not titles[level].registration_required:
             continue
-        recorded = history.load(str(january), "input", level)
-        answers = (
-            pd.Series(recorded["registered"].to_numpy(), index=key_of(recorded))
-            if not recorded.empty
-            else pd.Series(dtype=object)
-        )
-        answers = answers[~answers.index.duplicated()]
+        first: dict[object, str] = {}
+        for past in earlier:  # oldest first: the first `Có` stays
+            recorded = history.load(past, "input", level) if history is not None else pd.DataFrame()
+            if recorded.empty or "registered" not in recorded:
+                continue
+            said_yes = recorded[recorded["registered"].eq(S.YES)]
+            for key in key_of(said_yes).tolist():
+                first.setdefault(key, past)
         keys = key_of(frame)
-        out[level] = frame.assign(registered=keys.map(answers).fillna(S.NO).to_numpy())
+        now = pd.Series(str(period), index=frame.index).where(frame["registered"].eq(S.YES))
+        before = keys.map(first) if first else pd.Series(None, index=frame.index, dtype=object)
+        out[level] = frame.assign(registered_in=before.where(before.notna(), now).astype(object))
     return out
+
+
+def _year_criteria(catalogue: Catalogue) -> dict[str, list[Criterion]]:
+    """The year-count criteria of the household and unit levels, by level."""
+    found = {
+        "households": catalogue.criteria_of(catalogue.household_title.code),
+        "tasks": catalogue.criteria_of(catalogue.unit_title.code),
+    }
+    return {
+        level: [c for c in criteria if c.rules.counts_years()] for level, criteria in found.items()
+    }
+
+
+def _long_form(frame: pd.DataFrame, level: str, criteria: list[Criterion]) -> pd.DataFrame:
+    """(key, criterion, value) of the year counts written in ``frame``."""
+    if frame.empty:
+        return pd.DataFrame(columns=["key", "criterion", "value"])
+    if level == "tasks":
+        rows = frame[frame["criterion"].isin([c.code for c in criteria])]
+        return pd.DataFrame(
+            {"key": rows["unit_code"], "criterion": rows["criterion"], "value": rows["value"]}
+        )
+    keys = household_key(frame)
+    parts = [
+        pd.DataFrame({"key": keys, "criterion": c.code, "value": frame[c.code]})
+        for c in criteria
+        if c.code in frame
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else _long_form(pd.DataFrame(), level, [])
+
+
+def _latest_values(
+    history: History, periods: list[str], level: str, criteria: list[Criterion]
+) -> pd.DataFrame:
+    """The latest value written for each (key, criterion) in ``periods``, with its period."""
+    found = [
+        _long_form(history.load(p, "input", level), level, criteria).assign(period=p)
+        for p in periods
+    ]
+    found = [f for f in found if not f.empty]
+    if not found:
+        return pd.DataFrame(columns=["key", "criterion", "value", "period"])
+    stacked = pd.concat(found, ignore_index=True)
+    stacked["value"] = pd.to_numeric(stacked["value"], errors="coerce")
+    stacked = stacked[stacked["value"].notna()].sort_values("period", kind="stable")
+    return stacked.groupby(["key", "criterion"], as_index=False).last()
+
+
+def _last_results(
+    history: History, periods: list[str], level: str, criteria: list[Criterion]
+) -> pd.DataFrame:
+    """(key, criterion, value, period, reached) from the latest of ``periods`` with a result for
+    each entity: the value its year count was scored with, and whether it reached its title."""
+    results_level = "units" if level == "tasks" else level
+    found = []
+    for p in periods:
+        results = history.load(p, "results", results_level)
+        if results.empty or "outcome" not in results:
+            continue
+        keys = results["unit_code"] if level == "tasks" else household_key(results)
+        for criterion in criteria:
+            column = criterion.code + "_value"
+            if column not in results:
+                continue
+            found.append(
+                pd.DataFrame(
+                    {
+                        "key": keys.to_numpy(),
+                        "criterion": criterion.code,
+                        "value": pd.to_numeric(results[column], errors="coerce").to_numpy(),
+                        "period": p,
+                        "reached": results["outcome"].eq(S.ACHIEVED).to_numpy(),
+                    }
+                )
+            )
+    if not found:
+        return pd.DataFrame(columns=["key", "criterion", "value", "period", "reached"])
+    stacked = pd.concat(found, ignore_index=True).sort_values("period", kind="stable")
+    return stacked.groupby(["key", "criterion"], as_index=False).last()
 
 
 def carry_years(
-    frames: dict[str, pd.DataFrame], history: History, catalogue: Catalogue, period: Period
+    frames: dict[str, pd.DataFrame],
+    history: History | None,
+    catalogue: Catalogue,
+    period: Period,
 ) -> dict[str, pd.DataFrame]:
-    """Fill blank year-count criteria from the latest value on record, aged to this year."""
+    """Fill blank year counts of the households and the Tổ dân phố sheet (``frames`` may hold
+    either) as the module's docstring says, marking each value taken in `_carried`."""
     out = dict(frames)
-    levels = {
-        "households": catalogue.household_title,
-        "tasks": catalogue.unit_title,
-    }
-    earlier = [p for p in history.periods() if p < str(period)]
-    if not earlier:
+    if history is None:
         return out
-    for level, title in levels.items():
-        criteria = [c for c in catalogue.criteria_of(title.code) if c.rules.counts_years()]
-        frame = frames[level]
-        if not criteria or frame.empty:
+    titles = {"households": catalogue.household_title, "tasks": catalogue.unit_title}
+    for level, criteria in _year_criteria(catalogue).items():
+        frame = frames.get(level)
+        if frame is None or frame.empty or not criteria:
             continue
-        past = pd.concat(
-            [history.load(p, "input", level).assign(_period=p) for p in earlier],
-            ignore_index=True,
-        )
-        if past.empty:
+        wanted = _blank_counts(frame, level, criteria)
+        if wanted.empty:
             continue
-        if level == "tasks":
-            frame = frame.copy()
-            for criterion in criteria:
-                rows = frame["criterion"].eq(criterion.code) & frame["value"].map(is_blank)
-                known = past[past["criterion"].eq(criterion.code) & ~past["value"].map(is_blank)]
-                latest = known.sort_values("_period").groupby("unit_code").last()
-                aged = latest["value"].astype(float) + (
-                    period.year - latest["_period"].str[:4].astype(int)
-                )
-                frame.loc[rows, "value"] = frame.loc[rows, "unit_code"].map(aged)
-            out[level] = frame
-            continue
-        keys = household_key(frame)
-        past_keys = household_key(past)
-        frame = frame.copy()
-        for criterion in criteria:
-            if criterion.code not in past:
-                continue
-            known = past.assign(_key=past_keys)[~past[criterion.code].map(is_blank)]
-            latest = known.sort_values("_period").groupby("_key").last()
-            aged = pd.to_numeric(latest[criterion.code], errors="coerce") + (
-                period.year - latest["_period"].str[:4].astype(int)
+        this_year = _latest_values(history, _earlier(history, period, period.year), level, criteria)
+        taken = wanted.merge(this_year, on=["key", "criterion"], how="left")
+        taken["source"] = "lấy từ kỳ " + taken["period"].astype(str)
+        left = taken["value"].isna()
+        if left.any():
+            last_year = _earlier(history, Period(period.year, 1), period.year - 1)
+            moved = taken.loc[left, ["key", "criterion"]].merge(
+                _last_results(history, last_year, level, criteria),
+                on=["key", "criterion"],
+                how="left",
             )
-            blank = (
-                frame[criterion.code].map(is_blank)
-                if criterion.code in frame
-                else pd.Series(True, index=frame.index)
+            reached = moved["reached"].eq(True).to_numpy()
+            moved["value"] = moved["value"].where(reached) + 1
+            moved["source"] = (
+                "lấy từ kỳ "
+                + moved["period"].astype(str)
+                + f", cộng 1 năm vì năm {period.year - 1} đạt {titles[level].name}"
             )
-            frame.loc[blank, criterion.code] = keys[blank].map(aged)
-        out[level] = frame
+            taken.loc[left, ["value", "source"]] = moved[["value", "source"]].to_numpy()
+        taken = taken[taken["value"].notna()]
+        out[level] = _fill(frame, level, taken)
     return out
+
+
+def _blank_counts(frame: pd.DataFrame, level: str, criteria: list[Criterion]) -> pd.DataFrame:
+    """(row, key, criterion) of each blank year count in ``frame``."""
+    if level == "tasks":
+        codes = [c.code for c in criteria]
+        blank = frame["criterion"].isin(codes) & frame["value"].map(is_blank)
+        return pd.DataFrame(
+            {
+                "row": frame.index[blank],
+                "key": frame.loc[blank, "unit_code"].to_numpy(),
+                "criterion": frame.loc[blank, "criterion"].to_numpy(),
+            }
+        )
+    keys = household_key(frame)
+    parts = []
+    for criterion in criteria:
+        blank = (
+            frame[criterion.code].map(is_blank)
+            if criterion.code in frame
+            else pd.Series(True, index=frame.index)
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": frame.index[blank],
+                    "key": keys[blank].to_numpy(),
+                    "criterion": criterion.code,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _fill(frame: pd.DataFrame, level: str, taken: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the values ``taken`` (row, criterion, value, source) in place."""
+    frame = frame.copy()
+    column_of = taken["criterion"] if level != "tasks" else pd.Series("value", index=taken.index)
+    for column, rows in taken.groupby(column_of.to_numpy(), sort=False):
+        if column not in frame:
+            frame[column] = pd.Series(None, index=frame.index, dtype=object)
+        frame[column] = frame[column].astype(object)
+        frame.loc[rows["row"].to_numpy(), column] = rows["value"].astype(float).to_numpy()
+    marks: dict[object, dict[str, str]] = {}
+    for row, column, source in zip(taken["row"], column_of, taken["source"], strict=True):
+        marks.setdefault(row, {})[column] = source
+    before = (
+        frame[CARRIED] if CARRIED in frame else pd.Series(None, index=frame.index, dtype=object)
+    )
+    frame[CARRIED] = [
+        {**(old if isinstance(old, dict) else {}), **marks[row]} if row in marks else old
+        for row, old in zip(frame.index, before.tolist(), strict=True)
+    ]
+    return frame

@@ -1,23 +1,42 @@
 """Scoring against the catalogue (SPEC §2, §4 step 4): pure functions over DataFrames, no I/O.
 
-Every registered citizen, household and unit gets `Đạt`, `Chưa đạt` or `Chưa đủ điều kiện`
-and a `Lý do` naming each failing criterion or missing condition in words. Roll-ups go citizen →
-household → unit. Work is done a criterion (column) at a time, never a row at a time.
+Every citizen, household and tổ dân phố on the month's forms gets an `Outcome` and a Lý do, by
+the rules the catalogue's `Đọc trước` sheet states (default_catalogue.README_LINES); the
+settings that make a rule a choice come from `Cấu hình` (Catalogue.rules). Roll-ups go citizen ->
+household -> unit, a member whose data is missing counting as not known (rollup.py). Work is
+done a criterion (column) at a time, never a row at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from processor.domain import schema as S
+from processor.domain.ages import age_bounds
 from processor.domain.catalogue import Catalogue, Criterion, Title
+from processor.domain.cells import is_blank
+from processor.domain.kinds import number_text
 from processor.domain.periods import Period
+from processor.scoring import people
+from processor.scoring.decide import Verdict, joined
+from processor.scoring.rollup import Share, share
 
-VOTING_MONTH = 11  # votes count only from November (SPEC §4 step 4)
+CARRIED = "_carried"  # per row: {column key: where its value came from} (conditions.carry_years)
+
+
+class Registration(StrEnum):
+    """Where an entity stands with registration (Đọc trước: "Đăng ký thi đua")."""
+
+    NOT_REQUIRED = ""  # the title asks for none
+    ON_TIME = "Đúng hạn"
+    LATE = "Muộn, được tính"
+    LATE_REFUSED = "Muộn, không được tính"
+    NONE = "Chưa đăng ký"
 
 
 def by_unit(frame: pd.DataFrame) -> Callable[[str], pd.DataFrame]:
@@ -32,6 +51,25 @@ def by_unit(frame: pd.DataFrame) -> Callable[[str], pd.DataFrame]:
 
 @dataclass
 class Results:
+    """The month's results, one frame per level, each row one entity of a unit's form.
+
+    Every level's frame keeps its input columns (the criteria replaced by their status) and adds:
+
+    - `outcome` (`schema.Outcome`: Đạt / Chưa đạt / Chưa đủ điều kiện) and `reason` (Lý do);
+    - `achieved`: nullable boolean, True for Đạt, False when the title cannot be reached, <NA>
+      while data is missing; `undecided`: the outcome waits for data; `missing`: that data;
+    - `criteria_passed`, `points` (with a `diem` criterion), and per criterion its status (Đạt,
+      Chưa đạt, '' not known) under its code, and `<code>_value` for a measured one;
+    - `carried`: values taken from an earlier month (conditions.carry_years), as shown.
+
+    Citizens also have `age` (at Cấu hình ngay_tinh_tuoi, <NA> when not known exactly),
+    `registration` (a `Registration`), `registered_in` (the period of it), `registered` (Có when
+    it counts), `scored_in` (the unit whose row gives the result: another one for an agency's
+    copy of a tổ's resident) and `same_person`. Households add `members`, `members_achieved`;
+    units `households`, `households_achieved`, `household_rate`, `citizens`,
+    `citizens_achieved`. ``tasks`` is the Tổ dân phố sheet with `effective` and `behind`.
+    """
+
     citizens: pd.DataFrame
     households: pd.DataFrame
     units: pd.DataFrame
@@ -45,267 +83,403 @@ class Results:
 
 
 def _status(passed: pd.Series) -> pd.Series:
-    """Nullable boolean -> the words shown in reports ('' when not assessed)."""
+    """Nullable boolean -> the words shown in reports ('' when not known)."""
     out = pd.Series("", index=passed.index, dtype=object)
     out[passed.eq(True).fillna(False).astype(bool)] = S.PASS
     out[passed.eq(False).fillna(False).astype(bool)] = S.FAIL
     return out
 
 
+def _raw_texts(frame: pd.DataFrame, key: str) -> pd.Series:
+    """The text a unit typed in column ``key`` where it could not be read ('' elsewhere): the
+    intake keeps it per row in `_raw` ({column key: text})."""
+    if "_raw" not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame["_raw"].map(lambda raw: str(raw.get(key, "")) if isinstance(raw, dict) else "")
+
+
+def blank_text(frame: pd.DataFrame, key: str, label: str) -> pd.Series:
+    """How a Lý do names a cell with no usable value: `CD05 - …: ô trống`, or what was typed."""
+    typed = _raw_texts(frame, key)
+    return pd.Series(
+        np.where(
+            typed.ne(""), label + ": ghi '" + typed + "', không đọc được", label + ": ô trống"
+        ),
+        index=frame.index,
+        dtype=object,
+    )
+
+
+def carried_text(frame: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
+    """The `carried` column of the results: each value taken from an earlier month and where
+    it came from, e.g. `GD01 - Gia đình văn hóa: 5 (lấy từ kỳ 2021-10)`."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    if CARRIED not in frame:
+        return out
+    marked = frame[CARRIED].map(lambda v: isinstance(v, dict))
+    for index, marks in frame.loc[marked, CARRIED].items():
+        out[index] = "; ".join(
+            f"{labels.get(key, key)}: {number_text(frame.at[index, key])} ({source})"
+            for key, source in marks.items()
+        )
+    return out
+
+
+# --- criteria -----------------------------------------------------------------------------------
+
+
 @dataclass
-class _Assessment:
-    passes: dict[str, pd.Series]  # criterion code -> nullable boolean
-    values: dict[str, pd.Series]  # criterion code -> the measured number, for reasons
+class Assessment:
+    """Per criterion of a title: whether each row meets it (nullable boolean), the measured
+    value a Lý do quotes, and, where it is not known, why (text per row)."""
+
+    passes: dict[str, pd.Series] = field(default_factory=dict)
+    values: dict[str, pd.Series] = field(default_factory=dict)
+    unknown: dict[str, pd.Series] = field(default_factory=dict)
 
 
-_EMPTY = np.array("", dtype=object)  # np.where on two str scalars would make a str per row
-_ROWS_AT_ONCE = 32_768  # rows whose reason pieces are joined together (see _joined)
-
-
-def _text_where(mask: pd.Series, text: str) -> np.ndarray:
-    """``text`` where ``mask`` holds, else "": the same two string objects in every row (a
-    district's 300,000 rows × 8 criteria of new strings were 230 MB)."""
-    return np.array(["", text], dtype=object)[mask.to_numpy(dtype=bool).astype(np.intp)]
-
-
-def _joined(parts: list[np.ndarray], index: pd.Index) -> pd.Series:
-    """Row by row, the texts of ``parts`` (one array per criterion) one after another."""
-    joined = np.full(len(index), "", dtype=object)
-    # A slice of rows at a time: lists of every criterion's pieces for a district's 300,000
-    # rows at once would add 40 MB to the run's peak.
-    for start in range(0, len(index) if parts else 0, _ROWS_AT_ONCE):
-        rows = slice(start, start + _ROWS_AT_ONCE)
-        columns = [part[rows].tolist() for part in parts]  # zip walks lists fastest
-        joined[rows] = list(map("".join, zip(*columns, strict=True)))
-    return pd.Series(joined, index=index, dtype=object)
-
-
-def _decide(
-    frame: pd.DataFrame,
-    title: Title,
-    criteria: list[Criterion],
-    assessment: _Assessment,
-    eligible_reasons: list[tuple[pd.Series, str]],
-    period: Period,
-    votes: pd.Series | None,
-    attendees: pd.Series | None,
-) -> pd.DataFrame:
-    """Combine criterion results into the outcome and its reason, column by column."""
-    index = frame.index
-    if frame.empty:  # no one at this level yet (an inbox of agencies alone has no household)
-        columns = ["criteria_passed", "outcome", "reason"]
-        if any(c.rules.earns_points for c in criteria):
-            columns.append("points")
-        columns += [c.code for c in criteria]
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}, index=index)
-    passed_count = pd.Series(0, index=index)
-    points = pd.Series(0.0, index=index)
-    mandatory_fail = pd.Series(False, index=index)
-    any_missing = pd.Series(False, index=index)
-    # Each criterion's piece of every row's reason, joined once per row after the loop (added
-    # criterion by criterion, the texts were copied again for each criterion).
-    fail_parts: list[np.ndarray] = []
-    missing_parts: list[np.ndarray] = []
-    for criterion in criteria:
-        passes = assessment.passes[criterion.code]
-        is_true = passes.eq(True).fillna(False).astype(bool)
-        is_false = passes.eq(False).fillna(False).astype(bool)
-        is_na = passes.isna()
-        passed_count += is_true.astype(int)
-        if criterion.rules.earns_points:
-            points += pd.to_numeric(assessment.values[criterion.code], errors="coerce").fillna(0)
-        if criterion.mandatory:
-            mandatory_fail |= is_false
-        any_missing |= is_na
-        values = assessment.values.get(criterion.code)
-        if values is not None:
-            # The reason quotes the measured value: worded once per distinct value.
-            codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-            reasons = np.array(
-                ["; " + criterion.rules.fail_text(v) for v in uniques.tolist()]
-                + ["; " + criterion.rules.fail_text()],  # code -1: no value
-                dtype=object,
-            )
-            fail_parts.append(np.where(is_false, reasons[codes], _EMPTY))
-        else:
-            fail_parts.append(_text_where(is_false, "; " + criterion.rules.fail_text()))
-        missing_parts.append(_text_where(is_na, "; " + criterion.code))
-    fail_text = _joined(fail_parts, index)
-    missing_text = _joined(missing_parts, index)
-    n = len(criteria)
-    na_count = (
-        n
-        - passed_count
-        - pd.Series(
-            sum(assessment.passes[c.code].eq(False).fillna(False).astype(int) for c in criteria)
-            if criteria
-            else 0,
-            index=index,
-        )
-    )
-    needed = title.min_criteria if title.min_criteria is not None else n
-    # Certain failure: a mandatory criterion failed, or even passing every unassessed criterion
-    # could not reach the minimum.
-    too_few = (passed_count + na_count) < needed
-    points_short = pd.Series(False, index=index)
-    if title.min_points is not None:
-        points_short = points < title.min_points
-    failed = mandatory_fail | too_few | (points_short & ~any_missing)
-
-    outcome = pd.Series(S.ACHIEVED, index=index, dtype=object)
-    reason = pd.Series("", index=index, dtype=object)
-    outcome[failed] = S.NOT_ACHIEVED
-    # Each reason is worded for the rows it is given to only (all rows, it was a fifth of
-    # scoring a district).
-    if failed.any():
-        fail_reason = "Không đạt: " + fail_text[failed].str.removeprefix("; ")
-        count_note = " (đạt " + passed_count[failed].astype(str) + f"/{n} tiêu chí, cần {needed})"
-        few = (too_few & ~mandatory_fail)[failed]
-        reason[failed] = fail_reason + np.where(few, count_note, "")
-    short = points_short & ~mandatory_fail & ~too_few & ~any_missing
-    if short.any():
-        reason[short] = (
-            "Tổng điểm "
-            + points[short].map(lambda p: f"{p:g}")
-            + f" chưa đạt {title.min_points or 0:g} điểm"
-        )
-    missing = any_missing & ~failed
-    outcome[missing] = S.NOT_ELIGIBLE
-    reason[missing] = "Chưa đánh giá tiêu chí: " + missing_text[missing].str.removeprefix("; ")
-
-    # Achieved with a non-mandatory criterion missed: say which, so the unit can still improve.
-    partial = outcome.eq(S.ACHIEVED) & fail_text.ne("")
-    reason[partial] = (
-        "Đạt "
-        + passed_count[partial].astype(object).map(str)
-        + f"/{n} tiêu chí; chưa đạt: "
-        + fail_text[partial].str.removeprefix("; ")
-    )
-    open_ = outcome.eq(S.ACHIEVED)
-    if title.vote_threshold is not None and period.month >= VOTING_MONTH and votes is not None:
-        vote_numbers = pd.to_numeric(votes, errors="coerce")
-        attendee_numbers = (
-            pd.to_numeric(attendees, errors="coerce")
-            if attendees is not None
-            else pd.Series(np.nan, index=index)
-        )
-        no_votes = vote_numbers.isna() & open_
-        no_meeting = attendee_numbers.isna() | attendee_numbers.le(0)
-        share = (vote_numbers / attendee_numbers.where(~no_meeting) * 100).round(2)
-        outcome[no_votes] = S.NOT_ELIGIBLE
-        reason[no_votes] = "Chưa có số phiếu bình xét"
-        lacks_meeting = open_ & ~no_votes & no_meeting
-        outcome[lacks_meeting] = S.NOT_ELIGIBLE
-        reason[lacks_meeting] = "Thiếu số người dự họp bình xét (sheet Thông tin)"
-        low = open_ & ~no_votes & ~no_meeting & ~share.gt(title.vote_threshold).fillna(False)
-        outcome[low] = S.NOT_ACHIEVED
-        if low.any():
-            reason[low] = [
-                f"Số phiếu đồng ý {v:g}/{a:g} ({str(f'{p:g}').replace('.', ',')}%) không vượt "
-                f"quá {title.vote_threshold:g}%"
-                for v, a, p in zip(
-                    vote_numbers[low], attendee_numbers[low], share[low], strict=True
-                )
-            ]
-    # Eligibility is checked last so its reason wins: it is the first thing to fix.
-    for mask, why in reversed(eligible_reasons):
-        outcome[mask] = S.NOT_ELIGIBLE
-        reason[mask] = why
-    result = pd.DataFrame(
-        {"criteria_passed": passed_count, "outcome": outcome, "reason": reason}, index=index
-    )
-    if any(c.rules.earns_points for c in criteria):
-        result["points"] = points
-    for criterion in criteria:
-        result[criterion.code] = _status(assessment.passes[criterion.code])
-    return result
-
-
-def _form_assessment(frame: pd.DataFrame, criteria: list[Criterion]) -> _Assessment:
-    passes, values = {}, {}
+def _form_assessment(frame: pd.DataFrame, criteria: list[Criterion]) -> Assessment:
+    """The criteria a unit writes on the citizen or household sheet."""
+    found = Assessment()
     for criterion in criteria:
         column = (
             frame[criterion.code]
             if criterion.code in frame
             else pd.Series(None, index=frame.index, dtype=object)
         )
-        passes[criterion.code] = criterion.rules.passes(column)
+        found.passes[criterion.code] = criterion.rules.passes(column)
         measured = criterion.rules.measured(column)
         if measured is not None:
-            values[criterion.code] = measured
-    return _Assessment(passes, values)
+            found.values[criterion.code] = measured
+        found.unknown[criterion.code] = blank_text(frame, criterion.code, criterion.label)
+    return found
 
 
-def _share(
-    members: pd.DataFrame, group: str, flag: pd.Series, among: pd.Series, index: pd.Index
-) -> pd.Series:
-    """Percent of members with ``flag`` among those with ``among``, per ``group``; NaN if none."""
-    counted = pd.DataFrame({"g": members[group], "yes": flag & among, "n": among})
-    sums = counted.groupby("g")[["yes", "n"]].sum()
-    share = (sums["yes"] / sums["n"].where(sums["n"] > 0) * 100).round(2)
-    return share.reindex(index)
-
-
-def _rollup(
-    lower: pd.DataFrame,
-    lower_results: pd.DataFrame,
-    group: str,
-    keys: pd.Series,
-    criterion: Criterion,
-    catalogue: Catalogue,
-) -> pd.Series:
-    """The measured percentage behind a `tong_hop` criterion, per entity of the upper level."""
-    source = criterion.source or ""
-    titles = {t.code: t for t in catalogue.titles}
-    if source in titles:
-        title = titles[source]
-        among = pd.Series(True, index=lower.index)
-        if title.level == S.LEVEL_CITIZEN and title.min_age:
-            among = lower["age"].ge(title.min_age).fillna(False).astype(bool)
-        flag = lower_results["outcome"].eq(S.ACHIEVED)
-    else:
-        passes = lower_results[source]
-        among = passes.ne("")
-        flag = passes.eq(S.PASS)
-    share = _share(lower, group, flag, among, pd.Index(keys))
-    return pd.Series(share.to_numpy(), index=keys.index)
-
-
-def _eligibility(frame: pd.DataFrame, title: Title, period: Period) -> list[tuple[pd.Series, str]]:
-    """Conditions before any criterion, most basic first: the first that applies is the reason."""
-    reasons = []
-    if title.min_age and "age" in frame:
-        reasons.append((frame["age"].isna(), "Thiếu ngày sinh"))
-        young = frame["age"].lt(title.min_age).fillna(False).astype(bool)
-        reasons.append((young, f"Chưa đủ {title.min_age} tuổi"))
-    if title.registration_required:
-        reasons.append(
-            (frame["registered"].ne(S.YES).fillna(True).astype(bool), "Chưa đăng ký thi đua")
+def _judge_criteria(
+    verdict: Verdict, index: pd.Index, title: Title, criteria: list[Criterion], found: Assessment
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Findings of the criteria (Đọc trước: "Chưa đạt chắc chắn"), the columns they give, and the
+    Lý do of a row that reaches the title with a criterion missed."""
+    n = len(criteria)
+    passed = pd.Series(0, index=index)
+    failed_count = pd.Series(0, index=index)
+    points = pd.Series(0.0, index=index)
+    points_open = pd.Series(0.0, index=index)  # the most the blank `diem` cells could still add
+    mandatory_fail = pd.Series(False, index=index)
+    fails: list[np.ndarray] = []
+    for criterion in criteria:
+        passes = found.passes[criterion.code]
+        is_true = passes.eq(True).fillna(False).astype(bool)
+        is_false = passes.eq(False).fillna(False).astype(bool)
+        passed += is_true.astype(int)
+        failed_count += is_false.astype(int)
+        if criterion.mandatory:
+            mandatory_fail |= is_false
+        earned = criterion.rules.points(found.values.get(criterion.code, passes))
+        if earned is not None:
+            points += earned.fillna(0)
+            points_open += np.where(earned.isna(), criterion.points or 0, 0)
+        fails.append(_fail_pieces(criterion, is_false, found.values.get(criterion.code)))
+        verdict.lack(passes.isna(), found.unknown[criterion.code])
+    fail_text = joined(fails, len(index))
+    needed = title.min_criteria if title.min_criteria is not None else n
+    unknown = n - passed - failed_count
+    too_few = (passed + unknown) < needed
+    count_note = "đạt " + passed.astype(str) + f"/{n} tiêu chí, cần {needed}"
+    failure = pd.Series(fail_text, index=index, dtype=object)
+    verdict.fail(
+        mandatory_fail | too_few,
+        np.where(too_few & ~mandatory_fail, failure + "; " + count_note, failure),
+    )
+    if title.min_points is not None:
+        shown = points.map(lambda p: f"{p:g}")
+        short = (points + points_open) < title.min_points
+        verdict.fail(
+            short,
+            "Tổng điểm "
+            + shown
+            + np.where(points_open > 0, " (kể cả điểm tối đa của ô trống)", "")
+            + f" chưa đạt {title.min_points:g} điểm",
         )
-    return reasons
+        verdict.lack(~short & (points < title.min_points), "Tổng điểm: còn ô trống")
+    partial = np.where(
+        fail_text != "",
+        "Đạt " + passed.astype(str) + f"/{n} tiêu chí; chưa đạt: " + failure,
+        "",
+    )
+    columns = {"criteria_passed": passed}
+    if any(c.rules.earns_points for c in criteria):
+        columns["points"] = points
+    for criterion in criteria:
+        columns[criterion.code] = _status(found.passes[criterion.code])
+    return pd.DataFrame(columns, index=index), partial
+
+
+def _fail_pieces(criterion: Criterion, is_false: pd.Series, values: pd.Series | None) -> np.ndarray:
+    """The criterion's piece of each failed row's Lý do, worded once per distinct value."""
+    mask = is_false.to_numpy(dtype=bool)
+    if values is None:
+        return np.array(["", "; " + criterion.rules.fail_text()], dtype=object)[mask.astype(int)]
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    texts = np.array(
+        ["; " + criterion.rules.fail_text(v) for v in uniques.tolist()]
+        + ["; " + criterion.rules.fail_text()],  # code -1: no value
+        dtype=object,
+    )
+    return np.where(mask, texts[codes], np.array("", dtype=object))
+
+
+# --- conditions before the criteria, and the votes ----------------------------------------------
+
+
+def _judge_age(
+    verdict: Verdict, frame: pd.DataFrame, title: Title, catalogue: Catalogue, period: Period
+) -> pd.Series:
+    """Age findings (Đọc trước: "Tuổi"); returns the age where it is known exactly."""
+    on = catalogue.age_date(period.year)
+    birth = frame["birth_date"] if "birth_date" in frame else pd.Series(None, index=frame.index)
+    low, high = age_bounds(birth, frame.get("birth_year"), on)
+    if title.min_age:
+        young = high.lt(title.min_age).fillna(False).astype(bool)
+        verdict.exclude(young, f"Chưa đủ {title.min_age} tuổi (tính đến {on:%d/%m/%Y})")
+        no_date = low.isna()
+        straddles = ~no_date & low.lt(title.min_age).fillna(False) & ~young
+        verdict.unsure(no_date, blank_text(frame, "birth_date", "Ngày sinh"))
+        if straddles.any():
+            years = pd.to_numeric(frame.get("birth_year"), errors="coerce")
+            verdict.unsure(
+                straddles,
+                "Ngày sinh: chỉ có năm "
+                + years.map(lambda y: f"{y:g}" if y == y else "")
+                + f", chưa biết đã đủ {title.min_age} tuổi vào {on:%d/%m/%Y} chưa",
+            )
+    return low.where(low.eq(high))
+
+
+def registration(
+    frame: pd.DataFrame, title: Title, catalogue: Catalogue, period: Period
+) -> pd.DataFrame:
+    """`registration`, `registered_in` and `registered` (Có when it counts) of each row
+    (Đọc trước: "Đăng ký thi đua"). `registered_in` is the period of the first `Có` of the year
+    (conditions.registration); without it, this month's `Đăng ký` column is this month's."""
+    index = frame.index
+    if not title.registration_required:
+        return pd.DataFrame(
+            {
+                "registration": Registration.NOT_REQUIRED,
+                "registered_in": pd.Series(None, index=index, dtype=object),
+                "registered": frame.get("registered"),
+            },
+            index=index,
+        )
+    if "registered_in" in frame:
+        since = frame["registered_in"].where(~frame["registered_in"].map(is_blank))
+    else:
+        said_yes = frame["registered"].eq(S.YES) if "registered" in frame else False
+        since = pd.Series(np.where(said_yes, str(period), None), index=index, dtype=object)
+    rules = catalogue.rules
+    deadline = str(Period(period.year, rules.registration_deadline))
+    late = since.notna() & since.astype(str).gt(deadline)
+    status = np.select(
+        [since.isna(), late & ~rules.late_registration_counts, late],
+        [Registration.NONE, Registration.LATE_REFUSED, Registration.LATE],
+        Registration.ON_TIME,
+    )
+    counts = (since.notna() & ~(late & ~rules.late_registration_counts)).to_numpy(dtype=bool)
+    return pd.DataFrame(
+        {
+            "registration": pd.Series(status, index=index, dtype=object).map(Registration),
+            "registered_in": since,
+            "registered": np.where(counts, S.YES, S.NO),
+        },
+        index=index,
+    )
+
+
+def _judge_registration(verdict: Verdict, registered: pd.DataFrame, catalogue: Catalogue) -> None:
+    status = registered["registration"]
+    verdict.exclude(status.eq(Registration.NONE), "Chưa đăng ký thi đua")
+    refused = status.eq(Registration.LATE_REFUSED)
+    if refused.any():
+        deadline = catalogue.rules.registration_deadline
+        verdict.exclude(
+            refused,
+            "Đăng ký muộn (kỳ "
+            + registered["registered_in"].astype(str)
+            + f", hạn đăng ký: tháng {deadline}): theo Bộ tiêu chí, đăng ký sau hạn không được xét",
+        )
+
+
+def _judge_votes(
+    verdict: Verdict,
+    frame: pd.DataFrame,
+    title: Title,
+    catalogue: Catalogue,
+    period: Period,
+    attendees: pd.Series,
+) -> None:
+    """Vote findings (Đọc trước: "Bình xét"): from the voting month, votes / attendees * 100 must
+    be greater than the title's threshold."""
+    if title.vote_threshold is None or period.month < catalogue.rules.voting_month:
+        return
+    votes = pd.to_numeric(frame.get("votes", pd.Series(np.nan, index=frame.index)), errors="coerce")
+    present = pd.to_numeric(attendees, errors="coerce")
+    no_votes = votes.isna()
+    no_meeting = present.isna() | present.le(0)
+    verdict.lack(no_votes, blank_text(frame, "votes", S.VOTES.label))
+    verdict.lack(~no_votes & no_meeting, "Số người dự họp (sheet Thông tin): ô trống")
+    share_ = (votes / present.where(~no_meeting) * 100).round(2)
+    low = ~no_votes & ~no_meeting & ~share_.gt(title.vote_threshold).fillna(False)
+    if low.any():
+        words = pd.Series("", index=frame.index, dtype=object)
+        words[low] = [
+            f"Số phiếu đồng ý {v:g}/{a:g} ({number_text(p, '%')}) không vượt quá "
+            f"{title.vote_threshold:g}%"
+            for v, a, p in zip(votes[low], present[low], share_[low], strict=True)
+        ]
+        verdict.fail(low, words)
+
+
+def _assemble(
+    frame: pd.DataFrame, judged: pd.DataFrame, verdict: Verdict, note: np.ndarray, codes: set[str]
+) -> pd.DataFrame:
+    """The input columns (but the criteria, now statuses) beside what scoring found."""
+    result = pd.concat([judged, verdict.result(note)], axis=1)
+    keep = [c for c in frame.columns if c not in result.columns and c not in codes]
+    return pd.concat([frame[keep], result], axis=1)
+
+
+# --- the levels --------------------------------------------------------------------------------
 
 
 def score_citizens(
     citizens: pd.DataFrame, catalogue: Catalogue, period: Period, attendees: pd.Series
 ) -> pd.DataFrame:
+    """Citizens scored for the citizen title; ``citizens`` have been through people.identify
+    and people.place (score does it)."""
     title = catalogue.citizen_title
     criteria = catalogue.criteria_of(title.code)
     frame = citizens.copy()
-    frame["age"] = period.year - pd.to_numeric(frame["birth_year"], errors="coerce")
-    result = _decide(
-        frame,
-        title,
-        criteria,
-        _form_assessment(frame, criteria),
-        _eligibility(frame, title, period),
-        period,
-        frame.get("votes"),
-        frame["unit_code"].map(attendees),
+    verdict = Verdict(frame.index)
+    if people.SAME_PERSON in frame:
+        same = frame[people.SAME_PERSON].fillna("")
+        verdict.unsure(same.ne(""), same)
+    frame["age"] = _judge_age(verdict, frame, title, catalogue, period)
+    registered = registration(frame, title, catalogue, period)
+    frame = frame.drop(columns=[c for c in registered.columns if c in frame]).join(registered)
+    _judge_registration(verdict, registered, catalogue)
+    found = _form_assessment(frame, criteria)
+    judged, note = _judge_criteria(verdict, frame.index, title, criteria, found)
+    _judge_votes(verdict, frame, title, catalogue, period, frame["unit_code"].map(attendees))
+    for code, values in found.values.items():
+        judged[code + "_value"] = values
+    scored = _assemble(frame, judged, verdict, note, {c.code for c in criteria})
+    return _copy_results(scored)
+
+
+def _copy_results(scored: pd.DataFrame) -> pd.DataFrame:
+    """An agency's row of a person a tổ dân phố scores takes that row's result (one person, one
+    result), its Lý do saying where it comes from."""
+    copies = people.is_copy(scored)
+    if not copies.any():
+        return scored
+    ids = scored["cccd"]
+    winners = scored[~copies & ids.notna()].drop_duplicates("cccd").set_index("cccd")
+    scored = scored.copy()
+    for column in ("outcome", "achieved", "undecided", "missing"):
+        scored.loc[copies, column] = ids[copies].map(winners[column]).to_numpy()
+    scored.loc[copies, "reason"] = (
+        "Chấm tại "
+        + scored.loc[copies, people.SCORED_IN].astype(str)
+        + " (cùng số CCCD, nơi cư trú): "
+        + ids[copies].map(winners["reason"]).fillna("").astype(str)
     )
-    keep = [
-        c for c in frame.columns if c not in result.columns and c not in {c.code for c in criteria}
-    ]
-    return pd.concat([frame[keep], result], axis=1)
+    return scored
+
+
+def _member_flags(
+    citizens: pd.DataFrame, source: str, catalogue: Catalogue, period: Period
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(counted, reaching, label) of each citizen for a roll-up of ``source``: a title (counted
+    when of its age; reaching it when it is achieved) or a criterion (everyone counted; reaching
+    it when it is met). Nullable booleans, <NA> when not known; the label names the person and,
+    when not known, the data missing."""
+    titles = {t.code: t for t in catalogue.titles}
+    among = pd.Series(True, index=citizens.index, dtype="boolean")
+    if source in titles:
+        title = titles[source]
+        if title.min_age:
+            birth = citizens.get("birth_date", pd.Series(None, index=citizens.index))
+            low, high = age_bounds(
+                birth, citizens.get("birth_year"), catalogue.age_date(period.year)
+            )
+            among = pd.Series(pd.NA, index=citizens.index, dtype="boolean")
+            among[low.ge(title.min_age).fillna(False).astype(bool)] = True
+            among[high.lt(title.min_age).fillna(False).astype(bool)] = False
+        flag = citizens["achieved"].astype("boolean")
+        why = citizens["missing"].fillna("").astype(str)
+    else:
+        status = citizens[source] if source in citizens else pd.Series("", index=citizens.index)
+        flag = pd.Series(pd.NA, index=citizens.index, dtype="boolean")
+        flag[status.eq(S.PASS).fillna(False).astype(bool)] = True
+        flag[status.eq(S.FAIL).fillna(False).astype(bool)] = False
+        label = next((c.label for c in catalogue.criteria if c.code == source), source)
+        why = blank_text(citizens, source, label).where(flag.isna(), "")
+    names = citizens["full_name"].fillna("").astype(str)
+    return among, flag, names + np.where(why.ne(""), " (" + why + ")", "")
+
+
+def _household_flags(
+    households: pd.DataFrame, source: str, catalogue: Catalogue
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(counted, reaching, label) of each household for a unit's roll-up of ``source``."""
+    among = pd.Series(True, index=households.index, dtype="boolean")
+    if source in {t.code for t in catalogue.titles}:
+        flag = households["achieved"].astype("boolean")
+    else:
+        status = (
+            households[source] if source in households else pd.Series("", index=households.index)
+        )
+        flag = pd.Series(pd.NA, index=households.index, dtype="boolean")
+        flag[status.eq(S.PASS).fillna(False).astype(bool)] = True
+        flag[status.eq(S.FAIL).fillna(False).astype(bool)] = False
+    head = households["head_name"].fillna("").astype(str)
+    label = households["household_code"].astype(str) + np.where(head.ne(""), " (" + head + ")", "")
+    return among, flag, pd.Series(label, index=households.index, dtype=object)
+
+
+def _source_level(criterion: Criterion, catalogue: Catalogue) -> str:
+    """The level a `tong_hop` criterion rolls up: its source title's, or its source criterion's
+    title's (the loader has checked it is the level below)."""
+    titles = {t.code: t for t in catalogue.titles}
+    if criterion.source in titles:
+        return titles[criterion.source].level
+    owner = next((c.title for c in catalogue.criteria if c.code == criterion.source), "")
+    return titles[owner].level if owner in titles else S.LEVEL_CITIZEN
+
+
+def _roll_up(
+    found: Assessment,
+    criterion: Criterion,
+    lower: pd.DataFrame,
+    groups: pd.Series,
+    keys: pd.Series,
+    catalogue: Catalogue,
+    period: Period,
+) -> None:
+    """A `tong_hop` criterion of the upper level, from ``lower`` grouped by ``groups``."""
+    source = criterion.source or ""
+    if _source_level(criterion, catalogue) == S.LEVEL_HOUSEHOLD:
+        among, flag, label = _household_flags(lower, source, catalogue)
+        noun = "hộ"
+    else:
+        among, flag, label = _member_flags(lower, source, catalogue, period)
+        noun = "người"
+    measured: Share = share(groups, among, flag, label, keys, noun)
+    passes = measured.passes(criterion)
+    found.passes[criterion.code] = passes
+    found.values[criterion.code] = measured.value()
+    found.unknown[criterion.code] = measured.unknown_text(criterion, noun)
 
 
 def score_households(
@@ -315,66 +489,157 @@ def score_households(
     period: Period,
     attendees: pd.Series,
 ) -> pd.DataFrame:
+    """Households scored for the household title; ``citizens`` are scored, with the household
+    each belongs to (people.place)."""
     title = catalogue.household_title
     criteria = catalogue.criteria_of(title.code)
     frame = households.copy()
-    key = frame["unit_code"] + "|" + frame["household_code"]
-    members = citizens.assign(
-        _key=citizens["unit_code"] + "|" + citizens["household_code"].fillna("")
+    key = people.household_key(frame["unit_code"], frame["household_code"])
+    members = (
+        citizens[citizens[people.MEMBER_OF].notna()]
+        if people.MEMBER_OF in citizens
+        else citizens.iloc[0:0]
     )
-    assessment = _form_assessment(frame, [c for c in criteria if c.rules.on_form])
+    groups = members[people.MEMBER_OF] if not members.empty else pd.Series(dtype=object)
+    found = _form_assessment(frame, [c for c in criteria if c.rules.on_form])
     for criterion in criteria:
         if not criterion.rules.on_form:
-            share = _rollup(members, members, "_key", key, criterion, catalogue)
-            assessment.values[criterion.code] = share
-            assessment.passes[criterion.code] = criterion.rules.passes(share)
-    counts = (
-        members.assign(_achieved=members["outcome"].eq(S.ACHIEVED))
-        .groupby("_key")
-        .agg(members=("full_name", "size"), members_achieved=("_achieved", "sum"))
+            _roll_up(found, criterion, members, groups, key, catalogue, period)
+    counted = (
+        pd.DataFrame(
+            {
+                "g": groups,
+                "n": 1,
+                "ok": members["outcome"].eq(S.ACHIEVED) if not members.empty else [],
+            }
+        )
+        .groupby("g")[["n", "ok"]]
+        .sum()
     )
-    frame["members"] = key.map(counts["members"]).fillna(0).astype(int)
-    frame["members_achieved"] = key.map(counts["members_achieved"]).fillna(0).astype(int)
-    result = _decide(
-        frame,
-        title,
-        criteria,
-        assessment,
-        _eligibility(frame, title, period),
-        period,
-        frame.get("votes"),
-        frame["unit_code"].map(attendees),
-    )
-    for criterion in criteria:
-        if not criterion.rules.on_form:
-            frame[criterion.code + "_value"] = assessment.values[criterion.code]
-    keep = [
-        c for c in frame.columns if c not in result.columns and c not in {c.code for c in criteria}
-    ]
-    return pd.concat([frame[keep], result], axis=1)
+    frame["carried"] = carried_text(frame, {c.code: c.label for c in criteria})
+    frame = frame.drop(columns=[CARRIED], errors="ignore")
+    frame["members"] = key.map(counted["n"]).fillna(0).astype(int)
+    frame["members_achieved"] = key.map(counted["ok"]).fillna(0).astype(int)
+    verdict = Verdict(frame.index)
+    registered = registration(frame, title, catalogue, period)
+    frame = frame.drop(columns=[c for c in registered.columns if c in frame]).join(registered)
+    _judge_registration(verdict, registered, catalogue)
+    judged, note = _judge_criteria(verdict, frame.index, title, criteria, found)
+    _judge_votes(verdict, frame, title, catalogue, period, frame["unit_code"].map(attendees))
+    for code, values in found.values.items():
+        judged[code + "_value"] = values
+    return _assemble(frame, judged, verdict, note, {c.code for c in criteria})
 
 
 def effective_tasks(tasks: pd.DataFrame, catalogue: Catalogue, period: Period) -> pd.DataFrame:
-    """The task table with the assessment that counts and whether it is behind its roadmap.
-
-    The Ban chỉ đạo's inspection overrides the self-assessment (SPEC §3); a number criterion
-    (`so`, `diem`) counts as done when its measured value meets the threshold.
-    """
+    """The task table with the result that counts for each row and whether it is behind its
+    roadmap (Đọc trước: "Tổ dân phố"): the Ban chỉ đạo's inspection when written, else the
+    self-assessment, or for a number criterion (`so`, `diem`) its measured value against the
+    threshold."""
     if tasks.empty:
         return tasks.assign(effective=pd.Series(dtype=object), behind=pd.Series(dtype=bool))
-    effective = tasks["inspection"].where(tasks["inspection"].notna(), tasks["self_assessment"])
-    effective = effective.astype(object)
+    own = tasks["self_assessment"].astype(object)
     for criterion in catalogue.criteria_of(catalogue.unit_title.code):
         if not criterion.rules.numeric:
             continue
         rows = tasks["criterion"].eq(criterion.code)
         if rows.any():
-            effective[rows] = _status(criterion.rules.passes(tasks.loc[rows, "value"])).replace(
-                "", None
-            )
+            own[rows] = _status(criterion.rules.passes(tasks.loc[rows, "value"])).replace("", None)
+    inspected = tasks["inspection"].where(~tasks["inspection"].map(is_blank))
+    effective = inspected.where(inspected.notna(), own).astype(object)
     planned = pd.to_numeric(tasks["planned_month"], errors="coerce")
     behind = planned.lt(period.month).fillna(False).astype(bool) & effective.ne(S.PASS)
     return tasks.assign(effective=effective, behind=behind)
+
+
+def _task_assessment(
+    frame: pd.DataFrame, tasks: pd.DataFrame, criteria: list[Criterion]
+) -> Assessment:
+    """The unit criteria from the Tổ dân phố sheet: met when every row of the criterion is,
+    not met when one is not, not known otherwise; a number criterion quotes its first value."""
+    found = Assessment()
+    index = frame.index
+    for criterion in criteria:
+        rows = tasks[tasks["criterion"].eq(criterion.code)] if not tasks.empty else tasks
+        result = pd.Series(pd.NA, index=index, dtype="boolean")
+        why = pd.Series(
+            criterion.label + ": không có dòng nào trên biểu mẫu", index=index, dtype=object
+        )
+        if not rows.empty:
+            done = rows["effective"].eq(S.PASS)
+            failed = rows["effective"].eq(S.FAIL)
+            per_unit = (
+                pd.DataFrame({"u": rows["unit_code"], "done": done, "failed": failed, "n": 1})
+                .groupby("u")
+                .sum()
+            )
+            all_done = frame["unit_code"].map(per_unit["done"] == per_unit["n"])
+            any_failed = frame["unit_code"].map(per_unit["failed"] > 0)
+            result[all_done.eq(True).fillna(False).astype(bool)] = True
+            result[any_failed.eq(True).fillna(False).astype(bool)] = False
+            open_rows = rows[~done & ~failed]
+            if not open_rows.empty:
+                names = open_rows["task"].where(~open_rows["task"].map(is_blank), criterion.code)
+                listed = names.astype(str).groupby(open_rows["unit_code"]).agg(", ".join)
+                what = "Giá trị đo được" if criterion.rules.numeric else "Tự đánh giá"
+                why = why.where(
+                    ~frame["unit_code"].isin(listed.index),
+                    criterion.label
+                    + f": chưa có {what} hay kết quả kiểm tra ở dòng "
+                    + frame["unit_code"].map(listed).fillna(""),
+                )
+        found.passes[criterion.code] = result
+        found.unknown[criterion.code] = why
+        if criterion.rules.numeric:
+            first = rows.groupby("unit_code")["value"].first() if not rows.empty else pd.Series()
+            found.values[criterion.code] = pd.to_numeric(
+                frame["unit_code"].map(first), errors="coerce"
+            )
+    return found
+
+
+def _unit_counts(
+    frame: pd.DataFrame, households: pd.DataFrame, citizens: pd.DataFrame
+) -> pd.DataFrame:
+    """Households and citizens of each unit, and how many reach their title (an agency's copy
+    of a tổ's resident counts in the tổ only)."""
+    own = citizens[~people.is_copy(citizens)] if not citizens.empty else citizens
+    counts = pd.DataFrame(index=frame.index)
+    for name, rows in (("households", households), ("citizens", own)):
+        total = rows.groupby("unit_code").size() if not rows.empty else pd.Series(dtype=int)
+        achieved = (
+            rows[rows["outcome"].eq(S.ACHIEVED)].groupby("unit_code").size()
+            if not rows.empty
+            else pd.Series(dtype=int)
+        )
+        counts[name] = frame["unit_code"].map(total).fillna(0).astype(int)
+        counts[name + "_achieved"] = frame["unit_code"].map(achieved).fillna(0).astype(int)
+    counts["household_rate"] = (
+        counts["households_achieved"] / counts["households"].where(counts["households"] > 0) * 100
+    ).round(1)
+    return counts[
+        ["households", "households_achieved", "household_rate", "citizens", "citizens_achieved"]
+    ]
+
+
+def _carried_tasks(frame: pd.DataFrame, tasks: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
+    """Per unit, the values of its Tổ dân phố sheet taken from an earlier month."""
+    if tasks.empty or CARRIED not in tasks:
+        return pd.Series("", index=frame.index, dtype=object)
+    labels = {c.code: c.label for c in catalogue.criteria}
+    marked = tasks[tasks[CARRIED].map(lambda v: isinstance(v, dict))]
+    texts = [
+        f"{labels.get(code, code)}: {number_text(value)} ({marks.get('value', '')})"
+        for code, value, marks in zip(
+            marked["criterion"], marked["value"], marked[CARRIED], strict=True
+        )
+    ]
+    per_unit = (
+        pd.Series(texts, index=marked.index, dtype=object)
+        .groupby(marked["unit_code"])
+        .agg("; ".join)
+    )
+    return frame["unit_code"].map(per_unit).fillna("").astype(object)
 
 
 def score_units(
@@ -385,99 +650,38 @@ def score_units(
     catalogue: Catalogue,
     period: Period,
 ) -> pd.DataFrame:
-    """Score the tổ dân phố title for units of kind Tổ dân phố; other units get counts only."""
+    """Score the tổ dân phố title for units of kind Tổ dân phố; other units get counts only.
+    ``tasks`` come from effective_tasks; ``households`` and ``citizens`` are scored."""
     title = catalogue.unit_title
     criteria = catalogue.criteria_of(title.code)
     frame = units.copy()
-    index = frame.index
-    passes: dict[str, pd.Series] = {}
-    values: dict[str, pd.Series] = {}
-    for criterion in criteria:
-        if not criterion.rules.on_form:
-            continue
-        rows = tasks[tasks["criterion"] == criterion.code] if not tasks.empty else tasks
-        if not criterion.rules.numeric:
-            done = rows["effective"].eq(S.PASS)
-            failed = rows["effective"].eq(S.FAIL)
-            per_unit = (
-                pd.DataFrame({"u": rows["unit_code"], "done": done, "failed": failed, "n": 1})
-                .groupby("u")
-                .sum()
-                if not rows.empty
-                else None
-            )
-            result = pd.Series(pd.NA, index=index, dtype="boolean")
-            if per_unit is not None:
-                all_done = frame["unit_code"].map(per_unit["done"] == per_unit["n"])
-                any_failed = frame["unit_code"].map(per_unit["failed"] > 0)
-                result[all_done.eq(True).fillna(False).astype(bool)] = True
-                result[any_failed.eq(True).fillna(False).astype(bool)] = False
-            passes[criterion.code] = result
-        else:
-            value = rows.groupby("unit_code")["value"].first() if not rows.empty else pd.Series()
-            measured = pd.to_numeric(frame["unit_code"].map(value), errors="coerce")
-            values[criterion.code] = measured
-            passes[criterion.code] = criterion.rules.passes(measured)
-    citizen_unit = citizens.assign(_unit=citizens["unit_code"])
-    household_unit = households.assign(_unit=households["unit_code"])
+    found = _task_assessment(frame, tasks, [c for c in criteria if c.rules.on_form])
     for criterion in criteria:
         if criterion.rules.on_form:
             continue
-        source_title = next((t for t in catalogue.titles if t.code == criterion.source), None)
-        source_level = (
-            source_title.level
-            if source_title
-            else next(
-                (
-                    t.level
-                    for t in catalogue.titles
-                    for c in catalogue.criteria_of(t.code)
-                    if c.code == criterion.source
-                ),
-                S.LEVEL_CITIZEN,
+        if _source_level(criterion, catalogue) == S.LEVEL_HOUSEHOLD:
+            lower, groups = households, households["unit_code"]
+        else:
+            residents = (
+                citizens[people.RESIDENT_OF].notna() if people.RESIDENT_OF in citizens else []
             )
-        )
-        lower = household_unit if source_level == S.LEVEL_HOUSEHOLD else citizen_unit
-        share = _rollup(lower, lower, "_unit", frame["unit_code"], criterion, catalogue)
-        values[criterion.code] = share
-        passes[criterion.code] = criterion.rules.passes(share)
-    frame["households"] = (
-        frame["unit_code"].map(households.groupby("unit_code").size()).fillna(0).astype(int)
-    )
-    frame["households_achieved"] = (
-        frame["unit_code"]
-        .map(households[households["outcome"] == S.ACHIEVED].groupby("unit_code").size())
-        .fillna(0)
-        .astype(int)
-    )
-    frame["household_rate"] = (
-        frame["households_achieved"] / frame["households"].where(frame["households"] > 0) * 100
-    ).round(1)
-    frame["citizens"] = (
-        frame["unit_code"].map(citizens.groupby("unit_code").size()).fillna(0).astype(int)
-    )
-    frame["citizens_achieved"] = (
-        frame["unit_code"]
-        .map(citizens[citizens["outcome"] == S.ACHIEVED].groupby("unit_code").size())
-        .fillna(0)
-        .astype(int)
-    )
-    eligible = []
+            lower = citizens[residents] if len(residents) else citizens.iloc[0:0]
+            groups = (
+                lower[people.RESIDENT_OF] if people.RESIDENT_OF in lower else lower["unit_code"]
+            )
+        _roll_up(found, criterion, lower, groups, frame["unit_code"], catalogue, period)
+    frame = frame.join(_unit_counts(frame, households, citizens))
+    frame["carried"] = _carried_tasks(frame, tasks, catalogue)
+    verdict = Verdict(frame.index)
     if "kind" in frame:
-        eligible.append(
-            (
-                frame["kind"].ne(S.UNIT_KIND_TDP),
-                f"Không xét danh hiệu {title.name} (không phải tổ dân phố)",
-            )
+        verdict.exclude(
+            frame["kind"].ne(S.UNIT_KIND_TDP),
+            f"Không xét danh hiệu {title.name} (không phải tổ dân phố)",
         )
-    result = _decide(
-        frame, title, criteria, _Assessment(passes, values), eligible, period, None, None
-    )
-    for criterion in criteria:
-        if criterion.code in values:
-            frame[criterion.code + "_value"] = values[criterion.code]
-    keep = [c for c in frame.columns if c not in result.columns]
-    return pd.concat([frame[keep], result], axis=1)
+    judged, note = _judge_criteria(verdict, frame.index, title, criteria, found)
+    for code, values in found.values.items():
+        judged[code + "_value"] = values
+    return _assemble(frame, judged, verdict, note, set())
 
 
 def score(
@@ -488,9 +692,13 @@ def score(
     catalogue: Catalogue,
     period: Period,
 ) -> Results:
-    """Score every level; each frame carries `unit_code`. Pure: the same input, the same output."""
+    """Score every level; each frame carries `unit_code`. Pure: the same input, the same output.
+
+    ``units`` are the units that sent a form, with `kind` and the meeting's `attendees`."""
     attendees = units.set_index("unit_code")["attendees"] if "attendees" in units else pd.Series()
-    scored_citizens = score_citizens(citizens, catalogue, period, attendees)
+    tdp = {unit.code for unit in catalogue.units if unit.is_tdp}
+    placed = people.place(people.identify(citizens, tdp), households, tdp)
+    scored_citizens = score_citizens(placed, catalogue, period, attendees)
     scored_households = score_households(households, scored_citizens, catalogue, period, attendees)
     task_table = effective_tasks(tasks, catalogue, period)
     scored_units = score_units(
