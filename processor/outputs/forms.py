@@ -41,7 +41,6 @@ from processor.outputs._xlsx.book import WORKBOOK_OPTIONS, line_count, row_heigh
 from processor.outputs._xlsx.fastrows import Block, close_and_inject, register_formats
 from processor.outputs._xlsx.fastrows import Column as FastColumn
 from processor.outputs.files import atomic_path
-from processor.scoring.score import VOTING_MONTH
 
 # Input rows under the roster of a form pre-filled with it, for new residents: at least
 # SPARE_ROWS, and a tenth of the roster for a large unit.
@@ -581,7 +580,8 @@ def _guide_lines(
     deadline = catalogue.setting("han_nop", "25")
     email = catalogue.setting("email_nhan")
     receiver = catalogue.setting("can_bo_tiep_nhan", "cán bộ Văn hóa - Xã hội")
-    voting = period.month == VOTING_MONTH
+    voting_month = catalogue.rules.voting_month
+    voting = period.month == voting_month
     unreadable = sum(len(t.unreadable) for t in tables)
     carried = sum(len(t.carried) for t in tables)
     lines: list[tuple[str, str]] = [
@@ -652,7 +652,7 @@ def _guide_lines(
                 "Mỗi dòng một phần việc của tiêu chí. Ghi Thực trạng, Tháng hoàn "
                 "thành dự kiến (1-12), Người phụ trách, Tự đánh giá. Cột Kết quả "
                 "kiểm tra của BCĐ do Ban chỉ đạo ghi khi kiểm tra tháng "
-                f"{VOTING_MONTH}.",
+                f"{voting_month}.",
             ),
         ]
     lines += [
@@ -661,7 +661,7 @@ def _guide_lines(
             "Đạt / Chưa đạt (cũng nhận: đạt, x, 1, Có; chưa đạt, Không, 0). Để "
             "trống nghĩa là chưa đánh giá. Có / Không. Nam / Nữ.",
         ),
-        ("Bình xét", _voting_line(period)),
+        ("Bình xét", _voting_line(period, voting_month)),
         ("", ""),
         ("", "CÁC TIÊU CHÍ"),
     ]
@@ -691,15 +691,15 @@ def _registration_line(period: Period, origin: Origin) -> str:
     )
 
 
-def _voting_line(period: Period) -> str:
-    if period.month == VOTING_MONTH:
+def _voting_line(period: Period, voting_month: int) -> str:
+    if period.month == voting_month:
         return (
-            f"Tháng {VOTING_MONTH} là tháng bình xét: ghi Số phiếu đồng ý của cuộc họp bình "
+            f"Tháng {voting_month} là tháng bình xét: ghi Số phiếu đồng ý của cuộc họp bình "
             "xét cho từng người, từng hộ; số phiếu không được lớn hơn số người dự họp (sheet "
             "Thông tin)."
         )
     return (
-        f"Cột Số phiếu đồng ý chỉ ghi ở kỳ tháng {VOTING_MONTH} (họp bình xét); tháng này để trống."
+        f"Cột Số phiếu đồng ý chỉ ghi ở kỳ tháng {voting_month} (họp bình xét); tháng này để trống."
     )
 
 
@@ -724,18 +724,24 @@ def _guide_sheet(
     return ws
 
 
+# Notes beside the Thông tin cells; {voting} is the catalogue's voting month (thang_binh_xet).
 _INFO_NOTES = {
-    "meeting_date": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
-    "attendees": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
-    "chair": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
-    "secretary": f"Chỉ điền ở kỳ tháng {VOTING_MONTH}",
+    "meeting_date": "Chỉ điền ở kỳ tháng {voting}",
+    "attendees": "Chỉ điền ở kỳ tháng {voting}",
+    "chair": "Chỉ điền ở kỳ tháng {voting}",
+    "secretary": "Chỉ điền ở kỳ tháng {voting}",
     "report_date": "ngày/tháng/năm",
 }
 _INFO_LOCKED = ("unit_code", "unit_name", "period")
 
 
 def _info_sheet(
-    book: xlsxwriter.Workbook, fmt: _Formats, unit: Unit, period: Period, info: dict
+    book: xlsxwriter.Workbook,
+    fmt: _Formats,
+    unit: Unit,
+    period: Period,
+    info: dict,
+    voting_month: int,
 ) -> None:
     """Thông tin: the unit and period (locked), then what the reporter fills in, one per row."""
     ws = book.add_worksheet(S.FORM_INFO.name)
@@ -752,7 +758,8 @@ def _info_sheet(
             style = fmt.inputs[_input_style(column)]
         ws.write_string(i, 0, column.label, fmt.header)
         _write(ws, i, 1, _cell_value(values.get(column.key), column), style)
-        ws.write_string(i, 2, _INFO_NOTES.get(column.key, ""), fmt.hint)
+        note = _INFO_NOTES.get(column.key, "").format(voting=voting_month)
+        ws.write_string(i, 2, note, fmt.hint)
     for i, column in enumerate(S.FORM_INFO.columns, start=1):
         rule = _validation(column)
         if rule and column.key not in _INFO_LOCKED:
@@ -873,7 +880,7 @@ def write_form(
         # The list sheets are laid out first: the guide, the first sheet, counts what they mark.
         tables = _tables(catalogue, unit, roster)
         _guide_sheet(book, fmt, _guide_lines(catalogue, unit, period, roster, tables))
-        _info_sheet(book, fmt, unit, period, roster.info)
+        _info_sheet(book, fmt, unit, period, roster.info, catalogue.rules.voting_month)
         pending: dict[int, list[Block]] = {}
         for table in tables:
             title = f"{_TITLES[table.name]} - {caption}"

@@ -8,10 +8,11 @@ the rules as the catalogue's Đọc trước states them).
   Cấu hình han_dang_ky and dang_ky_muon).
 - Counts of consecutive years (`carry_years`: the `so` criteria whose kind counts years, GD01 and
   TDP02 in the default catalogue): a blank value is taken from the latest value written earlier
-  in the same year, unchanged; failing that, at the turn of the year, from last year's latest
-  value plus one when the entity reached its title in last year's last result, and otherwise left
-  blank (not known). Every value taken is marked in `_carried` {column key: where it came from},
-  which the results show (`carried`) and the next form writes beside the value.
+  in the same year, unchanged; failing that (at the turn of the year), from the value the
+  entity's result of last year's voting month (thang_binh_xet, the result titles are recognised
+  from) was scored with, plus one when it reached its title there, else left blank (not known).
+  Every value taken is marked in `_carried` {column key: the period it came from}, which the
+  results show (`carried`) and the next form writes beside the value.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import pandas as pd
 from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Criterion
 from processor.domain.cells import is_blank
+from processor.domain.form_layout import CARRIED
 from processor.domain.periods import Period
-from processor.scoring.score import CARRIED
 from processor.store.history import History
 
 
@@ -137,7 +138,7 @@ def _last_results(
     results_level = "units" if level == "tasks" else level
     found = []
     for p in periods:
-        results = history.load(p, "results", results_level)
+        results = history.load(p, "result", results_level)
         if results.empty or "outcome" not in results:
             continue
         keys = results["unit_code"] if level == "tasks" else household_key(results)
@@ -173,7 +174,6 @@ def carry_years(
     out = dict(frames)
     if history is None:
         return out
-    titles = {"households": catalogue.household_title, "tasks": catalogue.unit_title}
     for level, criteria in _year_criteria(catalogue).items():
         frame = frames.get(level)
         if frame is None or frame.empty or not criteria:
@@ -183,10 +183,12 @@ def carry_years(
             continue
         this_year = _latest_values(history, _earlier(history, period, period.year), level, criteria)
         taken = wanted.merge(this_year, on=["key", "criterion"], how="left")
-        taken["source"] = "lấy từ kỳ " + taken["period"].astype(str)
+        taken["source"] = taken["period"].astype(str)
         left = taken["value"].isna()
         if left.any():
-            last_year = _earlier(history, Period(period.year, 1), period.year - 1)
+            # Last year's result is its voting month's, the one titles are recognised from.
+            judged = str(Period(period.year - 1, catalogue.rules.voting_month))
+            last_year = [judged] if judged in history.periods() else []
             moved = taken.loc[left, ["key", "criterion"]].merge(
                 _last_results(history, last_year, level, criteria),
                 on=["key", "criterion"],
@@ -194,11 +196,7 @@ def carry_years(
             )
             reached = moved["reached"].eq(True).to_numpy()
             moved["value"] = moved["value"].where(reached) + 1
-            moved["source"] = (
-                "lấy từ kỳ "
-                + moved["period"].astype(str)
-                + f", cộng 1 năm vì năm {period.year - 1} đạt {titles[level].name}"
-            )
+            moved["source"] = moved["period"].astype(str)
             taken.loc[left, ["value", "source"]] = moved[["value", "source"]].to_numpy()
         taken = taken[taken["value"].notna()]
         out[level] = _fill(frame, level, taken)

@@ -20,13 +20,12 @@ from processor.domain import schema as S
 from processor.domain.ages import age_bounds
 from processor.domain.catalogue import Catalogue, Criterion, Title
 from processor.domain.cells import is_blank
+from processor.domain.form_layout import CARRIED
 from processor.domain.kinds import number_text
 from processor.domain.periods import Period
 from processor.scoring import people
 from processor.scoring.decide import Verdict, joined
 from processor.scoring.rollup import Share, share
-
-CARRIED = "_carried"  # per row: {column key: where its value came from} (conditions.carry_years)
 
 
 class Registration(StrEnum):
@@ -110,8 +109,19 @@ def blank_text(frame: pd.DataFrame, key: str, label: str) -> pd.Series:
     )
 
 
-def carried_text(frame: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
-    """The `carried` column of the results: each value taken from an earlier month and where
+def carried_from(source: str, period: Period, title: Title) -> str:
+    """Where a carried value came from, as the results say it: `lấy từ kỳ 2021-03`, or at the
+    turn of the year `lấy từ kỳ 2021-11, cộng 1 năm vì năm 2021 đạt Gia đình kiểu mẫu`."""
+    text = f"lấy từ kỳ {source}"
+    if not source.startswith(f"{period.year:04d}-"):
+        text += f", cộng 1 năm vì năm {source[:4]} đạt {title.name}"
+    return text
+
+
+def carried_text(
+    frame: pd.DataFrame, labels: dict[str, str], period: Period, title: Title
+) -> pd.Series:
+    """The `carried` column of the results: each value taken from an earlier period and where
     it came from, e.g. `GD01 - Gia đình văn hóa: 5 (lấy từ kỳ 2021-10)`."""
     out = pd.Series("", index=frame.index, dtype=object)
     if CARRIED not in frame:
@@ -119,7 +129,8 @@ def carried_text(frame: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
     marked = frame[CARRIED].map(lambda v: isinstance(v, dict))
     for index, marks in frame.loc[marked, CARRIED].items():
         out[index] = "; ".join(
-            f"{labels.get(key, key)}: {number_text(frame.at[index, key])} ({source})"
+            f"{labels.get(key, key)}: {number_text(frame.at[index, key])} "
+            f"({carried_from(str(source), period, title)})"
             for key, source in marks.items()
         )
     return out
@@ -516,7 +527,7 @@ def score_households(
         .groupby("g")[["n", "ok"]]
         .sum()
     )
-    frame["carried"] = carried_text(frame, {c.code: c.label for c in criteria})
+    frame["carried"] = carried_text(frame, {c.code: c.label for c in criteria}, period, title)
     frame = frame.drop(columns=[CARRIED], errors="ignore")
     frame["members"] = key.map(counted["n"]).fillna(0).astype(int)
     frame["members_achieved"] = key.map(counted["ok"]).fillna(0).astype(int)
@@ -622,14 +633,17 @@ def _unit_counts(
     ]
 
 
-def _carried_tasks(frame: pd.DataFrame, tasks: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
-    """Per unit, the values of its Tổ dân phố sheet taken from an earlier month."""
+def _carried_tasks(
+    frame: pd.DataFrame, tasks: pd.DataFrame, catalogue: Catalogue, period: Period
+) -> pd.Series:
+    """Per unit, the values of its Tổ dân phố sheet taken from an earlier period."""
     if tasks.empty or CARRIED not in tasks:
         return pd.Series("", index=frame.index, dtype=object)
     labels = {c.code: c.label for c in catalogue.criteria}
-    marked = tasks[tasks[CARRIED].map(lambda v: isinstance(v, dict))]
+    marked = tasks[tasks[CARRIED].map(lambda v: isinstance(v, dict) and "value" in v)]
     texts = [
-        f"{labels.get(code, code)}: {number_text(value)} ({marks.get('value', '')})"
+        f"{labels.get(code, code)}: {number_text(value)} "
+        f"({carried_from(str(marks['value']), period, catalogue.unit_title)})"
         for code, value, marks in zip(
             marked["criterion"], marked["value"], marked[CARRIED], strict=True
         )
@@ -639,7 +653,7 @@ def _carried_tasks(frame: pd.DataFrame, tasks: pd.DataFrame, catalogue: Catalogu
         .groupby(marked["unit_code"])
         .agg("; ".join)
     )
-    return frame["unit_code"].map(per_unit).fillna("").astype(object)
+    return frame["unit_code"].map(per_unit).astype(object).fillna("")
 
 
 def score_units(
@@ -671,7 +685,7 @@ def score_units(
             )
         _roll_up(found, criterion, lower, groups, frame["unit_code"], catalogue, period)
     frame = frame.join(_unit_counts(frame, households, citizens))
-    frame["carried"] = _carried_tasks(frame, tasks, catalogue)
+    frame["carried"] = _carried_tasks(frame, tasks, catalogue, period)
     verdict = Verdict(frame.index)
     if "kind" in frame:
         verdict.exclude(
