@@ -662,6 +662,22 @@ def test_unreadable_and_carried_cells_are_shown_coloured_with_a_comment(tmp_path
     assert issue.cell == cell.coordinate
 
 
+def test_a_count_carried_from_last_year_says_the_years_added(tmp_path, catalogue) -> None:
+    """Issue 23 item 3: on a new year's form a year count left blank is last year's value plus
+    the years since; its comment says so rather than that the unit left it blank."""
+    from processor.domain.form_layout import CARRIED
+
+    homes = [household("TDP01-H001", "Nguyễn Văn An", GD01=6, **{CARRIED: {"GD01": "2021-11"}})]
+    people = [citizen("TDP01-H001", "Nguyễn Văn An", dt.date(1970, 1, 2))]
+    path = make_form(catalogue, tmp_path, "TDP01", "2022-01", people, homes)
+    ws = openpyxl.load_workbook(path)[S.FORM_HOUSEHOLDS.name]
+    column = next(v for k, v in _letters(ws).items() if k.startswith("GD01"))
+    cell = ws[f"{column}{FIRST}"]
+    assert cell.value == 6 and cell.fill.fgColor.rgb.endswith("DDEBF7")
+    assert cell.comment.text.startswith("Giá trị tính từ tháng 11/2021: số năm khi đó cộng thêm 1")
+    assert "để trống" not in cell.comment.text
+
+
 def test_the_empty_last_row_libreoffice_writes_after_a_deletion_is_no_extent(
     tmp_path: Path, tdp_form: Path, catalogue
 ) -> None:

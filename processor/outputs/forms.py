@@ -270,7 +270,7 @@ class _Table:
     # (row position, column key) -> the text typed that could not be read
     unreadable: dict[tuple[int, str], str] = field(default_factory=dict)
     typed_by: str = "kỳ trước đơn vị"  # who typed it, for its comment (see _typed_by)
-    # (row position, column key) -> the period a value was carried from
+    # (row position, column key) -> the comment on a value carried from an earlier period
     carried: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
@@ -409,7 +409,7 @@ def _marked_row(
             ws.write_comment(row, j, note, _COMMENT)
         elif (i, column.key) in table.carried:
             _write(ws, row, j, value, fmt.filled(_input_style(column), CARRIED_FILL))
-            ws.write_comment(row, j, _carried_note(table.carried[i, column.key]), _COMMENT)
+            ws.write_comment(row, j, table.carried[i, column.key], _COMMENT)
         else:
             _write(ws, row, j, value, styles[j])
 
@@ -429,15 +429,26 @@ def _unreadable_note(
     )
 
 
-def _carried_note(source: str) -> str:
-    """The comment on a value carried from an earlier period into a cell the unit left blank:
-    ``source`` is the period (`2021-11`) or the scoring's words for where it came from."""
+def _carried_note(source: str, period: Period) -> str:
+    """The comment on a value carried from an earlier period into a cell left blank, on
+    ``period``'s form: ``source`` is the period (`2021-11`) or the scoring's words for where it
+    came from. A count carried from an earlier year is that year's value plus the years since
+    (a new year's form clears the year's values and counts on from last year's)."""
     try:
-        where = f"lấy từ {Period.parse(source).label}"
+        earlier = Period.parse(source)
     except KieumauError:
-        where = source
+        return (
+            f"Đơn vị để trống ô này; giá trị dùng để chấm là giá trị {source}. "
+            "Sửa lại nếu đã thay đổi."
+        )
+    if earlier.year < period.year:
+        return (
+            f"Giá trị tính từ {earlier.label}: số năm khi đó cộng thêm "
+            f"{period.year - earlier.year} năm. Sửa lại nếu chưa đúng."
+        )
     return (
-        f"Đơn vị để trống ô này; giá trị dùng để chấm là giá trị {where}. Sửa lại nếu đã thay đổi."
+        f"Đơn vị để trống ô này; giá trị dùng để chấm là giá trị lấy từ {earlier.label}. "
+        "Sửa lại nếu đã thay đổi."
     )
 
 
@@ -809,8 +820,8 @@ def spare_rows(is_tdp: bool, sheet: str, n: int) -> int:
     return max(SPARE_ROWS, n // 10)
 
 
-def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
-    """The list sheets of a unit's form with their rows."""
+def _tables(catalogue: Catalogue, unit: Unit, period: Period, roster: Roster) -> list[_Table]:
+    """The list sheets of a unit's form for ``period`` with their rows."""
     tables = []
     typed_by = _typed_by(roster.resolved_origin())
     levels = [(S.FORM_CITIZENS.name, citizen_columns(catalogue), roster.citizens)]
@@ -830,7 +841,9 @@ def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
                 open_below=True,
                 unreadable=_marks_of(_column(frame, RAW), listed, columns, blank=True),
                 typed_by=typed_by,
-                carried=_marks_of(_column(frame, CARRIED), listed, columns, blank=False),
+                carried=_notes(
+                    _marks_of(_column(frame, CARRIED), listed, columns, blank=False), period
+                ),
             )
         )
     if unit.is_tdp:
@@ -848,10 +861,16 @@ def _tables(catalogue: Catalogue, unit: Unit, roster: Roster) -> list[_Table]:
                 open_below=False,
                 unreadable=_marks_of(listed.pop(RAW, None), listed, columns, blank=True),
                 typed_by=typed_by,
-                carried=_marks_of(listed.pop(CARRIED, None), listed, columns, blank=False),
+                carried=_notes(
+                    _marks_of(listed.pop(CARRIED, None), listed, columns, blank=False), period
+                ),
             )
         )
     return tables
+
+
+def _notes(carried: dict[tuple[int, str], str], period: Period) -> dict[tuple[int, str], str]:
+    return {cell: _carried_note(source, period) for cell, source in carried.items()}
 
 
 def _column(frame: pd.DataFrame, key: str) -> list | None:
@@ -878,7 +897,7 @@ def write_form(
         )
         fmt = _Formats(book)
         # The list sheets are laid out first: the guide, the first sheet, counts what they mark.
-        tables = _tables(catalogue, unit, roster)
+        tables = _tables(catalogue, unit, period, roster)
         _guide_sheet(book, fmt, _guide_lines(catalogue, unit, period, roster, tables))
         _info_sheet(book, fmt, unit, period, roster.info, catalogue.rules.voting_month)
         pending: dict[int, list[Block]] = {}
