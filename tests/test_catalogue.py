@@ -103,3 +103,57 @@ def test_the_catalogue_dropdowns_offer_what_the_loader_accepts(tmp_path: Path) -
     book = openpyxl.load_workbook(write_catalogue(tmp_path / "c.xlsx"))
     lists = {v.formula1.strip('"') for v in book[CAT_CRITERIA.name].data_validations.dataValidation}
     assert ",".join(KINDS) in lists
+
+
+def test_catalogue_check_refuses_unit_and_title_codes_that_lead_out_of_a_folder(
+    tmp_path: Path,
+) -> None:
+    """Unit codes `../../evil` and `CQ/../../x2` passed before, and `run` and `forms` wrote
+    files above --out: codes follow one pattern (letter, then letters, digits, - or _)."""
+    bad = _broken(
+        tmp_path,
+        {
+            ("Đơn vị", "A2"): "../../evil",
+            ("Đơn vị", "A3"): "CQ/../../x2",
+            ("Đơn vị", "A4"): "TDP 04",
+            ("Đơn vị", "A5"): "CON",
+            ("Danh hiệu", "A2"): "C/D",
+        },
+    )
+    result = CliRunner().invoke(main, ["catalogue", "check", "--bo-tieu-chi", str(bad)])
+    assert result.exit_code == 2
+    for cell, code in (("A2", "../../EVIL"), ("A3", "CQ/../../X2"), ("A4", "TDP 04")):
+        assert f"Đơn vị!{cell}: mã '{code}' không hợp lệ" in result.output
+    assert "Đơn vị!A5: mã 'CON' trùng tên thiết bị" in result.output
+    assert "Danh hiệu!A2: mã 'C/D' không hợp lệ" in result.output
+    assert not list(tmp_path.parent.glob("evil*"))
+
+
+def test_a_path_made_from_a_code_stays_in_its_folder(tmp_path: Path) -> None:
+    from processor.domain.errors import KieumauError
+    from processor.outputs.publish import path_under
+
+    assert path_under(tmp_path, "TDP01_2021-12.xlsx") == tmp_path / "TDP01_2021-12.xlsx"
+    for name in ("../../evil_2021-12.xlsx", "CQ/../../x2.xlsx", "..", "/etc/passwd"):
+        with pytest.raises(KieumauError, match="ra ngoài thư mục"):
+            path_under(tmp_path, name)
+
+
+def test_a_title_that_needs_more_criteria_than_it_has_is_reported(tmp_path: Path) -> None:
+    bad = _broken(tmp_path, {("Danh hiệu", "E2"): 99})  # CD: 99 criteria to pass, of 8
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(bad)
+    assert any(
+        p.startswith("Danh hiệu!E2:") and "cần 99 tiêu chí đạt nhưng chỉ có 8" in p
+        for p in caught.value.problems
+    )
+
+
+def test_a_threshold_that_is_a_formula_without_a_saved_value_says_so(tmp_path: Path) -> None:
+    """openpyxl (like any program that is not a spreadsheet) writes a formula without its
+    value: every reader sees the cell empty. The message says it is a formula."""
+    bad = _broken(tmp_path, {("Tiêu chí", "J10"): "=70+10"})  # GD01's threshold
+    result = CliRunner().invoke(main, ["catalogue", "check", "--bo-tieu-chi", str(bad)])
+    assert result.exit_code == 2
+    line = next(x for x in result.output.splitlines() if "Tiêu chí!J10" in x)
+    assert "công thức =70+10" in line and "chưa có giá trị đã lưu" in line

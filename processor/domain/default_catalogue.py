@@ -94,6 +94,8 @@ README_LINES: tuple[str, ...] = (
     "",
     "Cách sửa: sửa trực tiếp các sheet Danh hiệu, Tiêu chí, Phần việc, Đơn vị, Cấu hình; không đổi tên sheet và dòng tiêu đề.",
     "Sau khi sửa, chạy lệnh:  kieumau catalogue check  để kiểm tra; mọi lỗi được báo theo sheet và ô.",
+    "Mã đơn vị và mã danh hiệu dùng để đặt tên tệp: bắt đầu bằng một chữ cái, tiếp theo tối đa 19 ký tự là chữ cái không dấu, chữ số, '-' hoặc '_' (ví dụ TDP01, CQ-02).",
+    "Cấu hình 'phien_ban' (nếu có) ghi phiên bản Bộ tiêu chí; kho lịch sử ghi Bộ tiêu chí đã dùng để chấm từng tháng, và khi Bộ tiêu chí đổi giữa năm, lệnh kieumau run liệt kê thay đổi và chỉ chạy khi có --xac-nhan-bo-tieu-chi.",
     "",
     "Loại tiêu chí (cột Loại):",
     *(f"- {kind.description}." for kind in KINDS.values()),
