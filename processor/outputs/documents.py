@@ -26,7 +26,6 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -45,6 +44,7 @@ from processor.domain.errors import KieumauError, TemplateError
 from processor.domain.vietnamese import fold
 from processor.outputs import document_context as ctx
 from processor.outputs import docx_lists
+from processor.outputs.workers import worker_pool
 from processor.scoring.score import Results
 
 DEFAULT_TEMPLATES = DEFAULT_CATALOGUE.parent
@@ -290,7 +290,7 @@ def render_all(
     chunks = [
         [(n, c, out_dir / f) for n, c, f in jobs[i : i + size]] for i in range(0, len(jobs), size)
     ]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_end_with_parent) as pool:
+    with worker_pool(workers) as pool:
         futures = [pool.submit(_render_chunk, templates, chunk) for chunk in chunks]
         return [path for future in futures for path in future.result()]
 
@@ -325,15 +325,6 @@ def write_decisions(
 
 # Below this many files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 12
-
-
-def _end_with_parent() -> None:
-    """A worker ends when the command that started it is killed (issue 24 item 12)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _render_chunk(folder: Path, chunk: list[tuple[str, dict[str, Any], Path]]) -> list[Path]:

@@ -40,15 +40,17 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 else:
     import fcntl
 
+    # A POSIX record lock belongs to the process: the workers it forks do not hold it, so it
+    # ends with the run even if a worker outlives it for a moment.
     def _try_lock(fd: int) -> bool:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # EAGAIN or EACCES: held by another process
             return False
         return True
 
     def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        fcntl.lockf(fd, fcntl.LOCK_UN)
 
 
 class StoreBusy(KieumauError):
