@@ -400,9 +400,12 @@ def _receive(ctx: RunContext, submissions: list[Submission]) -> None:
     files it sees for the first time), or the mail's date recorded by ``kieumau thu``."""
     shas = [s.sha256 for s in submissions if s.sha256]
     known = ctx.history.receipts(shas)
+    # The clock to the microsecond, not the run's time (to the second, or given by a caller):
+    # two runs in one second must still see the second one's files as received later.
+    now = dt.datetime.now()
     for sha in dict.fromkeys(shas):
         if sha not in known:
-            ctx.history.record_receipt(sha, ctx.run_time, source=RECEIPT_SOURCE)
+            ctx.history.record_receipt(sha, now, source=RECEIPT_SOURCE)
     known = ctx.history.receipts(shas)
     for sub in submissions:
         sub.received_at = known.get(sub.sha256)
@@ -609,6 +612,8 @@ def _feedback_jobs(
     jobs = []
     for unit in ctx.catalogue.units:
         own = [s for s in own_files.get(unit.code, []) if s.status != WITHDRAWN]
+        # The feedback describes the files in force: a replaced version or a copy says nothing.
+        described = [s for s in own if not s.status.set_aside]
         if own:
             jobs.append(
                 (
@@ -616,7 +621,12 @@ def _feedback_jobs(
                     unit,
                     ctx.period,
                     [s.without_rows() for s in own],
-                    [i for _, i in sorted(p for s in own for p in file_issues.get(s.name, []))],
+                    [
+                        i
+                        for _, i in sorted(
+                            p for s in described for p in file_issues.get(s.name, [])
+                        )
+                    ],
                     results_of(unit.code),
                 )
             )

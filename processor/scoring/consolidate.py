@@ -162,9 +162,13 @@ def consolidate(
     if not resolved:
         resolve_duplicates(submissions)
     counted = sorted((s for s in submissions if s.status.counts), key=lambda s: s.unit_code or "")
-    citizens = _stack(counted, "citizens", [c.key for c in citizen_columns(catalogue)])
+    # With no file counted (an empty inbox), each level still has the columns a read file gives:
+    # the form's, and the birth year the reader derives from the birth date.
+    citizens = _stack(
+        counted, "citizens", [*(c.key for c in citizen_columns(catalogue)), "birth_year"]
+    )
     households = _stack(counted, "households", [c.key for c in household_columns(catalogue)])
-    tasks = _stack(counted, "tasks")
+    tasks = _stack(counted, "tasks", [c.key for c in S.FORM_UNIT.columns])
     issues: list[Issue] = []
     issues += _citizens_in_two_units(citizens, {s.name: s for s in counted})
     for frame, columns in (
