@@ -649,7 +649,7 @@ def _titles_reachable(records: list[dict], criteria: list[Criterion], out: _Coll
                 f"danh hiệu {r['code']} cần {r['min_criteria']} tiêu chí đạt nhưng chỉ có "
                 f"{len(own)} tiêu chí trong sheet '{CAT_CRITERIA.name}'.",
             )
-        most = sum(c.points or 0 for c in own if c.kind == "diem")
+        most = sum(c.points or 0 for c in own if c.rules.earns_points)
         if r["min_points"] is not None and r["min_points"] > most:
             out.add(
                 sheet,

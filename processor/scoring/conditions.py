@@ -11,8 +11,9 @@ the rules as the catalogue's Đọc trước states them).
   in the same year, unchanged; failing that (at the turn of the year), from the value the
   entity's result of last year's voting month (thang_binh_xet, the result titles are recognised
   from) was scored with, plus one when it reached its title there, else left blank (not known).
-  Every value taken is marked in `_carried` {column key: the period it came from}, which the
-  results show (`carried`) and the next form writes beside the value.
+  Every value taken is marked in `_carried` {column key: the period it came from, or for a count
+  moved on the words saying so: `lấy từ kỳ 2021-11, cộng 1 năm vì năm 2021 đạt Gia đình kiểu
+  mẫu`}, which the results show (`carried`) and the next form writes beside the value.
 """
 
 from __future__ import annotations
@@ -196,7 +197,12 @@ def carry_years(
             )
             reached = moved["reached"].eq(True).to_numpy()
             moved["value"] = moved["value"].where(reached) + 1
-            moved["source"] = moved["period"].astype(str)
+            title = catalogue.unit_title if level == "tasks" else catalogue.household_title
+            moved["source"] = (
+                "lấy từ kỳ "
+                + moved["period"].astype(str)
+                + f", cộng 1 năm vì năm {period.year - 1} đạt {title.name}"
+            )
             taken.loc[left, ["value", "source"]] = moved[["value", "source"]].to_numpy()
         taken = taken[taken["value"].notna()]
         out[level] = _fill(frame, level, taken)

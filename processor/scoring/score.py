@@ -109,18 +109,14 @@ def blank_text(frame: pd.DataFrame, key: str, label: str) -> pd.Series:
     )
 
 
-def carried_from(source: str, period: Period, title: Title) -> str:
-    """Where a carried value came from, as the results say it: `lấy từ kỳ 2021-03`, or at the
-    turn of the year `lấy từ kỳ 2021-11, cộng 1 năm vì năm 2021 đạt Gia đình kiểu mẫu`."""
-    text = f"lấy từ kỳ {source}"
-    if not source.startswith(f"{period.year:04d}-"):
-        text += f", cộng 1 năm vì năm {source[:4]} đạt {title.name}"
-    return text
+def carried_from(source: str) -> str:
+    """Where a carried value came from, as the results say it: the mark is the period
+    (`lấy từ kỳ 2021-03`) or, for a count moved on at the turn of the year, already the words
+    (conditions.carry_years)."""
+    return source if source.startswith("lấy từ") else f"lấy từ kỳ {source}"
 
 
-def carried_text(
-    frame: pd.DataFrame, labels: dict[str, str], period: Period, title: Title
-) -> pd.Series:
+def carried_text(frame: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
     """The `carried` column of the results: each value taken from an earlier period and where
     it came from, e.g. `GD01 - Gia đình văn hóa: 5 (lấy từ kỳ 2021-10)`."""
     out = pd.Series("", index=frame.index, dtype=object)
@@ -130,7 +126,7 @@ def carried_text(
     for index, marks in frame.loc[marked, CARRIED].items():
         out[index] = "; ".join(
             f"{labels.get(key, key)}: {number_text(frame.at[index, key])} "
-            f"({carried_from(str(source), period, title)})"
+            f"({carried_from(str(source))})"
             for key, source in marks.items()
         )
     return out
@@ -527,7 +523,7 @@ def score_households(
         .groupby("g")[["n", "ok"]]
         .sum()
     )
-    frame["carried"] = carried_text(frame, {c.code: c.label for c in criteria}, period, title)
+    frame["carried"] = carried_text(frame, {c.code: c.label for c in criteria})
     frame = frame.drop(columns=[CARRIED], errors="ignore")
     frame["members"] = key.map(counted["n"]).fillna(0).astype(int)
     frame["members_achieved"] = key.map(counted["ok"]).fillna(0).astype(int)
@@ -633,17 +629,14 @@ def _unit_counts(
     ]
 
 
-def _carried_tasks(
-    frame: pd.DataFrame, tasks: pd.DataFrame, catalogue: Catalogue, period: Period
-) -> pd.Series:
+def _carried_tasks(frame: pd.DataFrame, tasks: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
     """Per unit, the values of its Tổ dân phố sheet taken from an earlier period."""
     if tasks.empty or CARRIED not in tasks:
         return pd.Series("", index=frame.index, dtype=object)
     labels = {c.code: c.label for c in catalogue.criteria}
     marked = tasks[tasks[CARRIED].map(lambda v: isinstance(v, dict) and "value" in v)]
     texts = [
-        f"{labels.get(code, code)}: {number_text(value)} "
-        f"({carried_from(str(marks['value']), period, catalogue.unit_title)})"
+        f"{labels.get(code, code)}: {number_text(value)} ({carried_from(str(marks['value']))})"
         for code, value, marks in zip(
             marked["criterion"], marked["value"], marked[CARRIED], strict=True
         )
@@ -685,7 +678,7 @@ def score_units(
             )
         _roll_up(found, criterion, lower, groups, frame["unit_code"], catalogue, period)
     frame = frame.join(_unit_counts(frame, households, citizens))
-    frame["carried"] = _carried_tasks(frame, tasks, catalogue, period)
+    frame["carried"] = _carried_tasks(frame, tasks, catalogue)
     verdict = Verdict(frame.index)
     if "kind" in frame:
         verdict.exclude(
