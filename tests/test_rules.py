@@ -496,6 +496,11 @@ def test_a_late_registration_is_refused_when_the_catalogue_says_so(
     )
     # A refused member is decided, not unknown: her household's share is 50%, failed.
     assert home(results, "TDP02-H001")["GD02"] == S.FAIL
+    # The summary counts, per unit, whose registration counts and whom it leaves out.
+    units = results.units.set_index("unit_code")
+    counts = ["citizens_registered", "citizens_not_registered", "households_not_registered"]
+    assert units.loc["TDP02", counts].tolist() == [1, 1, 0]
+    assert units.loc["TDP01", counts].tolist() == [0, 1, 1]
 
 
 def test_registration_settings_are_checked(tmp_path: Path) -> None:

@@ -64,8 +64,18 @@ class Verdict:
             return mask.fillna(False).to_numpy(dtype=bool)
         return np.asarray(mask, dtype=bool)
 
-    def exclude(self, mask: pd.Series | np.ndarray, text: str | np.ndarray | pd.Series) -> None:
+    def exclude(self, mask: pd.Series | np.ndarray, text: str | np.ndarray | pd.Series) -> int:
+        """Exclude the rows of ``mask``; returns the finding's number for `excluded_by`."""
         self._excluded.append(_pieces(self._mask(mask), text))
+        return len(self._excluded) - 1
+
+    def excluded_by(self, *findings: int) -> np.ndarray:
+        """Rows whose Lý do is one of these exclusions (the first exclusion of a row wins), e.g.
+        the people left out by registration rather than by age."""
+        won = np.full(len(self.index), -1)
+        for number in reversed(range(len(self._excluded))):
+            won[self._excluded[number] != ""] = number
+        return np.isin(won, findings)
 
     def unsure(self, mask: pd.Series | np.ndarray, text: str | np.ndarray | pd.Series) -> None:
         self._unsure.append(_pieces(self._mask(mask), text))

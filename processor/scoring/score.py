@@ -38,6 +38,10 @@ class Registration(StrEnum):
     NONE = "Chưa đăng ký"
 
 
+# Registration counts of a unit, per level: `citizens_registered`, `households_not_registered`...
+REGISTRATION = ("registered", "not_registered")
+
+
 def by_unit(frame: pd.DataFrame) -> Callable[[str], pd.DataFrame]:
     """unit code -> its rows, split in one pass: a mask per unit is O(units × rows), which at
     district scale (400 units, 300,000 rows) cost ten seconds."""
@@ -303,18 +307,27 @@ def registration(
     )
 
 
-def _judge_registration(verdict: Verdict, registered: pd.DataFrame, catalogue: Catalogue) -> None:
+def _judge_registration(
+    verdict: Verdict, registered: pd.DataFrame, catalogue: Catalogue
+) -> pd.Series:
+    """Registration findings; returns `not_registered`: the rows registration leaves out (not
+    registered, or late when late ones do not count), unless something else excluded them
+    first (age), as the summary counts them."""
     status = registered["registration"]
-    verdict.exclude(status.eq(Registration.NONE), "Chưa đăng ký thi đua")
+    findings = [verdict.exclude(status.eq(Registration.NONE), "Chưa đăng ký thi đua")]
     refused = status.eq(Registration.LATE_REFUSED)
     if refused.any():
         deadline = catalogue.rules.registration_deadline
-        verdict.exclude(
-            refused,
-            "Đăng ký muộn (kỳ "
-            + registered["registered_in"].astype(str)
-            + f", hạn đăng ký: tháng {deadline}): theo Bộ tiêu chí, đăng ký sau hạn không được xét",
+        findings.append(
+            verdict.exclude(
+                refused,
+                "Đăng ký muộn (kỳ "
+                + registered["registered_in"].astype(str)
+                + f", hạn đăng ký: tháng {deadline}): theo Bộ tiêu chí, đăng ký sau hạn không "
+                "được xét",
+            )
         )
+    return pd.Series(verdict.excluded_by(*findings), index=registered.index, dtype=bool)
 
 
 def _judge_votes(
@@ -374,7 +387,7 @@ def score_citizens(
     frame["age"] = _judge_age(verdict, frame, title, catalogue, period)
     registered = registration(frame, title, catalogue, period)
     frame = frame.drop(columns=[c for c in registered.columns if c in frame]).join(registered)
-    _judge_registration(verdict, registered, catalogue)
+    frame["not_registered"] = _judge_registration(verdict, registered, catalogue)
     found = _form_assessment(frame, criteria)
     judged, note = _judge_criteria(verdict, frame.index, title, criteria, found)
     _judge_votes(verdict, frame, title, catalogue, period, frame["unit_code"].map(attendees))
@@ -530,7 +543,7 @@ def score_households(
     verdict = Verdict(frame.index)
     registered = registration(frame, title, catalogue, period)
     frame = frame.drop(columns=[c for c in registered.columns if c in frame]).join(registered)
-    _judge_registration(verdict, registered, catalogue)
+    frame["not_registered"] = _judge_registration(verdict, registered, catalogue)
     judged, note = _judge_criteria(verdict, frame.index, title, criteria, found)
     _judge_votes(verdict, frame, title, catalogue, period, frame["unit_code"].map(attendees))
     for code, values in found.values.items():
@@ -608,24 +621,40 @@ def _task_assessment(
 def _unit_counts(
     frame: pd.DataFrame, households: pd.DataFrame, citizens: pd.DataFrame
 ) -> pd.DataFrame:
-    """Households and citizens of each unit, and how many reach their title (an agency's copy
-    of a tổ's resident counts in the tổ only)."""
+    """Households and citizens of each unit: all, those reaching their title, those whose
+    registration counts (`_registered`) and those registration leaves out (`_not_registered`,
+    each told why in Lý do). An agency's copy of a tổ's resident counts in the tổ only."""
     own = citizens[~people.is_copy(citizens)] if not citizens.empty else citizens
     counts = pd.DataFrame(index=frame.index)
+
+    def per_unit(rows: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
+        if rows.empty:
+            return pd.Series(0, index=frame.index, dtype=int)
+        chosen = rows if mask is None else rows[mask.fillna(False).astype(bool)]
+        sizes = chosen.groupby("unit_code").size()
+        return frame["unit_code"].map(sizes).fillna(0).astype(int)
+
     for name, rows in (("households", households), ("citizens", own)):
-        total = rows.groupby("unit_code").size() if not rows.empty else pd.Series(dtype=int)
-        achieved = (
-            rows[rows["outcome"].eq(S.ACHIEVED)].groupby("unit_code").size()
-            if not rows.empty
-            else pd.Series(dtype=int)
-        )
-        counts[name] = frame["unit_code"].map(total).fillna(0).astype(int)
-        counts[name + "_achieved"] = frame["unit_code"].map(achieved).fillna(0).astype(int)
+        counts[name] = per_unit(rows)
+        if rows.empty:
+            for suffix in ("_achieved", "_registered", "_not_registered"):
+                counts[name + suffix] = 0
+            continue
+        counts[name + "_achieved"] = per_unit(rows, rows["outcome"].eq(S.ACHIEVED))
+        counts[name + "_registered"] = per_unit(rows, rows["registered"].eq(S.YES))
+        counts[name + "_not_registered"] = per_unit(rows, rows["not_registered"])
     counts["household_rate"] = (
         counts["households_achieved"] / counts["households"].where(counts["households"] > 0) * 100
     ).round(1)
     return counts[
-        ["households", "households_achieved", "household_rate", "citizens", "citizens_achieved"]
+        [
+            "households",
+            "households_achieved",
+            "household_rate",
+            "citizens",
+            "citizens_achieved",
+            *(f"{level}_{what}" for level in ("citizens", "households") for what in REGISTRATION),
+        ]
     ]
 
 
