@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from processor.cli import main
 from processor.domain import schema as S
+from processor.domain.form_layout import HEADER_ROW
 from processor.intake.reader import read_submission
 from tests.conftest import all_tasks_done, citizen, household, make_form
 
@@ -97,6 +98,13 @@ def test_the_year_counts_move_on_from_last_years_results(year, catalogue) -> Non
         assert homes.at["TDP02-H001", "GD01"] == 6, made_by
         (count,) = sub.tasks.loc[sub.tasks["criterion"] == "TDP02", "value"].tolist()
         assert count == 7, made_by  # 6 in 2021 (all_tasks_done: threshold 5 + 1)
+        ws = openpyxl.load_workbook(year[made_by])[S.FORM_HOUSEHOLDS.name]
+        header = next(c for c in ws[HEADER_ROW + 1] if str(c.value).startswith("GD01"))
+        cell = ws.cell(HEADER_ROW + 2, header.column)
+        assert cell.value == 6, made_by
+        assert cell.comment.text.startswith("Giá trị tính từ tháng 11/2021: số năm khi đó cộng"), (
+            made_by
+        )
 
 
 def test_the_guide_of_a_new_years_form_says_so(year) -> None:
