@@ -32,7 +32,13 @@ from python_calamine import CalamineWorkbook
 
 from processor.cli import main
 from processor.domain import schema as S
-from processor.domain.form_layout import HEADER_ROW, citizen_columns, household_columns
+from processor.domain.form_layout import (
+    CARRIED,
+    HEADER_ROW,
+    RAW,
+    citizen_columns,
+    household_columns,
+)
 from processor.domain.periods import Period
 from processor.intake.reader import read_submission
 from processor.intake.submission import Submission
@@ -50,6 +56,10 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
 FORMATS = ("xlsx", "xls", "ods")
 HOUSEHOLDS_PER_UNIT = 6  # and their members; a cơ quan keeps its first STAFF_PER_UNIT staff
 STAFF_PER_UNIT = 12
+# The unit whose form carries marked cells: a text the unit typed that could not be read (orange,
+# with what to fix) and a value carried from an earlier month (blue, saying from when).
+MARKED = "TDP02"
+UNREADABLE = "3l/02/19"
 TABLES = (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name, S.FORM_UNIT.name)
 # LibreOffice's locale setting, as a unit's Vietnamese computer has it (SPEC §9).
 VIETNAMESE_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -98,6 +108,18 @@ def _sample_table(
     return pd.DataFrame([r for r in records if any(v is not None for v in r.values())])
 
 
+def _marked_rows(
+    citizens: pd.DataFrame, households: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The first citizen's birth date unreadable as typed, the first household's GD01 carried."""
+    citizens = citizens.copy()
+    citizens[RAW] = [{"birth_date": UNREADABLE}] + [None] * (len(citizens) - 1)
+    citizens.loc[citizens.index[0], "birth_date"] = None
+    households = households.copy()
+    households[CARRIED] = [{"GD01": "2021-10"}] + [None] * (len(households) - 1)
+    return citizens, households
+
+
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
     """One form per unit of the sample town, pre-filled with the first rows of its sample."""
@@ -126,6 +148,8 @@ def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
             more_citizens, more_households = _tricky_rows(citizens, households)
             citizens = pd.concat([citizens, pd.DataFrame(more_citizens)], ignore_index=True)
             households = pd.concat([households, pd.DataFrame(more_households)], ignore_index=True)
+        if unit.code == MARKED:
+            citizens, households = _marked_rows(citizens, households)
         tasks = _sample_table(book, S.FORM_UNIT.name, list(S.FORM_UNIT.columns))
         roster = Roster(citizens, households, tasks, info)
         written[unit.code] = write_form(
@@ -175,6 +199,11 @@ def _cell_values(series: pd.Series) -> list[tuple[type, object]]:
 def test_every_unit_of_the_town_goes_round(originals, read_back, catalogue) -> None:
     assert sorted(originals) == sorted(u.code for u in catalogue.units)
     for unit, sub in read_back.items():
+        if unit == MARKED:  # the unreadable date is an issue, the row is kept
+            (issue,) = sub.issues
+            assert issue.cell.endswith(str(HEADER_ROW + 2)) and UNREADABLE in issue.message
+            assert (sub.unit_code, sub.rows_rejected) == (unit, 0)
+            continue
         assert (sub.unit_code, sub.issues, sub.rows_rejected) == (unit, [], 0)
         assert len(sub.citizens) >= HOUSEHOLDS_PER_UNIT, unit
         assert sub.info.get("reporter") and sub.info.get("report_date"), unit
@@ -192,7 +221,7 @@ def test_resaved_forms_read_the_same(fmt, resaved, read_back, catalogue) -> None
     for unit, before in read_back.items():
         after = read_submission(resaved[fmt][unit], catalogue)
         where = f"{unit}.{fmt}"
-        assert [i.message for i in after.issues] == [], where
+        assert [i.message for i in after.issues] == [i.message for i in before.issues], where
         assert (after.unit_code, after.period, after.form_version, after.fingerprint) == (
             before.unit_code,
             before.period,
@@ -210,7 +239,7 @@ def test_resaved_forms_read_the_same(fmt, resaved, read_back, catalogue) -> None
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_check_is_clean_on_resaved_forms(fmt, resaved, catalogue) -> None:
-    files = [str(p) for p in resaved[fmt].values()]
+    files = [str(p) for unit, p in resaved[fmt].items() if unit != MARKED]
     result = CliRunner().invoke(main, ["check", "--bo-tieu-chi", str(catalogue.path), *files])
     assert result.exit_code == 0, result.output
     assert f"{len(files)}/{len(files)} tệp sạch." in result.output
@@ -245,6 +274,22 @@ def test_dropdowns_survive_resave_to_xlsx(resaved, read_back, catalogue) -> None
                             f"Chỉ chọn một trong các giá trị: {', '.join(column.choices)}.",
                         )
                     ], (unit, name, cell)
+
+
+def test_marked_cells_keep_their_text_and_comments_in_xlsx(resaved) -> None:
+    """Issue 17 item 4 and 18 item 6: the marks a form shows survive the unit's re-save."""
+    book = openpyxl.load_workbook(resaved["xlsx"][MARKED])
+    first = HEADER_ROW + 2
+    people = book[S.FORM_CITIZENS.name]
+    born = next(c for c in people[HEADER_ROW + 1] if c.value == S.FORM_CITIZENS.label("birth_date"))
+    cell = people.cell(first, born.column)
+    assert cell.value == UNREADABLE and cell.fill.fgColor.rgb.endswith("FCD5B4")
+    assert f"«{UNREADABLE}»" in cell.comment.text
+    ws = book[S.FORM_HOUSEHOLDS.name]
+    header = next(c for c in ws[HEADER_ROW + 1] if str(c.value).startswith("GD01"))
+    carried = ws.cell(first, header.column)
+    assert carried.fill.fgColor.rgb.endswith("DDEBF7")
+    assert "lấy từ tháng 10/2021" in carried.comment.text
 
 
 def test_guards_libreoffice_keeps_in_xlsx(resaved) -> None:
