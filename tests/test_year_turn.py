@@ -102,9 +102,8 @@ def test_the_year_counts_move_on_from_last_years_results(year, catalogue) -> Non
         header = next(c for c in ws[HEADER_ROW + 1] if str(c.value).startswith("GD01"))
         cell = ws.cell(HEADER_ROW + 2, header.column)
         assert cell.value == 6, made_by
-        assert cell.comment.text.startswith("Giá trị tính từ tháng 11/2021: số năm khi đó cộng"), (
-            made_by
-        )
+        moved = "Giá trị này lấy từ kỳ 2021-11, cộng 1 năm vì năm 2021 đạt"
+        assert cell.comment.text.startswith(moved), made_by
 
 
 def test_the_guide_of_a_new_years_form_says_so(year) -> None:

@@ -437,10 +437,7 @@ def _carried_note(source: str, period: Period) -> str:
     try:
         earlier = Period.parse(source)
     except KieumauError:
-        return (
-            f"Đơn vị để trống ô này; giá trị dùng để chấm là giá trị {source}. "
-            "Sửa lại nếu đã thay đổi."
-        )
+        return f"Giá trị này {source}. Sửa lại nếu chưa đúng."
     if earlier.year < period.year:
         return (
             f"Giá trị tính từ {earlier.label}: số năm khi đó cộng thêm "
