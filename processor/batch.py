@@ -56,6 +56,7 @@ from processor.outputs.summary import write_summary
 from processor.outputs.workers import worker_pool
 from processor.scoring.conditions import carry_years, registration_periods
 from processor.scoring.consolidate import Consolidated, consolidate, resolve_duplicates
+from processor.scoring.continuity import compare_with_history
 from processor.scoring.progress import progress_rows
 from processor.scoring.score import Results, score
 from processor.store.archive import archive, find_archived
@@ -359,7 +360,9 @@ def _gather(ctx: RunContext) -> list[Submission]:
     archived, their receipts recorded, the clerk's withdrawals applied and the files in force
     chosen."""
     period = str(ctx.period)
-    inbox_jobs = [(path, display_name(path, ctx.inbox)) for path in list_inbox(ctx.inbox)]
+    # The run's own outputs and store are never read back, should they lie inside the inbox.
+    inside = list_inbox(ctx.inbox, skip=(ctx.output_root, ctx.workspace))
+    inbox_jobs = [(path, display_name(path, ctx.inbox)) for path in inside]
     earlier = [f for f in ctx.history.month_files(period) if f.status != IGNORED]
     archive_jobs: list[tuple[Path, str]] = []
     if earlier:
@@ -385,6 +388,7 @@ def _gather(ctx: RunContext) -> list[Submission]:
     _receive(ctx, submissions)
     _withdraw(ctx, submissions)
     resolve_duplicates(submissions)
+    compare_with_history(submissions, ctx.catalogue, ctx.history, ctx.period)
     return submissions
 
 

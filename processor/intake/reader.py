@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -323,12 +323,6 @@ def _read_book(
         sub.status = REJECTED
         return
     sub.settle_status()
-    people = (S.FORM_CITIZENS.name, S.FORM_HOUSEHOLDS.name)
-    if sub.misplaced and not any(sub.counts[s].accepted for s in people if s in sub.counts):
-        # Nothing of the unit's own, only another unit's rows: not the unit's submission, and
-        # it must not replace one that was.
-        sub.reject_all()
-        sub.status = REJECTED
 
 
 _TITLE_PERIOD = re.compile(r"thang (\d{1,2})/(\d{4})")
@@ -950,7 +944,7 @@ def _read_tasks(sub: Submission, wb: _Workbook, catalogue: Catalogue) -> None:
                     value=" / ".join(filter(None, key)),
                     who=f"Dòng {row}",
                 )
-        _drop_rows(sub, "tasks", S.FORM_UNIT.name, np.flatnonzero(unknown).tolist())
+        sub.reject_rows("tasks", np.flatnonzero(unknown).tolist())
     _check_points(sub, catalogue)
 
 
@@ -1028,7 +1022,7 @@ def _cross_checks(sub: Submission, catalogue: Catalogue, is_tdp: bool) -> None:
                         who=_frame_who(sheet, citizens, position),
                     )
                     _unknown(citizens, position, "household_code", home)
-        _drop_rows(sub, "citizens", sheet, drop)
+        sub.reject_rows("citizens", drop)
     households = sub.households
     if not households.empty:
         sheet = S.FORM_HOUSEHOLDS.name
@@ -1045,7 +1039,7 @@ def _cross_checks(sub: Submission, catalogue: Catalogue, is_tdp: bool) -> None:
                 who=_frame_who(sheet, households, position),
             )
             drop.add(position)
-        _drop_rows(sub, "households", sheet, drop)
+        sub.reject_rows("households", drop)
     _check_votes(sub)
 
 
@@ -1080,7 +1074,7 @@ def _rows_of_other_units(sub: Submission, catalogue: Catalogue) -> None:
                     (sheet, int(frame["_row"].iat[position]))
                 )
                 drop.append(position)
-        _drop_rows(sub, target, sheet, drop)
+        sub.reject_rows(target, drop)
     for code, rows in sorted(sub.misplaced.items()):
         sub.issue(
             "ROWS_OF_OTHER_UNIT", value=len(rows), detail=misplaced_detail(catalogue, code, rows)
@@ -1163,15 +1157,3 @@ def _duplicates(keys: list) -> list[tuple[int, int]]:
         if seen != position:
             found.append((position, seen))
     return found
-
-
-def _drop_rows(sub: Submission, target: str, sheet: str, drop: Collection[int]) -> None:
-    """Drop the rows at ``drop`` (index labels: positions, the frames being indexed 0..n-1) as
-    rejected: every row read is accepted or rejected."""
-    if not drop:
-        return
-    frame = getattr(sub, target)
-    setattr(sub, target, frame.drop(index=sorted(drop)).reset_index(drop=True))
-    count = sub.counts[sheet]
-    count.accepted -= len(drop)
-    count.rejected += len(drop)

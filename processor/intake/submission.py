@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 
+from processor.domain import schema as S
 from processor.domain.issues import Issue, make_issue
 from processor.domain.sheets import column_letter
 
@@ -151,9 +153,28 @@ class Submission:
         return issue
 
     def settle_status(self) -> None:
-        """Taken, or taken with something to fix (a row rejected, a cell read as unknown)."""
+        """Taken, or taken with something to fix (a row rejected, a cell read as unknown).
+
+        A file holding nothing of its unit's own but another unit's rows is refused: it is not
+        the unit's submission, and must not replace one that was."""
+        people = (LEVEL_SHEETS["citizens"], LEVEL_SHEETS["households"])
+        if self.misplaced and not any(self.counts[s].accepted for s in people if s in self.counts):
+            self.reject_all()
+            self.status = REJECTED
+            return
         to_fix = self.rows_rejected > 0 or any(i.needs_fix for i in self.issues)
         self.status = ACCEPTED_WITH_ERRORS if to_fix else ACCEPTED
+
+    def reject_rows(self, level: str, positions: Collection[int]) -> None:
+        """Drop the rows at ``positions`` of a level's frame (indexed 0..n-1) as rejected:
+        every row read is accepted or rejected."""
+        if not positions:
+            return
+        frame = getattr(self, level)
+        setattr(self, level, frame.drop(index=sorted(positions)).reset_index(drop=True))
+        count = self.counts[LEVEL_SHEETS[level]]
+        count.accepted -= len(positions)
+        count.rejected += len(positions)
 
     def reject_all(self) -> None:
         """The file cannot be used: every row it holds is counted as rejected."""
@@ -178,6 +199,14 @@ class Submission:
         self.citizens = self.citizens.iloc[0:0]
         self.households = self.households.iloc[0:0]
         self.tasks = self.tasks.iloc[0:0]
+
+
+# The form's sheet of each level's frame.
+LEVEL_SHEETS = {
+    "citizens": S.FORM_CITIZENS.name,
+    "households": S.FORM_HOUSEHOLDS.name,
+    "tasks": S.FORM_UNIT.name,
+}
 
 
 def sha256_of(path: Path) -> str:

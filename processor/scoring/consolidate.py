@@ -19,6 +19,7 @@ from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue
 from processor.domain.form_layout import citizen_columns, household_columns
 from processor.domain.issues import Issue, make_issue
+from processor.intake.reader import who
 from processor.intake.submission import (
     ACCEPTED,
     ACCEPTED_WITH_ERRORS,
@@ -171,6 +172,7 @@ def consolidate(
     tasks = _stack(counted, "tasks", [c.key for c in S.FORM_UNIT.columns])
     issues: list[Issue] = []
     issues += _citizens_in_two_units(citizens, {s.name: s for s in counted})
+    issues += _tell_other_units(submissions, counted)
     for frame, columns in (
         (citizens, ("household_code", "full_name")),
         (households, ("household_code", "head_name")),
@@ -218,7 +220,29 @@ def _citizens_in_two_units(citizens: pd.DataFrame, by_name: dict[str, Submission
             sheet = S.FORM_CITIZENS.name
             cell = sub.cell(sheet, "cccd", row["_row"])
             shown = sub.sheet_titles.get(sheet, sheet)
+            person = who(sheet, row.get, int(row["_row"]))
             issues.append(
-                make_issue("CITIZEN_OTHER_UNIT", row["source_file"], shown, cell, cccd, others)
+                make_issue(
+                    "CITIZEN_OTHER_UNIT", row["source_file"], shown, cell, cccd, others, person
+                )
             )
+    return issues
+
+
+def _tell_other_units(submissions: list[Submission], counted: list[Submission]) -> list[Issue]:
+    """A unit whose rows were found pasted in another unit's file (and not counted there) is
+    told in its own feedback, when it sent a file: it may be missing people in its own."""
+    by_unit = {s.unit_code: s for s in counted}
+    issues = []
+    for sub in submissions:
+        if sub.status.set_aside:
+            continue
+        for code, rows in sorted(sub.misplaced.items()):
+            own = by_unit.get(code)
+            if own is not None:
+                issues.append(
+                    make_issue(
+                        "ROWS_SENT_BY_OTHER_UNIT", own.name, value=len(rows), detail=sub.name
+                    )
+                )
     return issues

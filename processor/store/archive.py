@@ -39,6 +39,8 @@ def archive(sub: Submission, workspace: Path) -> None:
     leaves no partial copy; it raises OSError, which stops the run with a message."""
     if not sub.sha256:
         return  # the file could not even be read; its issue says so
+    if sub.kind is None:
+        return  # not a spreadsheet the reader would open (a PDF, a link, a bomb): never kept
     target = archived_path(workspace, sub.sha256, sub.path.suffix)
     if target.exists():
         return
