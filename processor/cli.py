@@ -431,10 +431,11 @@ def _run(
 
 
 # How the run's summary line counts the files of each status (a status alone, "đã nhận", would
-# stutter beside "đã nhận, có dòng bị loại").
+# stutter beside "đã nhận, có lỗi cần sửa"). A file with cells to fix has all its rows counted:
+# it is not said to have rows rejected.
 _FILE_COUNTS = {
     ACCEPTED: "nhận đủ",
-    ACCEPTED_WITH_ERRORS: "nhận nhưng có dòng bị loại",
+    ACCEPTED_WITH_ERRORS: "nhận nhưng có ô hoặc dòng cần sửa",
     REJECTED: "bị từ chối",
     DUPLICATE: "trùng với tệp khác (tính một lần)",
     SUPERSEDED: "đã có bản mới hơn thay thế",
@@ -505,7 +506,8 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
         click.secho(f"Lưu ý: {notice}", fg="yellow")
     if report.exit_code and not report.received_none:
         click.secho(
-            "Có tệp hoặc dòng bị loại: gửi tệp phản hồi (phan_hoi/) cho đơn vị để sửa.", fg="yellow"
+            "Có tệp, dòng hoặc ô cần sửa: gửi tệp phản hồi (phan_hoi/) cho đơn vị để sửa.",
+            fg="yellow",
         )
 
 
