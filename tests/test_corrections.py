@@ -6,9 +6,12 @@ shown and confirmed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -307,3 +310,151 @@ def test_a_catalogue_changed_mid_year_is_shown_and_confirmed(town, tmp_path) -> 
     december = town_inbox(edited, tmp_path / "dec", "2021-12", ("TDP01",))
     code = CliRunner().invoke(main, [*args[:1], str(december), "--ky", "2021-12", *args[4:]])
     assert code.exit_code == 0, code.output
+
+
+# --- months walked: a unit's mistakes, its feedback, its correction, its next form ----------
+
+SEP = "2021-09"
+
+
+def _cell(sheet, person: str, header: str):
+    """The cell of ``person``'s row under the column whose header starts with ``header``."""
+    headers = next(r for r in sheet.iter_rows(max_row=10) if r[0].value == "STT")
+    column = next(c.column for c in headers if str(c.value or "").startswith(header))
+    row = next(r[0].row for r in sheet.iter_rows() if any(c.value == person for c in r))
+    return sheet.cell(row, column)
+
+
+def _typed(path: Path, edits: dict[tuple[str, str], object], saved_as: Path | None = None) -> Path:
+    """``path`` opened, the cells (person, column header) typed over, saved (as ``saved_as``)."""
+    book = openpyxl.load_workbook(path)
+    sheet = book[S.FORM_CITIZENS.name]
+    for (person, header), value in edits.items():
+        _cell(sheet, person, header).value = value
+    book.save(saved_as or path)
+    return saved_as or path
+
+
+def _saved_on(path: Path, when: dt.datetime) -> None:
+    """``path`` as Excel leaves it when saved at ``when`` (UTC): its core properties say so.
+    openpyxl stamps every save with the present moment."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    core = parts["docProps/core.xml"].decode("utf-8")
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    parts["docProps/core.xml"] = re.sub(
+        r"(<dcterms:modified[^>]*>)[^<]*", rf"\g<1>{stamp}", core
+    ).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def _citizen(place: Path, period: str, name: str):
+    return results(place, period).set_index("full_name").loc[name]
+
+
+@pytest.mark.parametrize("order", ["old_saved_last", "correction_saved_last", "together"])
+def test_months_walked_mistakes_feedback_correction_next_form(town, tmp_path, order) -> None:
+    """A unit sends a form with mistakes typed in Excel (a year in a date cell, a mark nobody
+    can read), gets its feedback with each cell marked, fixes the cells in the feedback
+    workbook and sends it back; the clerk saves the attachments in any order (the old one
+    re-saved last, or both arriving in one run). At each step the results, the feedback and the
+    next form are right; then the next month goes on from the next form."""
+    _, catalogue = town
+    place = tmp_path / "place"
+    first = town_inbox(catalogue, tmp_path / "sep", SEP, ("TDP01", "CQ01"))
+    sent = _typed(
+        unit_form(catalogue, tmp_path / "sent", "TDP02", SEP),
+        {("Đỗ Văn Khoa", "Ngày sinh"): 1989, ("Vũ Thị Lan", "CD03"): "???"},
+    )
+    out = place / "out" / SEP
+    feedback = out / "phan_hoi" / f"TDP02_{SEP}.xlsx"
+    correction = tmp_path / f"TDP02_{SEP}_sua.xlsx"
+    if order != "together":
+        shutil.copy(sent, first)
+        code, output = run(town, first, SEP, place)
+        # Step 1: the person kept, the unreadable mark unknown, the year read as a year.
+        assert code == 1, output
+        assert "nhận nhưng có ô hoặc dòng cần sửa" in output and "loại 0" in output
+        lan, khoa = _citizen(place, SEP, "Vũ Thị Lan"), _citizen(place, SEP, "Đỗ Văn Khoa")
+        assert lan["outcome"] == S.NOT_ELIGIBLE and khoa["birth_year"] == 1989
+        text = feedback_text(place, SEP, "TDP02")
+        assert "Vũ Thị Lan, Công dân!J5" in text and "'???'" in text
+        assert "Đỗ Văn Khoa, Công dân!D4" in text and "năm 1989" in text
+        marked = openpyxl.load_workbook(feedback)[S.FORM_CITIZENS.name]
+        assert "Vũ Thị Lan" in marked["J5"].comment.text
+        following = openpyxl.load_workbook(out / "bieu_mau" / "TDP02_2021-10.xlsx")
+        cell = _cell(following[S.FORM_CITIZENS.name], "Vũ Thị Lan", "CD03")
+        assert cell.value == "???" and "Cần sửa" in cell.comment.text
+        # The unit fixes both cells in its feedback workbook and sends it back.
+        _typed(
+            feedback,
+            {("Đỗ Văn Khoa", "Ngày sinh"): dt.datetime(1989, 5, 2),
+             ("Vũ Thị Lan", "CD03"): "Đạt"},
+            correction,
+        )  # fmt: skip
+        second = tmp_path / "second"
+        second.mkdir()
+        shutil.copy(correction, second)
+        shutil.copy(sent, second)  # the old attachment, saved again
+        last, other = (
+            (second / sent.name, second / correction.name)
+            if order == "old_saved_last"
+            else (second / correction.name, second / sent.name)
+        )
+        newest = other.stat().st_mtime + 3600
+        os.utime(last, (newest, newest))
+    else:
+        # Both versions arrive in one run: the same receipt time; the workbook saved last
+        # in Excel (its own properties) is in force, whatever the disk's times say.
+        second = first
+        _saved_on(sent, dt.datetime(2021, 9, 20, 8, 0))  # the unit's first save, in Excel
+        shutil.copy(sent, second)
+        _typed(
+            sent,
+            {("Đỗ Văn Khoa", "Ngày sinh"): dt.datetime(1989, 5, 2),
+             ("Vũ Thị Lan", "CD03"): "Đạt"},
+            second / correction.name,
+        )  # fmt: skip
+        newest = (second / correction.name).stat().st_mtime + 3600
+        os.utime(second / sent.name, (newest, newest))
+    code, output = run(town, second, SEP, place)
+    # Step 2: only the correction describes the month.
+    assert code == 0, output
+    assert "loại 0" in output and "không tính 18" in output
+    assert files_by_status(place, SEP) == {
+        f"TDP01_{SEP}.xlsx": "đã nhận",
+        f"CQ01_{SEP}.xlsx": "đã nhận",
+        sent.name: "bị thay thế",
+        correction.name: "đã nhận",
+    }
+    lan, khoa = _citizen(place, SEP, "Vũ Thị Lan"), _citizen(place, SEP, "Đỗ Văn Khoa")
+    assert lan["outcome"] == S.ACHIEVED and str(khoa["birth_date"])[:10] == "1989-05-02"
+    text = feedback_text(place, SEP, "TDP02")
+    assert "không có lỗi" in text and "???" not in text and "1905" not in text
+    following = openpyxl.load_workbook(out / "bieu_mau" / "TDP02_2021-10.xlsx")
+    sheet = following[S.FORM_CITIZENS.name]
+    assert _cell(sheet, "Vũ Thị Lan", "CD03").value == "Đạt"
+    assert _cell(sheet, "Vũ Thị Lan", "CD03").comment is None
+    assert _cell(sheet, "Đỗ Văn Khoa", "Ngày sinh").value == dt.datetime(1989, 5, 2)
+    # Step 3: October from the next forms, TDP02 adding a person in an empty row.
+    october = tmp_path / "oct"
+    october.mkdir()
+    for unit in ("TDP01", "TDP02", "CQ01"):
+        shutil.copy(out / "bieu_mau" / f"{unit}_{OCT}.xlsx", october)
+    book = openpyxl.load_workbook(october / f"TDP02_{OCT}.xlsx")
+    sheet = book[S.FORM_CITIZENS.name]
+    row = _cell(sheet, "Vũ Thị Lan", "CD03").row + 1
+    typed = ["3", "TDP02-H001", "Trịnh Văn Sơn", dt.datetime(1990, 3, 4), "Nam", None, "Có"]
+    for column, value in enumerate([*typed, *["Đạt"] * 8], start=1):
+        sheet.cell(row, column, value)
+    book.save(october / f"TDP02_{OCT}.xlsx")
+    code, output = run(town, october, OCT, place)
+    assert code == 0, output
+    scored = results(place, OCT).set_index("full_name")
+    assert set(scored.index) == {n for u in ("TDP01", "TDP02", "CQ01") for n in PEOPLE[u]} | {
+        "Trịnh Văn Sơn"
+    }
+    assert (scored["outcome"] == S.ACHIEVED).all()
+    assert "không có lỗi" in feedback_text(place, OCT, "TDP02")
