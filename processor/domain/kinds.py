@@ -141,26 +141,30 @@ def _needs_comparison(criterion: Criterion, problem: Problem) -> None:
 
 
 class Dat(CriterionKind):
+    """A mark: met when the unit writes the first of ``words`` (Đạt), failed on the second."""
+
     code = "dat"
     description = "dat = Đạt/Chưa đạt"
     numeric = False
+    words: ClassVar[tuple[str, str]] = S.PASS_FAIL
 
     def column(self) -> S.Column:
         c = self.criterion
-        return S.Column(c.code, c.label, "choice", False, S.PASS_FAIL, 14)
+        return S.Column(c.code, c.label, "choice", False, self.words, 14)
 
     def how_to_fill(self) -> str:
-        return "Đạt / Chưa đạt"
+        return " / ".join(self.words)
 
     def read(
         self, raw: np.ndarray, labels: Sequence[object]
     ) -> tuple[np.ndarray, list[cells.Problem]]:
-        return cells.parse_choice(raw, labels, S.PASS_FAIL)
+        return cells.parse_choice(raw, labels, self.words)
 
     def passes(self, values: pd.Series) -> pd.Series:
+        met, failed = self.words
         result = pd.Series(pd.NA, index=values.index, dtype="boolean")
-        result[values.eq(S.PASS).fillna(False).astype(bool)] = True
-        result[values.eq(S.FAIL).fillna(False).astype(bool)] = False
+        result[values.eq(met).fillna(False).astype(bool)] = True
+        result[values.eq(failed).fillna(False).astype(bool)] = False
         return result
 
     def measured(self, values: pd.Series) -> pd.Series | None:
@@ -170,7 +174,8 @@ class Dat(CriterionKind):
         return ""
 
     def sample(self, rng: random.Random, chance: float) -> object:
-        return S.PASS if rng.random() < chance else S.FAIL
+        met, failed = self.words
+        return met if rng.random() < chance else failed
 
 
 class Diem(CriterionKind):
