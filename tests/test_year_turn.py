@@ -111,4 +111,5 @@ def test_the_guide_of_a_new_years_form_says_so(year) -> None:
     guide = {row[0]: row[1] for row in ws.iter_rows(max_col=2, values_only=True) if row[0]}
     assert guide["Cách điền"].startswith("Biểu mẫu năm 2022 ghi sẵn danh sách công dân và hộ")
     assert "năm 2021" in guide["Cách điền"] and "đã được xóa" in guide["Cách điền"]
+    assert guide["Giá trị mang sang"].startswith("3 ô tô màu xanh: số năm liên tục tính tiếp")
     assert guide["Đăng ký"].startswith("Tháng 1 là tháng đăng ký thi đua năm 2022 lại từ đầu")

@@ -620,8 +620,11 @@ def _guide_lines(
         lines.append(
             (
                 "Giá trị mang sang",
-                f"{carried} ô tô màu xanh: đơn vị để trống nên kết quả dùng giá trị đã ghi "
-                "ở kỳ trước (ghi chú ở ô nói kỳ nào). Sửa lại nếu đã thay đổi.",
+                f"{carried} ô tô màu xanh: số năm liên tục tính tiếp từ kết quả năm "
+                f"{period.year - 1} (ghi chú ở ô nói từ kỳ nào). Sửa lại nếu chưa đúng."
+                if origin is Origin.NEW_YEAR
+                else f"{carried} ô tô màu xanh: đơn vị để trống nên kết quả dùng giá trị đã "
+                "ghi ở kỳ trước (ghi chú ở ô nói kỳ nào). Sửa lại nếu đã thay đổi.",
             )
         )
     lines += [
