@@ -246,7 +246,8 @@ def test_blank_attendance_leaves_the_votes_undecided_with_one_reason(
     path = tdp01(catalogue, tmp_path / "in", "2021-11", people, homes, NOV_INFO)
     edit_info(path, "attendees", None)
     results, issues = run_month(tmp_path / "in", "2021-11", tmp_path, catalogue)
-    assert not [i for i in issues if i.code == "VOTES_EXCEED"]
+    # One problem, at the cell to fill; the votes are kept, none is said to exceed anything.
+    assert [(i.sheet, i.cell) for i in issues] == [(S.FORM_INFO.name, "B9")]
     assert set(results.citizens["outcome"]) == {S.NOT_ELIGIBLE}
     assert set(results.citizens["reason"]) == {
         "Chưa đủ dữ liệu: Số người dự họp (sheet Thông tin): ô trống"
