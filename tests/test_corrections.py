@@ -387,6 +387,8 @@ def test_months_walked_mistakes_feedback_correction_next_form(town, tmp_path, or
         following = openpyxl.load_workbook(out / "bieu_mau" / "TDP02_2021-10.xlsx")
         cell = _cell(following[S.FORM_CITIZENS.name], "Vũ Thị Lan", "CD03")
         assert cell.value == "???" and "Cần sửa" in cell.comment.text
+        # The year the unit typed stays (a blank would make him Chưa đủ điều kiện next month).
+        assert _cell(following[S.FORM_CITIZENS.name], "Đỗ Văn Khoa", "Ngày sinh").value == "1989"
         # The unit fixes both cells in its feedback workbook and sends it back.
         _typed(
             feedback,

@@ -8,6 +8,7 @@ here, in `next_rosters`:
   inspection); everything else is, Ghi chú included (the unit's own remark on a person);
 - what the unit typed in a cell that could not be read stays, marked (form_layout.RAW), until
   the unit fixes it or deletes the row;
+- a birth date known by its year alone stays as that year (_year_as_typed);
 - a year count left blank is shown as the scoring fills it, marked with where the value came
   from (form_layout.CARRIED);
 - at the turn of the year (a January form from an earlier year's rows) people, households and
@@ -65,6 +66,7 @@ def next_rosters(
     frames: dict[str, dict[str, pd.DataFrame]] = {}
     for code, rows in last.items():
         kept = {level: _without(rows.frames.get(level), NOT_CARRIED) for level in LEVELS}
+        kept["citizens"] = _year_as_typed(kept["citizens"])
         if following.year > rows.period.year:
             kept = _new_year(kept, catalogue)
         frames[code] = kept
@@ -123,6 +125,28 @@ def _carried(
                 rows = rows.drop(columns=["unit_code"])
             out[code][level] = rows
     return out
+
+
+def _year_as_typed(citizens: pd.DataFrame) -> pd.DataFrame:
+    """A birth date known by its year alone (the unit typed 1989, or a year into a date cell)
+    is carried as that year, as text: a blank cell would lose it, and the next month's person
+    would come out Chưa đủ điều kiện for a date the unit never left out."""
+    if citizens.empty or not {"birth_date", "birth_year"} <= set(citizens.columns):
+        return citizens
+    raw = citizens[RAW] if RAW in citizens.columns else pd.Series(None, index=citizens.index)
+    year_only = (
+        citizens["birth_date"].isna()
+        & citizens["birth_year"].notna()
+        & ~raw.map(lambda marks: isinstance(marks, dict) and "birth_date" in marks)
+    )
+    if not year_only.any():
+        return citizens
+    citizens = citizens.copy()
+    citizens["birth_date"] = citizens["birth_date"].astype(object)
+    citizens.loc[year_only, "birth_date"] = citizens.loc[year_only, "birth_year"].map(
+        lambda year: str(int(year))
+    )
+    return citizens
 
 
 def _without(frame: pd.DataFrame | None, keys: tuple[str, ...]) -> pd.DataFrame:
