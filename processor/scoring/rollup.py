@@ -62,6 +62,21 @@ class Share:
         return pd.Series(texts, index=self.low.index, dtype=object)
 
 
+def _waiting_members(
+    groups: pd.Series, labels: pd.Series, waiting: pd.Series, noun: str
+) -> dict[object, str]:
+    """Per entity, its members left undecided, named in row order (the first NAMED of them)."""
+    mask = waiting.to_numpy()
+    texts: dict[object, str] = {}
+    for key, names in labels[mask].groupby(groups[mask], sort=False):
+        shown = names.tolist()
+        text = ", ".join(shown[:NAMED])
+        if len(shown) > NAMED:
+            text += f" và {len(shown) - NAMED} {noun} khác"
+        texts[key] = text
+    return texts
+
+
 def share(
     groups: pd.Series,
     among: pd.Series,
@@ -105,16 +120,7 @@ def share(
     low = (a / low_n.where(low_n > 0) * 100).round(2)
     high = ((a + c + e + f) / high_n.where(high_n > 0) * 100).round(2)
     maybe_empty = (a + b + c) == 0
-    # Members left undecided, named in row order.
-    waiting = (certain_in & unsure) | maybe_in
-    named = labels[has][waiting.to_numpy()]
-    texts: dict[object, str] = {}
-    for key, names in named.groupby(g[waiting.to_numpy()], sort=False):
-        shown = names.tolist()
-        text = ", ".join(shown[:NAMED])
-        if len(shown) > NAMED:
-            text += f" và {len(shown) - NAMED} {noun} khác"
-        texts[key] = text
+    texts = _waiting_members(g, labels[has], (certain_in & unsure) | maybe_in, noun)
     index = pd.Index(keys)
 
     def per_entity(values: pd.Series, fill: object) -> pd.Series:
