@@ -678,6 +678,34 @@ def test_a_count_carried_from_last_year_says_the_years_added(tmp_path, catalogue
     assert "để trống" not in cell.comment.text
 
 
+def test_a_year_count_left_blank_is_on_the_next_form_with_where_it_came_from(tmp_path, catalogue):
+    """Issue 18 item 6: a unit leaves GD01 blank in October after writing it in March; the run
+    scores October with March's value, and the November form it writes shows that value, blue,
+    saying it came from March, whether made by `run` or by `forms` from the history."""
+    homes = [household("TDP01-H001", "Nguyễn Văn An", GD01=4)]
+    people = [citizen("TDP01-H001", "Nguyễn Văn An", dt.date(1970, 3, 2))]
+    make_form(catalogue, tmp_path / "t03", "TDP01", "2021-03", people, homes)
+    make_form(catalogue, tmp_path / "t10", "TDP01", "2021-10", people, [dict(homes[0], GD01=None)])
+    out, kho = tmp_path / "out", tmp_path / "kho"
+    for month in ("03", "10"):
+        args = ["run", str(tmp_path / f"t{month}"), "--ky", f"2021-{month}", "--workers", "1"]
+        result = CliRunner().invoke(main, [*args, "--out", str(out), "--kho", str(kho)])
+        assert result.exit_code in (0, 1), result.output
+    args = ["forms", "--ky", "2021-11", "--don-vi", "TDP01", "--out", str(tmp_path / "f")]
+    made = CliRunner().invoke(main, [*args, "--kho", str(kho)])
+    assert made.exit_code == 0, made.output
+    for path in (
+        out / "2021-10" / "bieu_mau" / "TDP01_2021-11.xlsx",
+        tmp_path / "f" / "TDP01_2021-11.xlsx",
+    ):
+        ws = openpyxl.load_workbook(path)[S.FORM_HOUSEHOLDS.name]
+        column = next(v for k, v in _letters(ws).items() if k.startswith("GD01"))
+        cell = ws[f"{column}{FIRST}"]
+        assert cell.value == 4 and cell.fill.fgColor.rgb.endswith("DDEBF7"), path
+        assert "lấy từ tháng 03/2021" in cell.comment.text, path
+        assert read_submission(path, catalogue).households.at[0, "GD01"] == 4
+
+
 def test_the_empty_last_row_libreoffice_writes_after_a_deletion_is_no_extent(
     tmp_path: Path, tdp_form: Path, catalogue
 ) -> None:
