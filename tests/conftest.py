@@ -158,6 +158,7 @@ def dovecot(mail_certificate: Path):
 @pytest.fixture
 def smtp_server(mail_certificate: Path):
     """aiosmtpd over STARTTLS with a login, on 127.0.0.1 (tests/mailkit.py)."""
+    pytest.importorskip("aiosmtpd", reason="aiosmtpd chưa được cài: pip install -e '.[test]'")
     from tests.mailkit import start_smtp
 
     server = start_smtp(mail_certificate)

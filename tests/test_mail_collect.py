@@ -249,3 +249,39 @@ def test_a_maildir_is_marked_read_only_when_asked(tmp_path: Path, catalogue: Cat
     assert report.marked_read == 1
     [marked] = [p for p in (tmp_path / "Maildir").rglob("*") if p.is_file()]
     assert marked.parent.name == "cur" and marked.name.endswith(":2,S")
+
+
+def test_the_later_mail_is_in_force_whatever_order_it_was_collected_in(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """A unit sends its form, then a correction; the clerk's mail client exported the
+    correction first and the first version later (two `thu` runs). The run takes the mail
+    dates, so the correction is in force."""
+    import openpyxl
+
+    from processor.batch import run_batch
+    from processor.intake.submission import FileStatus
+
+    first = tmp_path / "first.xlsx"
+    first.write_bytes(form("TDP12"))
+    book = openpyxl.load_workbook(first)
+    book["Thông tin"]["B5"] = "Nguyễn Văn Sửa"  # the tổ trưởng types the reporter again
+    corrected = tmp_path / "corrected.xlsx"
+    book.save(corrected)
+    email_ = address(catalogue, "TDP12")
+    write_eml(
+        tmp_path / "a",
+        "2.eml",
+        gmail(email_, "sửa", [("to12.xlsx", corrected.read_bytes())], day(22)),
+    )
+    write_eml(
+        tmp_path / "b", "1.eml", gmail(email_, "gửi", [("to12.xlsx", first.read_bytes())], day(15))
+    )
+    inbox, store = tmp_path / "hop_thu", tmp_path / "kho" / "lich_su.sqlite"
+    collect(tmp_path / "a", inbox, store, catalogue)
+    collect(tmp_path / "b", inbox, store, catalogue)
+    report = run_batch(inbox, NOVEMBER, catalogue, tmp_path / "out", store, tmp_path / "kho",
+                       workers=1)  # fmt: skip
+    status = {sub.sha256: sub.status for sub in report.submissions}
+    assert status[sha256_of(corrected)] != FileStatus.SUPERSEDED
+    assert status[sha256_of(first)] == FileStatus.SUPERSEDED

@@ -112,6 +112,7 @@ def test_a_refused_address_and_a_stalled_one_do_not_stop_the_others(
 
 
 def test_smtps_and_resend(place: Path, catalogue: Catalogue, mail_certificate, trusted) -> None:
+    pytest.importorskip("aiosmtpd", reason="aiosmtpd chưa được cài: pip install -e '.[test]'")
     from tests.mailkit import start_smtp
 
     server = start_smtp(mail_certificate, implicit_tls=True)
