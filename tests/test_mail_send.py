@@ -191,3 +191,28 @@ def test_whatever_a_name_or_subject_holds_it_adds_no_header(
     )  # fmt: skip
     assert [a.addr_spec for a in parsed["To"].addresses] == ["to1@example.vn"]
     assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
+
+
+def test_the_cells_to_fix_are_in_the_letter(tmp_path: Path, catalogue: Catalogue) -> None:
+    """A tổ trưởng typed 'Tốt' for a mark and an impossible date (openpyxl, as Excel would)."""
+    import openpyxl
+
+    inbox = tmp_path / "hop_thu"
+    inbox.mkdir()
+    book = openpyxl.load_workbook(ROOT / "samples" / "inbox" / "TDP01_2021-11.xlsx")
+    sheet = book["Công dân"]
+    header, column = next(
+        (c.row, c.column)
+        for row in sheet.iter_rows(max_row=10)
+        for c in row
+        if str(c.value).startswith("CD01")
+    )
+    sheet.cell(header + 2, column).value = "Tốt"
+    book.save(inbox / "TDP01.xlsx")
+    run_batch(inbox, NOVEMBER, catalogue, tmp_path / "output", tmp_path / "kho" / "lich_su.sqlite",
+              tmp_path / "kho", workers=1)  # fmt: skip
+    report = send(tmp_path, catalogue)
+    body = read_eml(report.done[0].draft).get_body(("plain",)).get_content()
+    cell = sheet.cell(header + 2, column).coordinate
+    letter = f"Công dân!{cell}: Lỗi: Giá trị 'Tốt' không hợp lệ"
+    assert "3. Cần sửa (1 mục):" in body and letter in body

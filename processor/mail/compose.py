@@ -81,12 +81,15 @@ def unit_facts(
     files: list[tuple],
     inbox: Path | None,
     archive: Path,
+    originals: dict[str, str],
 ) -> UnitFacts:
+    """``originals``: the name a file had in the unit's mail, by SHA-256 (ledger.files)."""
     facts = UnitFacts()
     receipts = history.receipts([f[1] for f in files])
     for name, sha, status, read, accepted, rejected in files:
+        shown = originals.get(sha) or name
         facts.received.append(
-            ReceivedFile(name, status, read or 0, accepted or 0, rejected or 0, receipts.get(sha))
+            ReceivedFile(shown, status, read or 0, accepted or 0, rejected or 0, receipts.get(sha))
         )
     facts.counts = _title_counts(history, catalogue, unit, period)
     for name, sha, status, *_ in files:

@@ -221,7 +221,7 @@ def send_period(
         plans = (
             _reminders(catalogue, period, units, history, ledger, out_dir, history_path, report)
             if remind
-            else _feedback(catalogue, period, units, history, out_dir, workspace, report)
+            else _feedback(catalogue, period, units, history, ledger, out_dir, workspace, report)
         )
         for number, plan in enumerate(plans, start=1):
             _deliver(catalogue, period, plan, ledger, session, sender, now, resend, report)
@@ -248,6 +248,7 @@ def _feedback(
     period: Period,
     units: list[Unit],
     history: History,
+    ledger: Ledger,
     out_dir: Path,
     workspace: Path,
     report: SendReport,
@@ -259,6 +260,7 @@ def _feedback(
         )
     files = submissions_of(history, period)
     inbox = run_inbox(history, period)
+    originals = {f.sha256: f.original_name for f in ledger.files(str(period))}
     following = period.next()
     plans = []
     for unit in units:
@@ -269,7 +271,14 @@ def _feedback(
             continue
         attachments = [feedback, form] if form.exists() else [feedback]
         facts = unit_facts(
-            history, catalogue, unit, period, files.get(unit.code, []), inbox, workspace
+            history,
+            catalogue,
+            unit,
+            period,
+            files.get(unit.code, []),
+            inbox,
+            workspace,
+            originals,
         )
         plans.append(
             _Plan(unit, attachments, feedback_body(catalogue, unit, period, facts, attachments))
