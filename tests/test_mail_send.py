@@ -194,7 +194,7 @@ def test_whatever_a_name_or_subject_holds_it_adds_no_header(
 
 
 def test_the_cells_to_fix_are_in_the_letter(tmp_path: Path, catalogue: Catalogue) -> None:
-    """A tổ trưởng typed 'Tốt' for a mark and an impossible date (openpyxl, as Excel would)."""
+    """A tổ trưởng typed 'Tốt' over a mark (openpyxl, as Excel would)."""
     import openpyxl
 
     inbox = tmp_path / "hop_thu"
@@ -208,11 +208,14 @@ def test_the_cells_to_fix_are_in_the_letter(tmp_path: Path, catalogue: Catalogue
         if str(c.value).startswith("CD01")
     )
     sheet.cell(header + 2, column).value = "Tốt"
+    name_column = next(c.column for c in sheet[header] if c.value == "Họ và tên")
+    person = sheet.cell(header + 2, name_column).value
     book.save(inbox / "TDP01.xlsx")
     run_batch(inbox, NOVEMBER, catalogue, tmp_path / "output", tmp_path / "kho" / "lich_su.sqlite",
               tmp_path / "kho", workers=1)  # fmt: skip
     report = send(tmp_path, catalogue)
     body = read_eml(report.done[0].draft).get_body(("plain",)).get_content()
     cell = sheet.cell(header + 2, column).coordinate
-    letter = f"Công dân!{cell}: Lỗi: Giá trị 'Tốt' không hợp lệ"
+    # The person is still counted; the cell is unknown until the unit fixes it.
+    letter = f"[cảnh báo] {person}, Công dân!{cell}: Giá trị 'Tốt' không đọc được."
     assert "3. Cần sửa (1 mục):" in body and letter in body

@@ -21,7 +21,6 @@ import pandas as pd
 
 from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Unit
-from processor.domain.issues import ERROR
 from processor.domain.periods import Period
 from processor.intake.reader import read_submission
 from processor.intake.submission import sha256_of
@@ -50,7 +49,8 @@ class UnitFacts:
 
     received: list[ReceivedFile] = field(default_factory=list)
     counts: list[str] = field(default_factory=list)  # "Công dân kiểu mẫu: 120/340 người đạt"
-    cells: list[str] = field(default_factory=list)  # "Công dân!H12: …"
+    cells: list[str] = field(default_factory=list)  # "[lỗi] Nguyễn Văn An, Công dân!H12: …"
+    notes: int = 0  # warnings that only ask the unit to check: counted, not listed
 
 
 def submissions_of(history: History, period: Period) -> dict[str, list[tuple]]:
@@ -100,9 +100,14 @@ def unit_facts(
             continue
         sub = read_submission(path, catalogue, name, period)
         for issue in sub.issues:
-            where = "!".join(p for p in (issue.sheet, issue.cell) if p)
-            mark = "Lỗi" if issue.severity == ERROR else "Lưu ý"
-            facts.cells.append(f"{where or name}: {mark}: {issue.public_message or issue.message}")
+            if not issue.needs_fix:
+                facts.notes += 1
+                continue
+            text = issue.public_message or issue.message
+            if not issue.who:  # a row's message already starts with whom and the cell
+                text = f"{'!'.join(p for p in (issue.sheet, issue.cell) if p) or name}: {text}"
+            # Marked as the feedback workbook's comments are, so the two read alike.
+            facts.cells.append(f"[{issue.severity}] {text}")
     return facts
 
 
@@ -193,6 +198,10 @@ def feedback_body(
             )
     else:
         lines.append("3. Không có ô nào cần sửa.")
+    if facts.notes:
+        lines.append(
+            f"   Ngoài ra có {_n(facts.notes)} lưu ý cần kiểm tra: xem tệp phản hồi đính kèm."
+        )
     lines += [
         "",
         f"4. Biểu mẫu {following.label} đính kèm đã điền sẵn số liệu kỳ này: chỉ sửa những gì "
