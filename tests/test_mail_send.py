@@ -19,6 +19,7 @@ from processor.domain.catalogue import Catalogue
 from processor.domain.periods import Period
 from processor.mail.send import SmtpSession, send_period
 from processor.mail.servers import parse_server
+from tests.conftest import require_aiosmtpd
 
 ROOT = Path(__file__).resolve().parent.parent
 NOVEMBER = Period(2021, 11)
@@ -112,7 +113,7 @@ def test_a_refused_address_and_a_stalled_one_do_not_stop_the_others(
 
 
 def test_smtps_and_resend(place: Path, catalogue: Catalogue, mail_certificate, trusted) -> None:
-    pytest.importorskip("aiosmtpd", reason="aiosmtpd chưa được cài: pip install -e '.[test]'")
+    require_aiosmtpd()
     from tests.mailkit import start_smtp
 
     server = start_smtp(mail_certificate, implicit_tls=True)
@@ -219,3 +220,50 @@ def test_the_cells_to_fix_are_in_the_letter(tmp_path: Path, catalogue: Catalogue
     # The person is still counted; the cell is unknown until the unit fixes it.
     letter = f"[cảnh báo] {person}, Công dân!{cell}: Giá trị 'Tốt' không đọc được."
     assert "3. Cần sửa (1 mục):" in body and letter in body
+
+
+def test_thu_and_gui_wait_for_a_run_that_holds_the_store(
+    place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (a `run` of the month) holds the store: `thu` and `gui` each say who
+    holds it and exit 2, and write nothing: no inbox, no draft, nothing in the store."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from processor.cli import main
+    from tests.mailkit import gmail
+
+    monkeypatch.chdir(place)
+    history = place / "kho" / "lich_su.sqlite"
+    before = history.read_bytes()
+    mails = place / "thu_da_luu"
+    mails.mkdir()
+    form = (ROOT / "samples" / "inbox" / "TDP04_2021-11.xlsx").read_bytes()
+    sent = dt.datetime(2021, 11, 20, 9, 0, tzinfo=dt.UTC)
+    (mails / "1.eml").write_bytes(bytes(gmail("to4@example.vn", "Tổ 4", [("4.xlsx", form)], sent)))
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from processor.store.lock import StoreLock\n"
+         "with StoreLock(Path(sys.argv[1]), 'kho', 'kieumau run hop_thu --ky 2021-11'):\n"
+         "    print('giu-kho', flush=True); sys.stdin.read()",
+         str(history.with_suffix(".khoa"))],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "giu-kho"
+        for command in (
+            ["thu", str(mails), "--ky", "2021-11", "--kho", "kho"],
+            ["gui", "--ky", "2021-11", "--kho", "kho", "--out", "output"],
+        ):
+            result = CliRunner().invoke(main, command)
+            assert result.exit_code == 2, result.output
+            assert "đang được dùng" in result.output, result.output
+            assert f"tiến trình {holder.pid}" in result.output
+            assert "kieumau run hop_thu --ky 2021-11" in result.output
+    finally:
+        holder.communicate("", timeout=30)
+    assert not (place / "hop_thu" / "2021-11").exists()
+    assert not (place / "output" / "2021-11" / "thu_gui").exists()
+    assert history.read_bytes() == before
