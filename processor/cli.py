@@ -246,6 +246,9 @@ def friendly_errors(command: Callable) -> Callable:
             click.secho(f"Lỗi: {message}", fg="red", err=True)
             ctx.exit(EXIT_CANNOT_RUN)
         except Exception as exc:
+            # Broad on purpose, and re-raised unless the disk or the store is behind it: a
+            # library may wrap the OSError it met in its own type (xlsxwriter's
+            # FileCreateError), and only the exception's chain says so.
             message = system_error_message(exc)
             if message is None:
                 raise

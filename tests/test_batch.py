@@ -302,32 +302,36 @@ def test_worker_processes_write_what_one_process_writes(
     assert [k for k in written[1] if written[1][k] != written[2][k]] == []
 
 
-def test_a_workbook_marked_by_openpyxl_is_cleaned_like_any_other(
-    small_town: Path, tmp_path: Path, catalogue, monkeypatch
+def test_a_layout_xlsxpatch_does_not_edit_gets_the_list_and_says_why(
+    small_town: Path, tmp_path: Path, catalogue
 ) -> None:
-    """When xlsxpatch cannot edit a layout, openpyxl marks the unit's workbook instead, with
-    the same colours: the next feedback on the file sent back recognises and clears them."""
-    from processor.outputs import feedback
-    from processor.outputs._xlsx import xlsxpatch
-
+    """A unit's .xlsx saved with prefixed SpreadsheetML (<x:styleSheet>, as some tools write
+    it) is read, but xlsxpatch does not edit that layout: the feedback is the plain list of
+    problems by sheet and cell, and its second line names the file and why its cells are not
+    coloured. No other path edits the unit's workbook."""
     _add_unit_with_a_refused_cell(catalogue, small_town)
-
-    def unsupported(*args, **kwargs):
-        raise xlsxpatch.Unsupported("a layout the patcher does not edit")
-
-    monkeypatch.setattr(feedback, "_patch_own_workbook", unsupported)
+    form = small_town / "TDP03_2021-11.xlsx"
+    prefixed = tmp_path / form.name
+    with zipfile.ZipFile(form) as src, zipfile.ZipFile(prefixed, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/styles.xml":
+                data = (
+                    data.replace(b"<styleSheet", b"<x:styleSheet")
+                    .replace(b"</styleSheet>", b"</x:styleSheet>")
+                    .replace(b'xmlns="', b'xmlns:x="', 1)
+                )
+            dst.writestr(info, data)
+    prefixed.replace(form)
     out = tmp_path / "out"
-    CliRunner().invoke(
+    result = CliRunner().invoke(
         main,
         ["run", str(small_town), "--ky", "2021-11", "--out", str(out),
          "--kho", str(tmp_path / "kho"), "--workers", "1"],
     )  # fmt: skip
-    marked = out / "2021-11" / "phan_hoi" / "TDP03_2021-11.xlsx"
-    ws = openpyxl.load_workbook(marked)[S.FORM_CITIZENS.name]
-    filled = [c for row in ws.iter_rows() for c in row if c.fill.fgColor.rgb == xlsxpatch.ERROR_RGB]
-    assert len(filled) == 1 and filled[0].comment is not None
-    cleaned = tmp_path / "cleaned.xlsx"
-    xlsxpatch.mark_workbook(marked, cleaned, [], [], note_prefixes=("[lỗi]", "[cảnh báo]"))
-    ws = openpyxl.load_workbook(cleaned)[S.FORM_CITIZENS.name]
-    cell = ws[filled[0].coordinate]
-    assert cell.fill.fgColor.rgb != xlsxpatch.ERROR_RGB and cell.comment is None
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    book = openpyxl.load_workbook(out / "2021-11" / "phan_hoi" / "TDP03_2021-11.xlsx")
+    assert S.FORM_CITIZENS.name not in book.sheetnames  # the list, not the unit's workbook
+    rows = [[c.value for c in row] for row in book["Phản hồi"].iter_rows()]
+    assert "TDP03_2021-11.xlsx" in rows[1][0] and "styles.xml" in rows[1][0]
+    assert any(S.FORM_CITIZENS.name in row for row in rows[3:])

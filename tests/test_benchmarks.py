@@ -1,5 +1,5 @@
 """The benchmark runner still runs: its floor, its bounds, the run and its JSON, on the sample
-town."""
+town. Out of the unit suite: `pytest -m benchmark`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.benchmark
 
 
 def test_runner_times_the_floor_and_the_least_run(tmp_path: Path) -> None:

@@ -40,6 +40,16 @@ def _broken(tmp_path: Path, edits: dict[tuple[str, str], object]) -> Path:
     return path
 
 
+@pytest.mark.parametrize("content", [b"ma,ten\nCD01,x\n", b"PK\x03\x04 cut short"])
+def test_a_file_that_is_not_a_workbook_is_refused_by_name(tmp_path: Path, content: bytes) -> None:
+    """A CSV saved as .xlsx, or a copy cut short: the clerk is told which file, in Vietnamese
+    (calamine's own errors are the ones expected; anything else would be a fault)."""
+    path = tmp_path / "bo_tieu_chi.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(CatalogueError, match="Không đọc được Bộ tiêu chí bo_tieu_chi.xlsx"):
+        load_catalogue(path)
+
+
 def test_broken_catalogue_lists_every_problem_by_cell(tmp_path: Path) -> None:
     path = _broken(
         tmp_path,

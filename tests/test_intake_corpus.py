@@ -231,24 +231,10 @@ def _run(inbox: Path, folder: Path, catalogue):
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("editor", ["xml", "openpyxl"])
-def test_feedback_marks_the_units_own_cells(
-    editor: str, bad_inbox: Path, tmp_path: Path, catalogue, monkeypatch
-) -> None:
+def test_feedback_marks_the_units_own_cells(bad_inbox: Path, tmp_path: Path, catalogue) -> None:
     """The text-in-number case (TDP16): its feedback is its own workbook, the problem cell
-    filled and commented, a first sheet listing the problems. The XML editor is the fast path;
-    openpyxl takes over when it refuses a layout."""
-    from processor.outputs import feedback
-    from processor.outputs._xlsx import xlsxpatch
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise xlsxpatch.Unsupported("test")
-
-    if editor == "openpyxl":
-        monkeypatch.setattr(feedback.xlsxpatch, "mark_workbook", refuse)
-    else:  # the fast path must not quietly fall back
-        monkeypatch.setattr(feedback, "_mark_own_workbook", refuse)
-
+    filled and commented, a first sheet listing the problems (edited by xlsxpatch, the one
+    path for a unit's .xlsx)."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy2(bad_inbox / f"TDP16_{PERIOD}.xlsx", inbox)

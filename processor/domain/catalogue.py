@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_calamine import CalamineError
+
 from processor.domain import schema as S
 from processor.domain.errors import CatalogueError
 from processor.domain.kinds import KINDS, CriterionKind
@@ -435,7 +437,11 @@ def _formulas(path: Path) -> dict[tuple[str, str], str]:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except Exception:  # the problems are reported anyway, without this detail
+    except Exception:
+        # Deliberately broad: only a detail for problems already found, on a file calamine
+        # read. openpyxl has no error type of its own for a workbook it cannot load (KeyError,
+        # ValueError, TypeError, BadZipFile... by where it stops): the problems are reported
+        # anyway, without the formulas.
         return {}
     found = {}
     try:
@@ -571,7 +577,7 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
         raise CatalogueError(f"Không tìm thấy Bộ tiêu chí: {path}")
     try:
         book = read_workbook(path)
-    except Exception as exc:
+    except (CalamineError, OSError) as exc:  # not a workbook, damaged, or not readable here
         raise CatalogueError(f"Không đọc được Bộ tiêu chí {path.name}: {exc}") from exc
     out = _Collector()
     title_records = _table(book, S.CAT_TITLES, out)

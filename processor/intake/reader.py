@@ -706,10 +706,9 @@ def _columns_of(rows: list[list], positions: dict[str, int]) -> dict[str, list |
 
 
 def _merged_cells(sub: Submission, wb: _Workbook, sheet: str, header_row: int) -> None:
-    try:
-        ranges = wb.sheet(sheet).merged_cell_ranges or []
-    except Exception:  # .xls and .ods may not report merges; nothing to warn about then
-        return
+    # None where calamine does not report merges (.ods): nothing to warn about then. The sheet
+    # was loaded for its rows already; an error here is a fault, recorded by read_submission.
+    ranges = wb.sheet(sheet).merged_cell_ranges or []
     in_data = []
     for (r0, c0), (r1, c1) in ranges:
         if r1 > header_row:

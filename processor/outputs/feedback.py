@@ -15,7 +15,6 @@ import pandas as pd
 from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.issues import ERROR, ISSUE_LABELS, WARNING, Issue
 from processor.domain.periods import Period
-from processor.domain.vietnamese import nfc
 from processor.intake.submission import Submission
 from processor.outputs._xlsx import xlsxpatch
 from processor.outputs._xlsx.book import WIDTH_SAMPLE, Book, column_width, row_heights, write_table
@@ -101,14 +100,15 @@ def write_feedback(
     if marked and editable and target is not None:
         try:
             return _patch_own_workbook(path, target, catalogue, unit, period, mine, results)
-        except Exception:
-            # A layout the patcher does not edit (xlsxpatch.Unsupported), or a fault in it:
-            # openpyxl is slower but reads any workbook that got this far.
-            pass
-        try:
-            return _mark_own_workbook(path, target, catalogue, unit, period, mine, results)
-        except Exception as exc:  # the unit still gets the list of problems, and why
-            note = f"(Không đánh dấu được trên tệp của đơn vị: {type(exc).__name__}: {exc})"[:300]
+        except xlsxpatch.Unsupported as exc:
+            # A layout xlsxpatch does not edit (its docstring says which it does): the unit
+            # gets the list below, told why its cells are not coloured. Any other error is a
+            # fault and stops the run. openpyxl, which edits any layout, is not a fallback:
+            # it took about ten times xlsxpatch's time (benchmarks/README.md, issue 22).
+            note = (
+                f"Các ô không tô màu được trên tệp {target.name}: chương trình chưa sửa được "
+                f"cách tệp này được lưu ({exc})."
+            )[:300]
     return _plain_feedback(path, catalogue, unit, period, mine, results, note)
 
 
@@ -241,87 +241,3 @@ def _patch_own_workbook(
             note_prefixes=(f"[{ERROR}]", f"[{WARNING}]"),
         )
     return path
-
-
-def _mark_own_workbook(
-    path: Path,
-    target: Submission,
-    catalogue: Catalogue,
-    unit: Unit,
-    period: Period,
-    issues: list[Issue],
-    results: Results,
-) -> Path:
-    # openpyxl only here, for the layouts xlsxpatch does not edit: importing it cost every
-    # run 60 ms.
-    import openpyxl
-    from openpyxl.cell.cell import MergedCell
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    book = openpyxl.load_workbook(target.path)
-    ours = {FEEDBACK_SHEET, *RESULTS_SHEETS.values()}
-    for name in list(book.sheetnames):  # an earlier feedback sent back: its sheets are redone
-        if nfc(name) in ours:
-            del book[name]
-    sheets = {nfc(name): name for name in book.sheetnames}
-    for issue in issues:
-        if not (_CELL.match(issue.cell) and issue.sheet in sheets):
-            continue
-        ws = book[sheets[issue.sheet]]
-        cell = ws[issue.cell]
-        if isinstance(cell, MergedCell):  # inside a merged range: mark its top-left cell
-            merged = next(r for r in ws.merged_cells.ranges if issue.cell in r)
-            cell = ws.cell(merged.min_row, merged.min_col)
-        # xlsxpatch's colours, so that a next feedback recognises and clears these marks too.
-        rgb = xlsxpatch.ERROR_RGB if issue.needs_fix else xlsxpatch.WARNING_RGB
-        cell.fill = PatternFill("solid", fgColor=rgb)
-        note = f"[{issue.severity}] {issue.message}"
-        if cell.comment is not None:
-            note = cell.comment.text + "\n" + note
-        cell.comment = Comment(note, "kieumau", width=320, height=120)
-    ws = book.create_sheet(FEEDBACK_SHEET, 0)
-    for i, line in enumerate(_summary_lines(unit, period, issues), start=1):
-        ws.cell(i, 1, line).font = Font(
-            bold=i == 1, name="Times New Roman", size=13 if i == 1 else 11
-        )
-    header = list(ISSUE_LABELS.values())
-    for j, label in enumerate(header, start=1):
-        ws.cell(4, j, label).font = Font(bold=True, name="Times New Roman")
-    for i, issue in enumerate(issues, start=5):
-        for j, key in enumerate(ISSUE_LABELS, start=1):
-            cell = ws.cell(i, j)
-            # Set as a plain string: openpyxl would treat a leading '=' as a formula.
-            cell.value = str(getattr(issue, key))
-            cell.data_type = "s"
-            cell.alignment = Alignment(wrap_text=key == "message", vertical="top")
-    for letter, width in zip("ABCDEF", (28, 14, 10, 10, 22, _MESSAGE_WIDTH), strict=True):
-        ws.column_dimensions[letter].width = width
-    for i, height in row_heights([([i.message for i in issues], _MESSAGE_WIDTH)]).items():
-        ws.row_dimensions[5 + i].height = height
-    book.active = 0
-    for sheet in book.worksheets:
-        sheet.sheet_view.tabSelected = sheet.title == FEEDBACK_SHEET
-    for position, (name, frame, columns) in enumerate(
-        _result_frames(catalogue, unit, results), start=1
-    ):
-        ws = book.create_sheet(name, position)
-        ws.append(list(columns.values()))
-        for values in frame.itertuples(index=False):
-            ws.append([_plain(v) for v in values])
-        for cell in ws[1]:
-            cell.font = Font(bold=True, name="Times New Roman")
-        ws.freeze_panes = "A2"
-        ws.auto_filter.ref = ws.dimensions
-    with atomic_path(path) as tmp:
-        book.save(tmp)
-    return path
-
-
-def _plain(value: object) -> object:
-    """A value openpyxl writes as data: missing values blank, text never taken for a formula."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, str) and value.startswith("="):
-        return "'" + value
-    return value
