@@ -46,7 +46,7 @@ def test_a_file_that_is_not_a_workbook_is_refused_by_name(tmp_path: Path, conten
     (calamine's own errors are the ones expected; anything else would be a fault)."""
     path = tmp_path / "bo_tieu_chi.xlsx"
     path.write_bytes(content)
-    with pytest.raises(CatalogueError, match="Không đọc được Bộ tiêu chí bo_tieu_chi.xlsx"):
+    with pytest.raises(CatalogueError, match=r"Không đọc được Bộ tiêu chí bo_tieu_chi\.xlsx"):
         load_catalogue(path)
 
 
