@@ -18,7 +18,7 @@ import pandas as pd
 
 from processor.domain import cells
 from processor.domain import schema as S
-from processor.domain.catalogue import Catalogue
+from processor.domain.catalogue import Catalogue, Criterion
 from processor.domain.errors import KieumauError
 from processor.domain.form_layout import HEADER_ROW, MONTHS, citizen_columns, household_columns
 from processor.domain.issues import ERROR, KINDS
@@ -814,34 +814,7 @@ def _type_columns(
         criterion = by_code.get(column.key)
         if column.kind in ("text", "code") and not tidy:
             _normalized_text(sub, sheet, column.key, values, labels, positions)
-        if criterion is not None:
-            typed, problems = criterion.rules.read(values, labels)
-        elif column.key == "cccd":
-            typed, problems = cells.parse_cccd(values, labels)
-        elif column.kind == "date":
-            typed, years, problems = cells.parse_dates(values, labels, birth=True)
-            problems += _unborn(sub, typed, years, labels)
-            out["birth_year"] = years
-            sub.text_dates = {
-                label + 1
-                for label, value, day in zip(labels.tolist(), values, typed, strict=True)
-                if type(value) is str and day is not None
-            }
-            # A bare year is enough to know the age (with a warning): not a missing date.
-            typed[(pd.isna(typed) & ~years.isna()).astype(bool)] = "year-only"
-        elif column.kind == "choice":
-            typed, problems = cells.parse_choice(values, labels, column.choices)
-        elif column.kind in ("int", "number"):
-            minimum, maximum = 0, None
-            if column.key == "planned_month":  # the bounds the form's validation sets
-                minimum, maximum = MONTHS
-            typed, problems = cells.parse_number(
-                values, labels, minimum=minimum, maximum=maximum, integer=column.kind == "int"
-            )
-        elif column.kind == "code":
-            typed, problems = cells.parse_code(values), []
-        else:
-            typed, problems = cells.parse_text(values), []
+        typed, problems = _parse_column(sub, column, criterion, values, labels, out)
         if column.key == "row_no":
             problems = []  # the row's number in the list is not data: nothing to fix in it
         if column.key in _NAMES:
@@ -865,6 +838,48 @@ def _type_columns(
             typed[typed == "year-only"] = None
         out[column.key] = typed
     return out, bad, unread
+
+
+def _parse_column(
+    sub: Submission,
+    column: S.Column,
+    criterion: Criterion | None,
+    values: np.ndarray,
+    labels: np.ndarray,
+    out: dict[str, _Typed],
+) -> tuple[_Typed, list]:
+    """A column's typed values and problems, by its criterion's kind or its declared kind. A
+    birth date column also gives ``out`` its birth_year, and ``sub`` the rows whose date was
+    typed as text."""
+    if criterion is not None:
+        return criterion.rules.read(values, labels)
+    if column.key == "cccd":
+        typed, problems = cells.parse_cccd(values, labels)
+    elif column.kind == "date":
+        typed, years, problems = cells.parse_dates(values, labels, birth=True)
+        problems += _unborn(sub, typed, years, labels)
+        out["birth_year"] = years
+        sub.text_dates = {
+            label + 1
+            for label, value, day in zip(labels.tolist(), values, typed, strict=True)
+            if type(value) is str and day is not None
+        }
+        # A bare year is enough to know the age (with a warning): not a missing date.
+        typed[(pd.isna(typed) & ~years.isna()).astype(bool)] = "year-only"
+    elif column.kind == "choice":
+        typed, problems = cells.parse_choice(values, labels, column.choices)
+    elif column.kind in ("int", "number"):
+        minimum, maximum = 0, None
+        if column.key == "planned_month":  # the bounds the form's validation sets
+            minimum, maximum = MONTHS
+        typed, problems = cells.parse_number(
+            values, labels, minimum=minimum, maximum=maximum, integer=column.kind == "int"
+        )
+    elif column.kind == "code":
+        typed, problems = cells.parse_code(values), []
+    else:
+        typed, problems = cells.parse_text(values), []
+    return typed, problems
 
 
 # Name columns: a name must hold a letter (a formula typed as text, `=1+1`, or a number is no

@@ -583,16 +583,25 @@ def _guide_lines(
 ) -> list[tuple[str, str]]:
     """(label, text) of each line of the guide, true to this form: where its rows came from,
     the month (registration in January, votes in the voting month) and what it marked."""
-    is_tdp = unit.is_tdp
     origin = roster.resolved_origin()
+    voting_month = catalogue.rules.voting_month
+    return [
+        *_guide_head(catalogue, unit, period, roster, origin),
+        *_guide_marks(period, origin, tables),
+        *_guide_sheets(unit, period, origin, voting_month),
+        *_guide_values(period, voting_month),
+        *_guide_criteria(catalogue),
+    ]
+
+
+def _guide_head(
+    catalogue: Catalogue, unit: Unit, period: Period, roster: Roster, origin: Origin
+) -> list[tuple[str, str]]:
+    """The title, who the form goes to, by when and where, and how it was filled in."""
     deadline = catalogue.setting("han_nop", "25")
     email = catalogue.setting("email_nhan")
     receiver = catalogue.setting("can_bo_tiep_nhan", "cán bộ Văn hóa - Xã hội")
-    voting_month = catalogue.rules.voting_month
-    voting = period.month == voting_month
-    unreadable = sum(len(t.unreadable) for t in tables)
-    carried = sum(len(t.carried) for t in tables)
-    lines: list[tuple[str, str]] = [
+    return [
         (
             "",
             f"BIỂU MẪU THEO DÕI XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU - {unit.name.upper()} - "
@@ -605,8 +614,15 @@ def _guide_lines(
             f"Gửi tệp này qua email cho {receiver}: {email}. Giữ nguyên tên sheet và "
             "dòng tiêu đề; không đặt mật khẩu cho tệp.",
         ),
-        ("Cách điền", _how_filled(roster, origin, period, is_tdp)),
+        ("Cách điền", _how_filled(roster, origin, period, unit.is_tdp)),
     ]
+
+
+def _guide_marks(period: Period, origin: Origin, tables: list[_Table]) -> list[tuple[str, str]]:
+    """What the coloured cells mean, for the colours this form uses."""
+    unreadable = sum(len(t.unreadable) for t in tables)
+    carried = sum(len(t.carried) for t in tables)
+    lines: list[tuple[str, str]] = []
     if unreadable:
         lines.append(
             (
@@ -627,7 +643,15 @@ def _guide_lines(
                 "ghi ở kỳ trước (ghi chú ở ô nói kỳ nào). Sửa lại nếu đã thay đổi.",
             )
         )
-    lines += [
+    return lines
+
+
+def _guide_sheets(
+    unit: Unit, period: Period, origin: Origin, voting_month: int
+) -> list[tuple[str, str]]:
+    """How to add and remove people, and what each sheet asks for this month."""
+    voting = period.month == voting_month
+    lines = [
         (
             "Thêm, bớt người",
             "Người mới đến ở: ghi vào các dòng trống cuối danh sách, hoặc chèn dòng mới ở bất "
@@ -651,7 +675,7 @@ def _guide_lines(
         ),
         ("Đăng ký", _registration_line(period, origin)),
     ]
-    if is_tdp:
+    if unit.is_tdp:
         lines += [
             (
                 "Sheet Hộ gia đình",
@@ -666,7 +690,11 @@ def _guide_lines(
                 f"{voting_month}.",
             ),
         ]
-    lines += [
+    return lines
+
+
+def _guide_values(period: Period, voting_month: int) -> list[tuple[str, str]]:
+    return [
         (
             "Giá trị hợp lệ",
             "Đạt / Chưa đạt (cũng nhận: đạt, x, 1, Có; chưa đạt, Không, 0). Để "
@@ -676,6 +704,11 @@ def _guide_lines(
         ("", ""),
         ("", "CÁC TIÊU CHÍ"),
     ]
+
+
+def _guide_criteria(catalogue: Catalogue) -> list[tuple[str, str]]:
+    """One line per criterion: its name, whether it is mandatory, and how to fill it."""
+    lines = []
     for criterion in catalogue.criteria:
         how = criterion.rules.how_to_fill()
         mandatory = " (bắt buộc)" if criterion.mandatory else ""

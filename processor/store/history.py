@@ -443,66 +443,11 @@ class History:
             ).fetchone()
             for table in ("runs", "submissions", "records", "progress"):
                 self.db.execute(f"DELETE FROM {table} WHERE period = ?", (period,))
-            self.db.executemany(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        period,
-                        s["name"],
-                        s["sha256"],
-                        s["unit_code"],
-                        str(s["status"]),
-                        s["rows_read"],
-                        s["rows_accepted"],
-                        s["rows_rejected"],
-                    )
-                    for s in submissions
-                ],
-            )
-            for s in sorted(submissions, key=lambda s: (s["sha256"], s["name"])):
-                digest.update(f"{s['sha256']}:{s['status']}\n".encode())
-            for kind, frames in (("input", inputs), ("result", results)):
-                for level, frame in frames.items():
-                    if frame.empty or "unit_code" not in frame:
-                        continue
-                    rows = [
-                        (period, kind, level, unit, payload)
-                        for unit, payload in _encode_groups(frame)
-                    ]
-                    for row in rows:
-                        digest.update("\0".join(map(str, row[1:])).encode())
-                    self.db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows)
-            if not progress.empty:
-                columns = [
-                    "unit_code",
-                    "unit_name",
-                    "title",
-                    "assessed",
-                    "registered_share",
-                    "achieved_share",
-                ]
-                self.db.executemany(
-                    "INSERT INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(period, *row) for row in progress[columns].itertuples(index=False)],
-                )
+            self._insert_submissions(period, submissions, digest)
+            self._insert_records(period, inputs, results, digest)
+            self._insert_progress(period, progress)
             used = catalogue or CatalogueUsed(period, None, None, None, None)
-            self.db.execute(
-                "INSERT INTO runs (period, run_time, inbox, files, run_id, catalogue_fingerprint,"
-                " catalogue_rules, catalogue_version, catalogue_snapshot, digest)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    period,
-                    run_time.isoformat(),
-                    inbox,
-                    len(submissions),
-                    run_id,
-                    used.fingerprint,
-                    used.rules,
-                    used.version,
-                    None if used.snapshot is None else _dumps(used.snapshot),
-                    digest.hexdigest(),
-                ),
-            )
+            self._insert_run(period, run_time, inbox, len(submissions), run_id, used, digest)
             changed = before is None or before[0] != digest.hexdigest()
             marked = self._mark_later_stale(period, run_time) if changed else []
         except BaseException:
@@ -511,6 +456,90 @@ class History:
         if commit:
             self.db.commit()
         return marked
+
+    def _insert_submissions(self, period: str, submissions: list[dict], digest) -> None:
+        """The period's files and their counts; the digest takes each file's hash and status."""
+        self.db.executemany(
+            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    period,
+                    s["name"],
+                    s["sha256"],
+                    s["unit_code"],
+                    str(s["status"]),
+                    s["rows_read"],
+                    s["rows_accepted"],
+                    s["rows_rejected"],
+                )
+                for s in submissions
+            ],
+        )
+        for s in sorted(submissions, key=lambda s: (s["sha256"], s["name"])):
+            digest.update(f"{s['sha256']}:{s['status']}\n".encode())
+
+    def _insert_records(
+        self,
+        period: str,
+        inputs: dict[str, pd.DataFrame],
+        results: dict[str, pd.DataFrame],
+        digest,
+    ) -> None:
+        """One payload per (input or result, level, unit); the digest takes each one."""
+        for kind, frames in (("input", inputs), ("result", results)):
+            for level, frame in frames.items():
+                if frame.empty or "unit_code" not in frame:
+                    continue
+                rows = [
+                    (period, kind, level, unit, payload) for unit, payload in _encode_groups(frame)
+                ]
+                for row in rows:
+                    digest.update("\0".join(map(str, row[1:])).encode())
+                self.db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _insert_progress(self, period: str, progress: pd.DataFrame) -> None:
+        if progress.empty:
+            return
+        columns = [
+            "unit_code",
+            "unit_name",
+            "title",
+            "assessed",
+            "registered_share",
+            "achieved_share",
+        ]
+        self.db.executemany(
+            "INSERT INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(period, *row) for row in progress[columns].itertuples(index=False)],
+        )
+
+    def _insert_run(
+        self,
+        period: str,
+        run_time: dt.datetime,
+        inbox: str,
+        files: int,
+        run_id: str | None,
+        used: CatalogueUsed,
+        digest,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO runs (period, run_time, inbox, files, run_id, catalogue_fingerprint,"
+            " catalogue_rules, catalogue_version, catalogue_snapshot, digest)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                period,
+                run_time.isoformat(),
+                inbox,
+                files,
+                run_id,
+                used.fingerprint,
+                used.rules,
+                used.version,
+                None if used.snapshot is None else _dumps(used.snapshot),
+                digest.hexdigest(),
+            ),
+        )
 
     def _mark_later_stale(self, period: str, when: dt.datetime) -> list[str]:
         later = [
