@@ -49,9 +49,3 @@ def age_bounds(
     high = (on.year - years).where(born.isna(), exact)
     low = (high - (0 if whole_year else 1)).where(born.isna(), exact)
     return low.round().astype("Int64"), high.round().astype("Int64")
-
-
-def ages(birth_dates: pd.Series, birth_years: pd.Series | None, on: dt.date) -> pd.Series:
-    """Each person's age in whole years on ``on``; <NA> when it is not known exactly."""
-    low, high = age_bounds(birth_dates, birth_years, on)
-    return low.where(low.eq(high))

@@ -183,10 +183,6 @@ class ScoringRules:
         """The day on which ages are counted for a period of ``year``."""
         return dt.date(year, self.age_month, self.age_day)
 
-    @property
-    def age_date_text(self) -> str:
-        return f"{self.age_day:02d}/{self.age_month:02d}"
-
 
 def _day_month(text: str) -> tuple[int, int] | None:
     match = _DAY_MONTH.match(text) or None

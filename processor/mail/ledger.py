@@ -160,14 +160,6 @@ class Ledger:
                 ),
             )
 
-    def all_sent(self, period: str) -> list[SentMail]:
-        rows = self.db.execute(
-            "SELECT unit_code, kind, mode, message_id, recipients, at, attachments FROM mail_out"
-            " WHERE period = ? ORDER BY at",
-            (period,),
-        ).fetchall()
-        return [_sent(row) for row in rows]
-
 
 def _saved(row: tuple) -> SavedFile:
     return SavedFile(

@@ -92,7 +92,6 @@ class Book:
                 "valign": "vcenter",
             }
         )
-        self.percent = self.workbook.add_format({**base, "num_format": "0.0"})
         self.date = self.workbook.add_format({**base, "num_format": "dd/mm/yyyy"})
         self.bold = self.workbook.add_format({**base, "bold": True})
         self.good = self.workbook.add_format(
