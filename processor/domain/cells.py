@@ -182,7 +182,7 @@ def _tidy_spaces(joined: str) -> bool:
     """True when no value of the NUL-joined ``joined`` has whitespace nfc() would change: at
     either end, a run, or any whitespace but a plain space. str.split() knows the same
     whitespace as the regular expression `\\s`, and is faster than one searching for these
-    cases: 0.8 ms instead of 2.3 ms for a residential group's file."""
+    cases (benchmarks/README.md, "Figures behind")."""
     return " ".join(joined.split()) == joined and "\x00 " not in joined and " \x00" not in joined
 
 
@@ -356,7 +356,7 @@ def parse_code(raw: np.ndarray) -> np.ndarray:
     lookup, codes, _ = _parse_distinct(raw, range(len(raw)), one, _tidy_texts)
     # Codes were once mapped row by row with Series.map, which gives a blank beside a text
     # back as whatever pandas makes of it (_BLANK_BESIDE_TEXT); the distinct values present
-    # (texts and None alone, from _text) get the same here without pandas' 150 µs a call.
+    # (texts and None alone, from _text) get the same here without pandas' cost per call.
     present = np.unique(codes)
     mapped = [_code(value) for value in lookup[present]]
     if None in mapped and any(type(value) is str for value in mapped):

@@ -1,6 +1,6 @@
 """Low-level spreadsheet reading through calamine, with names normalised to NFC.
 
-calamine reads .xlsx, .xlsm, .xls and .ods alike and is 6-12x faster than openpyxl here.
+calamine reads .xlsx, .xlsm, .xls and .ods alike, faster than openpyxl (benchmarks/README.md).
 It returns each cell with its own type, so a text ID `001089012345` stays text (pandas'
 read_excel would infer an integer column and drop the zero).
 """

@@ -537,7 +537,7 @@ _ROOT_PREFIX = re.compile(rb"<(\w+:)?(?:worksheet|chartsheet|dialogsheet|macroSh
 # The patterns below come in two forms: one that also takes namespace-prefixed tags (<x:row>,
 # which calamine reads by local name), and one for the usual piece without any, which starts
 # with a literal and so lets the regex engine skip ahead instead of trying every '<' or space:
-# 5-10x faster, and the matches are the same whenever the piece has no prefixed tag.
+# faster (benchmarks/README.md), and the matches are the same when the piece has no prefixed tag.
 # Every tag the slow form alone matches has ':' then r (row), c, v or f: without one, the piece
 # is plain. The root's own xmlns:r is skipped.
 _PREFIX_HINT = re.compile(rb":[rcvf]")

@@ -429,7 +429,7 @@ def find_soffice(
 def convert_to_pdf(paths: list[Path], out_dir: Path, *, timeout: float | None = None) -> list[str]:
     """Convert .docx files to PDF in one LibreOffice call; return warnings (Vietnamese).
 
-    One call for the whole batch (SPEC §9: 20 files take ~2.5 s together, ~17 s one by one);
+    One call for the whole batch (SPEC §9; far faster than one call a file: benchmarks/README.md);
     the files are passed one by one (soffice refuses a folder); a throw-away profile so an open
     LibreOffice or a stale lock cannot block the run. A PDF appears in ``out_dir`` only whole.
     Without LibreOffice nothing is converted and the warning says what to install. The

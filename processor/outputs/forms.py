@@ -5,7 +5,7 @@ from a resident list and the demo town's filled forms: a roster is the values to
 cells, with where they came from, so that the guide tells the unit what it is looking at.
 
 Written by xlsxwriter, but for the list sheets' rows: a town's forms hold half a million cells,
-which xlsxwriter writes ten times slower than the row writer of processor.outputs._xlsx
+which xlsxwriter writes several times slower than the row writer of processor.outputs._xlsx
 (benchmarks/README.md).
 """
 
@@ -283,8 +283,8 @@ def _table_sheet(
 ) -> list[Block]:
     """A list sheet: title, hint, header, the marked rows, validations, filter, protection and
     print setup by xlsxwriter; the roster's other rows and the blank input rows under it are
-    returned as blocks for the row writer (processor.outputs._xlsx.fastrows), which writes a
-    form's thousands of cells about ten times faster than xlsxwriter."""
+    returned as blocks for the row writer (processor.outputs._xlsx.fastrows), faster than
+    xlsxwriter on a form's thousands of cells (benchmarks/README.md)."""
     ws = book.add_worksheet(table.name)
     columns = table.columns
     first = HEADER_ROW + 1

@@ -67,7 +67,7 @@ CREATE INDEX IF NOT EXISTS progress_period ON progress(period);
 # type; "levels" are the unit's distinct values of the column (Đạt/Chưa đạt, reasons, file and
 # unit names, null for missing) and "codes" each row's index into them. Both formats hold the
 # same values: JSON scalars, dates and other non-JSON values as their str() (ISO text for dates),
-# missing values null. Format 2 writes and reads several times faster; both formats are read.
+# missing values null. Format 2 writes and reads faster (benchmarks/README.md); both are read.
 _FORMAT = 2
 _SAMPLE = 2048  # rows looked at to guess whether a text column repeats (a speed choice only)
 _TYPES = [(t, np.iinfo(t).min, np.iinfo(t).max) for t in ("<u1", "<i1", "<u2", "<i2", "<u4")]
@@ -118,7 +118,7 @@ def _infinite(values: np.ndarray, kind: str) -> bool:
     # infer_dtype names every column holding a float (NaN is missing, so skipped) one of these.
     if kind not in ("floating", "mixed-integer-float", "mixed"):
         return False
-    if kind != "mixed":  # numbers only: in C (a district's float columns: 0.08 s one by one)
+    if kind != "mixed":  # numbers only: in C, not one by one (benchmarks/README.md)
         with contextlib.suppress(OverflowError, TypeError, ValueError):
             return bool(np.isinf(np.array(values, dtype=float)).any())  # None becomes NaN
     return any(isinstance(v, float) and math.isinf(v) for v in values)

@@ -27,8 +27,8 @@ WORKBOOK_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
     "nan_inf_to_errors": False,
-    # Parts are built in memory, not in temporary files: creating and removing ~15 files per
-    # workbook cost 5 ms each on this machine's file system, a third of a form's writing.
+    # Parts are built in memory, not in temporary files (~15 files created and removed per
+    # workbook cost a third of a form's writing: benchmarks/README.md, "Figures behind").
     "in_memory": True,
 }
 

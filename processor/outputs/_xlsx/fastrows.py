@@ -1,10 +1,10 @@
 """Bulk cell data written straight into xlsxwriter's sheet XML (issue: speed at district scale).
 
-xlsxwriter costs about 8 µs per cell (measured here: 500,000 strings in 4.1 s), which makes a
-town's summary, feedback and next-month forms the slowest part of a batch. Everything around the
+xlsxwriter's cost per cell (benchmarks/README.md) makes a town's summary, feedback and
+next-month forms the slowest part of a batch. Everything around the
 cells (styles, tables, validations, conditional formats, print setup, charts) stays xlsxwriter's;
 only the `<row>` elements of large blocks are generated here, as inline strings, after the
-workbook is closed, about ten times faster. Styles come from xlsxwriter Format objects, so a cell
+workbook is closed, several times faster. Styles come from xlsxwriter Format objects, so a cell
 looks exactly as if xlsxwriter had written it.
 """
 
@@ -51,7 +51,7 @@ _ZIP64_BYTES = 1 << 30
 
 def escape(text: str) -> str:
     """``&``, ``<`` and ``>`` as XML entities: xml.sax.saxutils.escape, whose module would
-    import urllib.request, http.client and ssl into every run (11 ms of start-up)."""
+    import urllib.request, http.client and ssl into every run (start-up: benchmarks/README.md)."""
     return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
@@ -149,8 +149,8 @@ def cell_bodies(
 ) -> list[str]:
     """The part of each value's `<c>` element after its reference, made once per distinct value.
 
-    A district summary has 7 million cells but 250,000 distinct values: pandas' factorize finds
-    them in C, about ten times faster than a dict lookup per cell.
+    A district summary has millions of cells but far fewer distinct values: pandas' factorize
+    finds them in C (benchmarks/README.md, "Figures behind").
     """
     kinds = set(map(type, values))
     if kinds <= {type(None)}:  # a form's blank input rows
@@ -501,8 +501,8 @@ def inject(path: Path, pending: dict[int, list[Block]], source: io.BytesIO | Non
         tmp.replace(path)
 
 
-# Deflate level of every part written here: several times faster than zlib's default (6), for
-# files a little larger (timings in benchmarks/README.md).
+# Deflate level of every part written here: faster than zlib's default (6), for files a
+# little larger (benchmarks/README.md).
 DEFLATE_LEVEL = 1
 
 

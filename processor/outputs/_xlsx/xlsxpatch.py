@@ -533,8 +533,8 @@ def _edit_sheet(
     if "<worksheet" not in xml:
         raise Unsupported(f"{sheet.part} uses a namespace prefix")
     original = xml
-    # The tab flag is on <sheetView>, before the cells: searching the cells for it cost 2 ms
-    # on a residential group's sheet (a pattern starting with \s is tried at every character).
+    # The tab flag is on <sheetView>, before the cells: searching the cells for it was slow (a
+    # pattern starting with \s is tried at every character; benchmarks/README.md).
     cells = xml.find("<sheetData")
     cells = len(xml) if cells < 0 else cells
     xml = re.sub(r'\stabSelected="(?:1|true)"', "", xml[:cells], count=1) + xml[cells:]
