@@ -581,27 +581,7 @@ def _read_table(
     filled = _filled_rows(rows, header_row + 1, skip)
     count.read = len(filled)
     identity = _IDENTITY[sheet.name]
-    missing = [
-        c
-        for c in columns
-        if c.required
-        and c.key not in positions
-        and not (household_optional and c.key == "household_code")
-    ]
-    for column in missing:
-        # Without the column that says whose a row is, no row can be counted; without another
-        # required one, every row is kept with that column unknown.
-        code = "COLUMN_MISSING" if column.key == identity else "COLUMN_MISSING_KEPT"
-        sub.issue(code, sheet.name, cell_name(header_row, 0), detail=column.label)
-    criterion_codes = {c.code for c in catalogue.criteria}
-    for column in columns:
-        if column.key in criterion_codes and column.key not in positions:
-            sub.issue(
-                "CRITERION_COLUMN_MISSING",
-                sheet.name,
-                cell_name(header_row, 0),
-                detail=column.label,
-            )
+    _missing_columns(sub, sheet.name, columns, positions, header_row, catalogue, household_optional)
     _merged_cells(sub, wb, sheet.name, header_row)
     _formula_issues(sub, wb, sheet.name)
     for i, row in filled:
@@ -626,6 +606,40 @@ def _read_table(
     count.accepted = len(frame)
     count.rejected = count.read - count.accepted
     setattr(sub, target, frame)
+
+
+def _missing_columns(
+    sub: Submission,
+    sheet: str,
+    columns: list[S.Column],
+    positions: dict[str, int],
+    header_row: int,
+    catalogue: Catalogue,
+    household_optional: bool,
+) -> None:
+    """An issue at the header for each required column and each criterion's column not found."""
+    identity = _IDENTITY[sheet]
+    missing = [
+        c
+        for c in columns
+        if c.required
+        and c.key not in positions
+        and not (household_optional and c.key == "household_code")
+    ]
+    for column in missing:
+        # Without the column that says whose a row is, no row can be counted; without another
+        # required one, every row is kept with that column unknown.
+        code = "COLUMN_MISSING" if column.key == identity else "COLUMN_MISSING_KEPT"
+        sub.issue(code, sheet, cell_name(header_row, 0), detail=column.label)
+    criterion_codes = {c.code for c in catalogue.criteria}
+    for column in columns:
+        if column.key in criterion_codes and column.key not in positions:
+            sub.issue(
+                "CRITERION_COLUMN_MISSING",
+                sheet,
+                cell_name(header_row, 0),
+                detail=column.label,
+            )
 
 
 # The column that says whose a row is: a row blank there (or, for a person, without a name) is
