@@ -24,6 +24,15 @@ settings.register_profile("explore", max_examples=2_000)
 settings.load_profile("default")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_settings(tmp_path_factory):
+    """Module fixtures run before _own_settings: they too keep off the user's settings folder
+    (a run remembers its store there; ~/.config/kieumau filled up with the tests' stores)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIEUMAU_CAU_HINH", str(tmp_path_factory.mktemp("cau_hinh_chung")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _own_settings(tmp_path_factory, monkeypatch) -> None:
     """Each test has its own user settings folder (the stores a user has run, see
