@@ -68,6 +68,8 @@ RULES_LINES: tuple[str, ...] = (
     "10. Một người, một kết quả: cùng một số CCCD ở biểu mẫu của hai đơn vị là một người. Nếu đúng một trong các đơn vị đó là tổ dân phố, người đó được chấm theo dòng của tổ dân phố (nơi cư trú);",
     'dòng ở cơ quan nhận cùng kết quả (Lý do "Chấm tại TDP01 (cùng số CCCD, nơi cư trú): ...") và không được đếm thêm lần nữa. Nếu không (hai tổ dân phố, hoặc chỉ cơ quan): mọi dòng',
     "có số CCCD đó là Chưa đủ điều kiện, Lý do nêu nơi có số CCCD trùng, cho đến khi các đơn vị thống nhất (trong tỷ lệ của hộ, người đó là chưa rõ).",
+    'Ví dụ: ông U có cùng số CCCD ở TDP01 (mọi tiêu chí Đạt) và ở CQ01 (CD02 Chưa đạt): chấm theo dòng TDP01, Đạt; dòng CQ01 cũng Đạt, "Chấm tại TDP01 (cùng số CCCD, nơi cư trú): ...",',
+    'và CQ01 không đếm ông U. Ông X có cùng số CCCD ở TDP02 và TDP03: cả hai dòng Chưa đủ điều kiện, "Số CCCD ... cũng có ở TDP03 (...): các đơn vị cần thống nhất người này thuộc đơn vị nào".',
     "",
     "11. Sheet Tổ dân phố: mỗi dòng có một kết quả: Kết quả kiểm tra của BCĐ nếu có ghi (thay cho tự đánh giá của đơn vị, kể cả Giá trị đo được của tiêu chí so, diem); nếu không:",
     "Tự đánh giá (tiêu chí dat), hoặc Giá trị đo được so với Ngưỡng (tiêu chí so, diem). Tiêu chí Đạt khi mọi dòng (phần việc) của nó Đạt; Chưa đạt khi có một dòng Chưa đạt; còn lại chưa đánh giá.",
