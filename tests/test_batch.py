@@ -146,6 +146,11 @@ def test_run_outcomes_match_hand_worked_cases(small_town: Path, tmp_path: Path) 
     } <= set(book.sheet_names)
     headers = book.get_sheet_by_name("Công dân").to_python()[0]
     assert "Số CCCD" not in headers and "Ngày sinh" not in headers
+    # Tổng quan: one chart per title on a linear axis from zero (a log axis hid zeros).
+    with zipfile.ZipFile(summary) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 3
+    assert all("logBase" not in c and '<c:min val="0"/>' in c for c in charts)
 
 
 def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -> None:

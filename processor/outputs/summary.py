@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+from xlsxwriter.worksheet import Worksheet
 
 from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Title
@@ -329,34 +330,56 @@ def _overview(
             write_cell(ws, i, j, value, book.base)
     ws.set_column(0, 0, 26)
     ws.set_column(1, 4, 16)
-    chart = book.workbook.add_chart({"type": "column"})
-    sheet = S.OUT_OVERVIEW
-    chart.add_series(
-        {
-            "name": "Số đủ điều kiện xét",
-            "categories": [sheet, 5, 0, 7, 0],
-            "values": [sheet, 5, 2, 7, 2],
-            "fill": {"color": "#9DC3E6"},
-        }
-    )
-    chart.add_series(
-        {
-            "name": "Số đạt",
-            "categories": [sheet, 5, 0, 7, 0],
-            "values": [sheet, 5, 3, 7, 3],
-            "fill": {"color": "#70AD47"},
-            "data_labels": {"value": True},
-        }
-    )
-    chart.set_title({"name": f"Kết quả {period.label}", "name_font": {"size": 12}})
-    chart.set_legend({"position": "bottom"})
-    chart.set_y_axis({"log_base": 10, "name": "Số lượng (thang log)"})
-    ws.insert_chart(9, 0, chart, {"x_scale": 1.4, "y_scale": 1.1})
+    _overview_charts(book, ws, table, period)
     unit_rows = by_unit(results, consolidated.units)
     ws.write_string(26, 0, "Theo đơn vị", book.bold)
-    write_table(book, ws, unit_rows, BY_UNIT_LABELS, first_row=27, table=False)
+    # Column A also holds the title names above: keep it wide enough for them.
+    title_width = max(26, *(len(str(t)) + 2 for t in table["title"]))
+    write_table(
+        book,
+        ws,
+        unit_rows,
+        BY_UNIT_LABELS,
+        first_row=27,
+        table=False,
+        widths={"unit_code": title_width},
+    )
     ws.freeze_panes(0, 0)
     ws.activate()
+
+
+def _overview_charts(book: Book, ws: Worksheet, table: pd.DataFrame, period: Period) -> None:
+    """One small chart per title, side by side, each on its own linear axis.
+
+    Citizens count in thousands and tổ dân phố in tens: on one shared axis the
+    units' bars vanish, and a log axis hides zero counts, so each title gets
+    its own scale starting at zero.
+    """
+    sheet = S.OUT_OVERVIEW
+    width = 216
+    for k, row in enumerate(range(5, 5 + len(table))):
+        chart = book.workbook.add_chart({"type": "column"})
+        for col, name, color in (
+            (2, "Đủ điều kiện xét", "#9DC3E6"),
+            (3, "Đạt", "#70AD47"),
+        ):
+            chart.add_series(
+                {
+                    "name": name,
+                    "categories": [sheet, row, 0, row, 0],
+                    "values": [sheet, row, col, row, col],
+                    "fill": {"color": color},
+                    "data_labels": {"value": True},
+                }
+            )
+        chart.set_title({"name": str(table["title"].iloc[k]), "name_font": {"size": 10}})
+        chart.set_legend({"position": "bottom", "font": {"size": 8}})
+        chart.set_x_axis({"visible": False})
+        chart.set_y_axis({"min": 0, "major_gridlines": {"visible": True}})
+        ws.insert_chart(
+            9, 0, chart, {"x_offset": k * width, "x_scale": width / 480, "y_scale": 1.0}
+        )
+    ws.write_string(8, 0, f"Số đủ điều kiện xét và số đạt, {period.label}", book.bold)
 
 
 def _criteria_sheet(book: Book, catalogue: Catalogue, results: Results) -> None:
