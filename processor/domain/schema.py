@@ -191,6 +191,17 @@ FORM_UNIT = Sheet(
 VOTES = Column("votes", "Số phiếu đồng ý", "int", width=12)
 NOTE = Column("note", "Ghi chú", width=24)
 
+# The columns of a unit's progress row (SPEC §5 `Tiến độ`), in order: the scorer makes them and
+# the store keeps them, adding the period.
+PROGRESS_COLUMNS = (
+    "unit_code",
+    "unit_name",
+    "title",
+    "assessed",
+    "registered_share",
+    "achieved_share",
+)
+
 META_KEYS = ("form_code", "form_version", "catalogue_fingerprint", "unit_code", "period")
 FORM_CODE = "KIEUMAU-BM"
 FORM_VERSION = 1

@@ -8,16 +8,6 @@ from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue
 from processor.scoring.score import Results
 
-# The columns of a progress row, in order; `period` is added by the store.
-PROGRESS_COLUMNS = (
-    "unit_code",
-    "unit_name",
-    "title",
-    "assessed",
-    "registered_share",
-    "achieved_share",
-)
-
 
 def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -> pd.DataFrame:
     """Per unit and title: how many are assessed, the share registered and the share achieved."""
@@ -59,4 +49,4 @@ def progress_rows(results: Results, catalogue: Catalogue, units: pd.DataFrame) -
                 "achieved_share": 100.0 if row["outcome"] == S.ACHIEVED else 0.0,
             }
         )
-    return pd.DataFrame(rows, columns=list(PROGRESS_COLUMNS))
+    return pd.DataFrame(rows, columns=list(S.PROGRESS_COLUMNS))

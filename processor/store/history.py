@@ -25,6 +25,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from processor.domain import schema as S
 from processor.domain.errors import HistoryError
 
 LEVELS = ("citizens", "households", "units", "tasks")
@@ -500,14 +501,7 @@ class History:
     def _insert_progress(self, period: str, progress: pd.DataFrame) -> None:
         if progress.empty:
             return
-        columns = [
-            "unit_code",
-            "unit_name",
-            "title",
-            "assessed",
-            "registered_share",
-            "achieved_share",
-        ]
+        columns = list(S.PROGRESS_COLUMNS)
         self.db.executemany(
             "INSERT INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(period, *row) for row in progress[columns].itertuples(index=False)],
