@@ -359,13 +359,11 @@ def _overview_charts(book: Book, ws: Worksheet, table: pd.DataFrame, period: Per
     width = 216
     for k, row in enumerate(range(5, 5 + len(table))):
         chart = book.workbook.add_chart({"type": "column"})
-        for col, name, color in (
-            (2, "Đủ điều kiện xét", "#9DC3E6"),
-            (3, "Đạt", "#70AD47"),
-        ):
+        for col, color in ((2, "#9DC3E6"), (3, "#70AD47")):
             chart.add_series(
                 {
-                    "name": name,
+                    # The table's own header names the series, so the words live in one place.
+                    "name": [sheet, 4, col],
                     "categories": [sheet, row, 0, row, 0],
                     "values": [sheet, row, col, row, col],
                     "fill": {"color": color},
