@@ -186,7 +186,11 @@ def _citizen_rows(
             for criterion in criteria:
                 if criterion.code in rolled_up:
                     row[criterion.code] = _assess(rng, 0.995, 1.0)
-        rows.append(row)
+        # A baby born after the month reported on is not on that month's form. The row is drawn
+        # all the same, so the other people's values do not change with the period.
+        after = period.next()
+        if person.birth_date < dt.date(after.year, after.month, 1):
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -190,15 +190,15 @@ def test_files_per_title_and_unit(drafts):
         "quyet_dinh_CD_2021.docx",
         "quyet_dinh_GD_2021.docx",
         "to_trinh_huyen_TDP_2021.docx",
-        "giay_khen_CD_CQ01_2021.docx",
-        "giay_khen_CD_TDP01_2021.docx",
-        "giay_khen_CD_TDP02_2021.docx",
-        "giay_khen_CD_TDP10_2021.docx",
-        "giay_khen_GD_TDP01_2021.docx",
+        "giay_cong_nhan_CD_CQ01_2021.docx",
+        "giay_cong_nhan_CD_TDP01_2021.docx",
+        "giay_cong_nhan_CD_TDP02_2021.docx",
+        "giay_cong_nhan_CD_TDP10_2021.docx",
+        "giay_cong_nhan_GD_TDP01_2021.docx",
     } <= set(drafts)
     # The district recognises the tổ dân phố title: no decision or certificate of the town.
-    assert "quyet_dinh_TDP_2021.docx" not in drafts and "giay_khen_TDP_2021.docx" not in drafts
-    assert "giay_khen_GD_CQ01_2021.docx" not in drafts  # a cơ quan has no households
+    assert "quyet_dinh_TDP_2021.docx" not in drafts and "giay_cong_nhan_TDP_2021.docx" not in drafts
+    assert "giay_cong_nhan_GD_CQ01_2021.docx" not in drafts  # a cơ quan has no households
     for unit in ("TDP01", "TDP02", "TDP10", "CQ01"):
         assert f"to_trinh_{unit}_2021.docx" in drafts
         assert f"bien_ban_{unit}_2021.docx" in drafts
@@ -222,7 +222,7 @@ def test_committed_templates_match_the_builder(tmp_path):
 def test_every_draft_follows_the_page_rules(drafts):
     for name, path in drafts.items():
         doc = Document(path)
-        certificate = name.startswith("giay_khen")
+        certificate = name.startswith(("giay_cong_nhan", "giay_khen"))
         problems = rules.page(doc, landscape=certificate) + rules.fonts(path)
         problems += rules.quotes_and_capitals(doc)
         if not certificate:
@@ -304,7 +304,7 @@ def test_tham_quyen_ky_changes_authority_and_signature(
         for t in texts(doc)
     )
     # The certificate is the chairman's whatever the decision: never TM. (§9).
-    certificate = Document(paths["giay_khen_CD_TDP01_2022.docx"])
+    certificate = Document(paths["giay_cong_nhan_CD_TDP01_2022.docx"])
     assert "CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ CẨM TÚ" in texts(certificate)
     assert not any(t.startswith("TM.") for t in texts(certificate))
     assert [t for t in texts(certificate) if t in ("CHỦ TỊCH", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")][
@@ -347,7 +347,7 @@ def test_instrument_is_a_setting_of_the_title(tmp_path, catalogue, results):
     two = next(t for t in texts(decision) if t.startswith("Điều 2."))
     assert "được tặng Giấy khen danh hiệu" in two
     assert "GIẤY KHEN" in texts(Document(paths["giay_khen_CD_TDP01_2021.docx"]))
-    assert "GIẤY CÔNG NHẬN" in texts(Document(paths["giay_khen_GD_TDP01_2021.docx"]))
+    assert "GIẤY CÔNG NHẬN" in texts(Document(paths["giay_cong_nhan_GD_TDP01_2021.docx"]))
 
 
 def test_district_proposal_for_the_unit_title(drafts, results):
@@ -374,7 +374,7 @@ def test_register_numbers_do_not_repeat_across_titles(drafts, tmp_path, catalogu
         return [
             t.removeprefix("Số vào sổ: ")
             for p in paths
-            if p.name.startswith("giay_khen")
+            if p.name.startswith(("giay_cong_nhan", "giay_khen"))
             for t in texts(Document(p))
             if t.startswith("Số vào sổ: ")
         ]
@@ -422,7 +422,7 @@ def test_names_survive_escaping_and_nfd(drafts):
     assert "Trần Văn Ân & Con" in names and "Lê <Thị> Bé" in names
     assert "Nguyễn Thị Ước" in names  # NFD from the form, stray spaces collapsed
     assert all(unicodedata.is_normalized("NFC", n) for n in names)
-    certificates = "\n".join(texts(Document(drafts["giay_khen_CD_TDP02_2021.docx"])))
+    certificates = "\n".join(texts(Document(drafts["giay_cong_nhan_CD_TDP02_2021.docx"])))
     assert "Trần Văn Ân & Con" in certificates and "Lê <Thị> Bé" in certificates
 
 
@@ -510,13 +510,13 @@ def test_agency_papers_have_no_household_part(drafts):
 
 
 def test_certificates_one_landscape_page_each(drafts, results):
-    doc = Document(drafts["giay_khen_CD_TDP01_2021.docx"])
+    doc = Document(drafts["giay_cong_nhan_CD_TDP01_2021.docx"])
     n = sum(1 for e in expected_citizens(results) if e["unit_code"] == "TDP01")
     breaks = [p for p in paragraphs(doc) if p.paragraph_format.page_break_before]
     assert len(breaks) == n - 1
     assert texts(doc).count("GIẤY CÔNG NHẬN") == n and texts(doc).count("CẤP") == n
     assert len([t for t in texts(doc) if t.startswith(("Ông ", "Bà "))]) == n
-    doc = Document(drafts["giay_khen_GD_TDP01_2021.docx"])
+    doc = Document(drafts["giay_cong_nhan_GD_TDP01_2021.docx"])
     assert any(
         t.endswith(", phố Mới, Tổ dân phố số 1, thị trấn Phong Sơn, huyện Cẩm Thủy")
         for t in texts(doc)
@@ -630,7 +630,7 @@ def test_nobody_recognised_no_decision(tmp_path, catalogue, results):
         results.units.assign(outcome=S.NOT_ELIGIBLE),
     )
     names = {p.name for p in write_decisions(catalogue, nobody, 2021, tmp_path)}
-    assert not [n for n in names if n.startswith(("quyet_dinh", "giay_khen", "to_trinh_huyen"))]
+    assert not [n for n in names if n.startswith(("quyet_dinh", "giay_", "to_trinh_huyen"))]
     assert "to_trinh_TDP01_2021.docx" in names and "to_trinh_CQ01_2021.docx" not in names
 
 

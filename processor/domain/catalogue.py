@@ -28,7 +28,7 @@ from processor.domain.vietnamese import fold, nfc
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "input_templates" / "bo_tieu_chi.xlsx"
 
 # Unit and title codes become parts of file names (phan_hoi/TDP01_2021-11.xlsx,
-# giay_khen_CD_TDP01_2021.docx): a letter, then up to 19 letters without diacritics, digits,
+# giay_cong_nhan_CD_TDP01_2021.docx): a letter, then up to 19 letters without diacritics, digits,
 # '-' or '_'. Nothing else can lead out of a folder or be refused by a file system.
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_-]{0,19}$")
 CODE_RULE = (

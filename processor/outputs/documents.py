@@ -234,6 +234,15 @@ def _safe(code: str) -> str:
 Job = tuple[str, dict[str, Any], str]  # template, context, file name
 
 
+def _instrument_file(instrument: str) -> str:
+    """The certificate's file name says what is printed in it: ``giay_cong_nhan`` or ``giay_khen``.
+
+    The template keeps one name (``giay_khen.docx``) whatever the title's instrument, so a ward's
+    edited template is not lost when the Ban Chỉ đạo changes the setting.
+    """
+    return _safe("_".join(fold(instrument).split()))
+
+
 def _title_jobs(catalogue: Catalogue, results: Any, year: int) -> list[Job]:
     """Per title: the decision and its certificates (town), or the Tờ trình (district)."""
     ward = ctx.ward_context(catalogue, year)
@@ -253,7 +262,8 @@ def _title_jobs(catalogue: Catalogue, results: Any, year: int) -> list[Job]:
         first = register if shared else 1
         for unit, certificates in ctx.certificate_contexts(decision, first):
             part = f"_{_safe(unit)}" if unit else ""
-            jobs.append(("giay_khen", certificates, f"giay_khen_{title.code}{part}_{year}.docx"))
+            name = f"{_instrument_file(title.certificate)}_{title.code}{part}_{year}.docx"
+            jobs.append(("giay_khen", certificates, name))
         register = first + len(rows)
     return jobs
 
@@ -309,8 +319,9 @@ def write_decisions(
     ``results`` has DataFrames ``.citizens``, ``.households`` and ``.units`` (one row per
     assessed entity, ``outcome == "Đạt"`` for the recognised). Files:
     ``quyet_dinh_<title>_<year>.docx`` per title the town recognises that someone earned, with
-    its certificates ``giay_khen_<title>_<unit>_<year>.docx`` (one file per unit) or
-    ``giay_khen_<title>_<year>.docx`` for a unit title; ``to_trinh_huyen_<title>_<year>.docx``
+    its certificates ``giay_cong_nhan_<title>_<unit>_<year>.docx`` (one file per unit) or
+    ``giay_cong_nhan_<title>_<year>.docx`` (``giay_khen_…`` where the title's instrument is Giấy
+    khen) for a unit title; ``to_trinh_huyen_<title>_<year>.docx``
     per title the district recognises; ``to_trinh_<unit>_<year>.docx`` and
     ``bien_ban_<unit>_<year>.docx`` per tổ dân phố and per cơ quan with a recognised member.
     Every template is checked before the first file is written: TemplateError when one is
