@@ -20,6 +20,7 @@ from processor.batch import run_batch
 from processor.cli import main
 from processor.domain import schema as S
 from processor.domain.periods import Period
+from processor.store.history import History
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
 NOV = {
@@ -286,6 +287,13 @@ def test_worker_processes_write_what_one_process_writes(
     }
     written = {}
     for workers in (1, 2):
+        # Receipt times are the store's clock (Nguồn shows them): both stores get the same ones,
+        # or a run crossing a minute's boundary would differ from the other in that sheet.
+        with History(tmp_path / f"h{workers}.sqlite") as history:
+            for sha in inputs:
+                history.record_receipt(
+                    sha, dt.datetime(2021, 11, 30, 8), source=batch.RECEIPT_SOURCE
+                )
         out = tmp_path / f"out{workers}"
         run_batch(
             small_town, Period.parse("2021-11"), catalogue, out, tmp_path / f"h{workers}.sqlite",
