@@ -152,6 +152,14 @@ def test_run_outcomes_match_hand_worked_cases(small_town: Path, tmp_path: Path) 
         charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) == 3
     assert all("logBase" not in c and '<c:min val="0"/>' in c for c in charts)
+    # It names people: marked internal where Excel shows it (File > Info) and on every printed
+    # page of the sheets that name them, not on the counts.
+    marked = openpyxl.load_workbook(summary)
+    assert marked.properties.category == "NỘI BỘ – có dữ liệu cá nhân"
+    assert "Không niêm yết" in marked.properties.description
+    for name in ("Công dân", "Hộ gia đình", "Lỗi dữ liệu"):
+        assert "NỘI BỘ – CÓ DỮ LIỆU CÁ NHÂN" in marked[name].oddHeader.center.text
+    assert not marked["Tổng quan"].oddHeader.center.text
 
 
 def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -> None:

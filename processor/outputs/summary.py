@@ -199,6 +199,15 @@ def criterion_rates(results: Results, catalogue: Catalogue) -> pd.DataFrame:
     return table.reset_index().rename(columns={"index": "unit_code"})
 
 
+INTERNAL_MARK = "NỘI BỘ – có dữ liệu cá nhân"
+INTERNAL_NOTE = (
+    "Bảng tổng hợp của cơ quan: có họ tên, năm sinh và tiêu chí chưa đạt của từng người. "
+    "Không niêm yết, không gửi ra ngoài; danh sách niêm yết là văn bản của lệnh binh-xet."
+)
+# Printed at the top of every page of the sheets that name people.
+INTERNAL_HEADER = '&C&"Times New Roman,Bold"NỘI BỘ – CÓ DỮ LIỆU CÁ NHÂN, KHÔNG NIÊM YẾT'
+
+
 def write_summary(
     path: Path,
     catalogue: Catalogue,
@@ -214,6 +223,19 @@ def write_summary(
     must know about the run (months to run again, a changed catalogue), on Tổng quan."""
     with atomic_path(path) as tmp:
         book = Book(tmp, created=run_time)
+        # It lists every citizen by name, birth year and failed criteria: the office keeps it,
+        # and whoever opens or prints it is told so (issue 24, personal data).
+        book.workbook.set_properties(
+            {
+                "title": f"Tổng hợp kỳ {period}",
+                "subject": INTERNAL_MARK,
+                "category": INTERNAL_MARK,
+                "keywords": "nội bộ, dữ liệu cá nhân",
+                "comments": INTERNAL_NOTE,
+                "author": "kieumau",
+                "created": run_time,
+            }
+        )
         _overview(book, catalogue, period, results, consolidated, run_time, notices)
         ws = book.sheet(S.OUT_BY_UNIT)
         unit_table = by_unit(results, consolidated.units)
@@ -236,6 +258,8 @@ def write_summary(
             write_table(book, ws, ordered, labels, widths={"reason": 60})
             _outcome_formats(book, ws, ordered, labels, 0)
             ws.freeze_panes(1, 3)
+            if name != S.OUT_UNITS:
+                ws.set_header(INTERNAL_HEADER)
         _progress_sheet(book, progress, results, period)
         ws = book.sheet(S.OUT_MISSING)
         missing = consolidated.units[~consolidated.units["submitted"]]
@@ -255,6 +279,7 @@ def write_summary(
         # The summary is public: CCCD numbers and birth dates in messages are masked (SPEC §5).
         issue_frame["message"] = [i.public_message or i.message for i in issues]
         write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
+        ws.set_header(INTERNAL_HEADER)
         ws = book.sheet(S.OUT_SOURCES)
         ws.write_string(0, 0, RECEIPT_RULE, book.base)
         write_table(
