@@ -119,6 +119,8 @@ class RunOptions:
     drop_units: tuple[str, ...] = ()
     # The clerk confirmed a catalogue that differs from earlier months' (--xac-nhan-bo-tieu-chi).
     accept_catalogue: bool = False
+    # The summary's sheets that name people (--khong-du-lieu-ca-nhan leaves them out).
+    personal_rows: bool = True
 
 
 @dataclass
@@ -662,6 +664,7 @@ def _write_outputs(
             trend,
             ctx.run_time,
             notices=ctx.notices,
+            personal=ctx.options.personal_rows,
         )
     ]
     step(len(produced), total)

@@ -354,6 +354,15 @@ def main(ctx: click.Context, verbose: bool) -> None:
     is_flag=True,
     help="Cho phép bắt đầu một kho lịch sử mới dù các kỳ trước đã được ghi ở kho khác.",
 )
+@click.option(
+    "--khong-du-lieu-ca-nhan",
+    "without_people",
+    is_flag=True,
+    help=(
+        "Bảng tổng hợp chỉ có số liệu (bỏ các sheet Công dân, Hộ gia đình, Lỗi dữ liệu), "
+        "để gửi Ban chỉ đạo hoặc gửi ra ngoài."
+    ),
+)
 @catalogue_option
 @output_options
 @friendly_errors
@@ -365,6 +374,7 @@ def run_command(
     drop_units: tuple[str, ...],
     accept_catalogue: bool,
     new_store: bool,
+    without_people: bool,
     catalogue_path: str | None,
     output_root: str | None,
     history_path: str | None,
@@ -380,6 +390,7 @@ def run_command(
     options = RunOptions(
         drop_units=tuple(code.strip().upper() for code in drop_units),
         accept_catalogue=accept_catalogue,
+        personal_rows=not without_people,
     )
     where = places(catalogue_path, output_root, workspace, history_path)
     code = _run(

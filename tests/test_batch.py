@@ -162,6 +162,42 @@ def test_run_outcomes_match_hand_worked_cases(small_town: Path, tmp_path: Path) 
     assert not marked["Tổng quan"].oddHeader.center.text
 
 
+def test_a_summary_without_personal_rows_keeps_the_counts(small_town: Path, tmp_path: Path) -> None:
+    """--khong-du-lieu-ca-nhan: a workbook to send outside the office names nobody."""
+    out = tmp_path / "out"
+    args = ["run", str(small_town), "--ky", "2021-11", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--kho", str(tmp_path / "kho")])
+    assert result.exit_code == 0, result.output
+    whole = CalamineWorkbook.from_path(str(out / "2021-11" / "tong_hop_2021-11.xlsx"))
+    # Row 2 says when it was made ("Lập lúc 09:41 …"): the two runs may fall in two minutes.
+    overview = whole.get_sheet_by_name("Tổng quan").to_python()
+    del overview[1]
+    result = CliRunner().invoke(
+        main, [*args, "--kho", str(tmp_path / "kho2"), "--khong-du-lieu-ca-nhan"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = out / "2021-11" / "tong_hop_2021-11.xlsx"
+    book = CalamineWorkbook.from_path(str(summary))
+    assert set(book.sheet_names) == set(whole.sheet_names) - {
+        "Công dân",
+        "Hộ gia đình",
+        "Lỗi dữ liệu",
+    }
+    counts = book.get_sheet_by_name("Tổng quan").to_python()
+    del counts[1]
+    assert counts == overview
+    cells = " ".join(
+        str(v)
+        for n in book.sheet_names
+        for row in book.get_sheet_by_name(n).to_python()
+        for v in row
+    )
+    assert "Nguyễn Văn An" not in cells and "Trần Thị Bình" not in cells
+    assert openpyxl.load_workbook(summary).properties.category == (
+        "Số liệu tổng hợp – không có dữ liệu cá nhân"
+    )
+
+
 def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     (small_town / "ghi_chu.txt").write_text("không phải bảng tính", encoding="utf-8")

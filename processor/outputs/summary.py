@@ -204,6 +204,10 @@ INTERNAL_NOTE = (
     "Bảng tổng hợp của cơ quan: có họ tên, năm sinh và tiêu chí chưa đạt của từng người. "
     "Không niêm yết, không gửi ra ngoài; danh sách niêm yết là văn bản của lệnh binh-xet."
 )
+COUNTS_MARK = "Số liệu tổng hợp – không có dữ liệu cá nhân"
+COUNTS_NOTE = (
+    "Bảng tổng hợp chỉ có số liệu theo danh hiệu, đơn vị và tiêu chí (--khong-du-lieu-ca-nhan)."
+)
 # Printed at the top of every page of the sheets that name people.
 INTERNAL_HEADER = '&C&"Times New Roman,Bold"NỘI BỘ – CÓ DỮ LIỆU CÁ NHÂN, KHÔNG NIÊM YẾT'
 
@@ -218,20 +222,24 @@ def write_summary(
     progress: pd.DataFrame,
     run_time: dt.datetime,
     notices: Sequence[str] = (),
+    personal: bool = True,
 ) -> Path:
     """Write the summary workbook atomically and return its path. ``notices``: what the clerk
-    must know about the run (months to run again, a changed catalogue), on Tổng quan."""
+    must know about the run (months to run again, a changed catalogue), on Tổng quan.
+    ``personal=False`` leaves out the sheets that name people (counts, units and criteria stay):
+    a workbook to send outside the office."""
     with atomic_path(path) as tmp:
         book = Book(tmp, created=run_time)
         # It lists every citizen by name, birth year and failed criteria: the office keeps it,
         # and whoever opens or prints it is told so (issue 24, personal data).
+        mark = INTERNAL_MARK if personal else COUNTS_MARK
         book.workbook.set_properties(
             {
                 "title": f"Tổng hợp kỳ {period}",
-                "subject": INTERNAL_MARK,
-                "category": INTERNAL_MARK,
-                "keywords": "nội bộ, dữ liệu cá nhân",
-                "comments": INTERNAL_NOTE,
+                "subject": mark,
+                "category": mark,
+                "keywords": "nội bộ, dữ liệu cá nhân" if personal else "số liệu tổng hợp",
+                "comments": INTERNAL_NOTE if personal else COUNTS_NOTE,
                 "author": "kieumau",
                 "created": run_time,
             }
@@ -250,6 +258,8 @@ def write_summary(
                 unit_labels(catalogue),
             ),
         ):
+            if name != S.OUT_UNITS and not personal:
+                continue
             ws = book.sheet(name)
             ordered = frame.sort_values(
                 [c for c in ("unit_code", "household_code", "_row") if c in frame.columns],
@@ -274,12 +284,8 @@ def write_summary(
                 "head": "Trưởng Ban vận động",
             },
         )
-        ws = book.sheet(S.OUT_ISSUES)
-        issue_frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
-        # The summary is public: CCCD numbers and birth dates in messages are masked (SPEC §5).
-        issue_frame["message"] = [i.public_message or i.message for i in issues]
-        write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
-        ws.set_header(INTERNAL_HEADER)
+        if personal:
+            _issues_sheet(book, issues)
         ws = book.sheet(S.OUT_SOURCES)
         ws.write_string(0, 0, RECEIPT_RULE, book.base)
         write_table(
@@ -292,6 +298,16 @@ def write_summary(
         )
         book.close()
     return path
+
+
+def _issues_sheet(book: Book, issues: list[Issue]) -> None:
+    """Lỗi dữ liệu: every problem of the month, by file, sheet and cell."""
+    ws = book.sheet(S.OUT_ISSUES)
+    issue_frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
+    # The summary is public: CCCD numbers and birth dates in messages are masked (SPEC §5).
+    issue_frame["message"] = [i.public_message or i.message for i in issues]
+    write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
+    ws.set_header(INTERNAL_HEADER)
 
 
 def sources_frame(consolidated: Consolidated) -> pd.DataFrame:
