@@ -19,6 +19,7 @@ from processor import batch
 from processor.batch import run_batch
 from processor.cli import main
 from processor.domain import schema as S
+from processor.domain.issues import make_issue
 from processor.domain.periods import Period
 from processor.store.history import History
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
@@ -196,6 +197,36 @@ def test_a_summary_without_personal_rows_keeps_the_counts(small_town: Path, tmp_
     assert openpyxl.load_workbook(summary).properties.category == (
         "Số liệu tổng hợp – không có dữ liệu cá nhân"
     )
+
+
+def test_lỗi_dữ_liệu_shows_the_clerk_what_was_typed_and_the_mail_masks_it(
+    tmp_path: Path, catalogue
+) -> None:
+    """The summary is the office's own (marked internal): its Lỗi dữ liệu quotes the birth date
+    as typed, so the clerk can judge it; the message a mail carries out of the office masks it."""
+    inbox = tmp_path / "inbox"
+    make_form(
+        catalogue,
+        inbox,
+        "TDP01",
+        "2021-11",
+        [
+            citizen("TDP01-H001", "Nguyễn Văn An", dt.date(1970, 3, 2)),
+            citizen("TDP01-H001", "Trần Văn Tương", dt.date(2030, 4, 5)),
+        ],
+        [household("TDP01-H001", "Nguyễn Văn An")],
+        all_tasks_done(catalogue),
+    )
+    out = tmp_path / "out"
+    args = ["run", str(inbox), "--ky", "2021-11", "--out", str(out), "--kho", str(tmp_path / "k")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output  # an impossible date is a cell to fix
+    rows = sheet_rows(out / "2021-11" / "tong_hop_2021-11.xlsx", "Lỗi dữ liệu")
+    wrong = next(r for r in rows if r["Mã lỗi"] == "DATE_IMPLAUSIBLE")
+    assert wrong["Nội dung"].startswith("Trần Văn Tương, Công dân!")
+    assert "'05/04/2030' không thể đúng (sau ngày 31/12/2021" in wrong["Nội dung"]
+    issue = make_issue("DATE_IMPLAUSIBLE", "TDP01_2021-11.xlsx", value="05/04/2030", detail="x")
+    assert "05/04/2030" not in issue.public_message and "2030" in issue.public_message
 
 
 def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -> None:

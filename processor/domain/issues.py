@@ -420,8 +420,9 @@ class Issue:
         return asdict(self)
 
 
-# Messages quoting what identifies a person (a CCCD, a birth date): the public summary shows
-# them masked (SPEC §5); the unit's own feedback keeps them whole, it is the unit's data.
+# Messages quoting what identifies a person (a CCCD, a birth date): what leaves the office (the
+# mails of `kieumau gui`) shows them masked; the unit's own feedback and the clerk's internal
+# summary keep them whole.
 _PERSONAL = {
     "DATE_INVALID",
     "DATE_IMPLAUSIBLE",

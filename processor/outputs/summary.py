@@ -304,8 +304,10 @@ def _issues_sheet(book: Book, issues: list[Issue]) -> None:
     """Lỗi dữ liệu: every problem of the month, by file, sheet and cell."""
     ws = book.sheet(S.OUT_ISSUES)
     issue_frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
-    # The summary is public: CCCD numbers and birth dates in messages are masked (SPEC §5).
-    issue_frame["message"] = [i.public_message or i.message for i in issues]
+    # The clerk must see what was read to judge it ("'06/02/1966' đã đọc là 02/06/1966"): this
+    # sheet is in the internal workbook only (--khong-du-lieu-ca-nhan leaves it out), and what
+    # leaves the office (mails, posted lists) keeps the masked message.
+    issue_frame["message"] = [i.message for i in issues]
     write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
     ws.set_header(INTERNAL_HEADER)
 
