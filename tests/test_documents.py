@@ -22,6 +22,7 @@ from processor.domain import schema as S
 from processor.domain.catalogue import load_catalogue
 from processor.domain.errors import TemplateError
 from processor.domain.vietnamese import count_with_words, name_sort_key, nfc
+from processor.outputs.document_context import without_codes
 from processor.outputs.documents import convert_to_pdf, write_decisions
 from processor.outputs.word_templates import build_templates
 from tests import docx_rules as rules
@@ -483,6 +484,34 @@ def test_minutes_conclude_on_every_candidate(drafts, results):
             assert row.cells[5].text == "Đề nghị"
         else:
             assert row.cells[5].text == f"Không đề nghị: {person.reason}"
+
+
+def test_unit_papers_name_criteria_without_codes_that_read_as_units(tmp_path, catalogue, results):
+    """In a tổ dân phố's paper "TDP01 - Hộ đạt GĐKM" reads as the unit TDP01 (issue 20): the
+    papers print the criterion's name; the summary keeps the code."""
+    citizens = results.citizens.copy()
+    failed = (citizens["unit_code"] == "TDP01") & (citizens["outcome"] != S.ACHIEVED)
+    assert failed.any()
+    citizens.loc[failed, "reason"] = "không đạt: CD03 - Lao động, học tập; đạt 6/8 tiêu chí, cần 7"
+    changed = replace(results, citizens=citizens)
+    paths = {p.name: p for p in write_decisions(catalogue, changed, 2021, tmp_path)}
+    body = "\n".join(
+        c.text
+        for t in Document(paths["bien_ban_TDP01_2021.docx"]).tables
+        for r in t.rows
+        for c in r.cells
+    )
+    assert "Không đề nghị: không đạt: Lao động, học tập; đạt 6/8 tiêu chí, cần 7" in body
+    assert "CD03 - " not in body
+    reason = (
+        "không đạt: TDP01 - Hộ đạt GĐKM (bắt buộc): 57,71% (cần ≥ 70%); "
+        "TDP04 - Giao thông, chiếu sáng"
+    )
+    assert without_codes(catalogue, reason) == (
+        "không đạt: Hộ đạt GĐKM (bắt buộc): 57,71% (cần ≥ 70%); Giao thông, chiếu sáng"
+    )
+    # A unit spelt like a criterion code stays: only whole criterion labels lose their code.
+    assert without_codes(catalogue, "Chấm tại TDP01 - nơi cư trú") == "Chấm tại TDP01 - nơi cư trú"
 
 
 def test_proposal_lists_exactly_what_the_minutes_propose(drafts, results):

@@ -269,7 +269,9 @@ def _unit_names(catalogue: Catalogue, frame: pd.DataFrame) -> list[str]:
     return names
 
 
-def _add_votes(rows: list[Row], frame: pd.DataFrame, attendees: Any) -> list[Row]:
+def _add_votes(
+    catalogue: Catalogue, rows: list[Row], frame: pd.DataFrame, attendees: Any
+) -> list[Row]:
     """Votes, their share of the meeting's attendees in %, and the meeting's conclusion."""
     for row, vote, outcome, reason in zip(
         rows, _col(frame, "votes"), _col(frame, "outcome"), _col(frame, "reason"), strict=True
@@ -281,8 +283,21 @@ def _add_votes(rows: list[Row], frame: pd.DataFrame, attendees: Any) -> list[Row
             share = float("nan")
         row["ty_le_phieu"] = "" if is_missing(share) else format_number(share)
         row["de_nghi"] = outcome == S.ACHIEVED
-        row["ket_luan"] = _conclusion(outcome, reason)
+        row["ket_luan"] = _conclusion(outcome, without_codes(catalogue, reason))
     return rows
+
+
+def without_codes(catalogue: Catalogue, reason: Any) -> str:
+    """A Lý do as a paper prints it: criteria by their names, without their codes.
+
+    In a tổ dân phố's paper "TDP01 - Hộ đạt GĐKM" reads as the unit TDP01; the summary keeps the
+    codes, which the clerk filters on.
+    """
+    text = _text(reason)
+    # Whole labels only: a unit code may be spelt like a criterion code (TDP01 is both).
+    for criterion in catalogue.criteria:
+        text = text.replace(criterion.label, criterion.short_name)
+    return text
 
 
 def _conclusion(outcome: Any, reason: Any) -> str:
@@ -327,7 +342,7 @@ def citizen_rows(
             )
         )
     ]
-    return _add_votes(rows, frame, attendees)
+    return _add_votes(catalogue, rows, frame, attendees)
 
 
 def household_rows(
@@ -360,7 +375,7 @@ def household_rows(
             )
         )
     ]
-    return _add_votes(rows, frame, attendees)
+    return _add_votes(catalogue, rows, frame, attendees)
 
 
 def unit_rows(catalogue: Catalogue, frame: pd.DataFrame) -> list[Row]:
@@ -586,7 +601,7 @@ def unit_context(
             f"đề nghị công nhận {name} (tỷ lệ hộ đạt danh hiệu “{ward['ten_gd']}”: {rate}%)."
         )
     else:
-        why = _text(record.get("reason")).strip(" .;")
+        why = without_codes(catalogue, record.get("reason")).strip(" .;")
         unit_proposal = f"chưa đủ điều kiện đề nghị năm {ward['nam']}" + (
             f" ({_lower_first(why)})." if why else "."
         )
