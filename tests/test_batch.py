@@ -221,6 +221,13 @@ def test_lỗi_dữ_liệu_shows_the_clerk_what_was_typed_and_the_mail_masks_it(
     args = ["run", str(inbox), "--ky", "2021-11", "--out", str(out), "--kho", str(tmp_path / "k")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output  # an impossible date is a cell to fix
+    # The console names the units that sent nothing: the first ten, then how many more.
+    units = [u for u in catalogue.units if u.code != "TDP01"]
+    named = ", ".join(f"{u.code} ({u.name})" for u in units[:10])
+    assert (
+        f"Chưa nộp: {len(units)}/{len(catalogue.units)} đơn vị: {named} và "
+        f"{len(units) - 10} đơn vị khác (sheet 'Chưa nộp')."
+    ) in result.output
     rows = sheet_rows(out / "2021-11" / "tong_hop_2021-11.xlsx", "Lỗi dữ liệu")
     wrong = next(r for r in rows if r["Mã lỗi"] == "DATE_IMPLAUSIBLE")
     assert wrong["Nội dung"].startswith("Trần Văn Tương, Công dân!")
