@@ -236,6 +236,41 @@ def test_lỗi_dữ_liệu_shows_the_clerk_what_was_typed_and_the_mail_masks_it(
     assert "05/04/2030" not in issue.public_message and "2030" in issue.public_message
 
 
+def test_feedback_shows_values_as_the_person_typed_them(tmp_path: Path, catalogue) -> None:
+    """A CCCD typed as a number is quoted as its digits (never '38092201283.0'), and a TRUE in
+    Đăng ký is read as Có without a message (issue 21)."""
+    inbox = tmp_path / "inbox"
+    form = make_form(
+        catalogue,
+        inbox,
+        "TDP01",
+        "2021-11",
+        [citizen("TDP01-H001", "Nguyễn Văn An", dt.date(1970, 3, 2))],
+        [household("TDP01-H001", "Nguyễn Văn An")],
+        all_tasks_done(catalogue),
+    )
+    book = openpyxl.load_workbook(form)
+    book["Công dân"]["F4"] = 38092201283  # the person's row: header on row 3
+    book["Công dân"]["G4"] = True
+    book.save(form)
+    out = tmp_path / "out"
+    args = ["run", str(inbox), "--ky", "2021-11", "--out", str(out), "--kho", str(tmp_path / "k")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output  # a lost leading zero is read, with a warning
+    feedback = openpyxl.load_workbook(out / "2021-11" / "phan_hoi" / "TDP01_2021-11.xlsx")
+    lines = [
+        " ".join(str(v) for v in row if v is not None)
+        for row in feedback["Phản hồi"].iter_rows(values_only=True)
+    ]
+    quoted = [line for line in lines if "CCCD_LEADING_ZERO" in line]
+    assert len(quoted) == 1
+    assert "Nguyễn Văn An, Công dân!F4: Số CCCD '38092201283' bị mất số 0" in quoted[0]
+    assert "đã đọc là 038092201283" in quoted[0] and ".0" not in quoted[0]
+    assert not [line for line in lines if "G4" in line]
+    people = sheet_rows(out / "2021-11" / "tong_hop_2021-11.xlsx", "Công dân")
+    assert [p["Đăng ký"] for p in people] == ["Có"]
+
+
 def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     (small_town / "ghi_chu.txt").write_text("không phải bảng tính", encoding="utf-8")
