@@ -582,6 +582,12 @@ def _form_jobs(ctx: RunContext, submissions: list[Submission]) -> list[tuple]:
 
     def rows(subs: list[Submission], level: str) -> pd.DataFrame:
         frames = [getattr(sub, level) for sub in subs if not getattr(sub, level).empty]
+        rejected = [s.rejected_rows[level] for s in subs if level in s.rejected_rows]
+        if rejected and len(subs) == 1:
+            # The rows rejected as read go back where the unit typed them.
+            return pd.concat([*frames, *rejected], ignore_index=True).sort_values(
+                "_row", kind="stable", ignore_index=True
+            )
         if len(frames) > 1:  # not after resolve_duplicates: one file counts per unit
             return pd.concat(frames, ignore_index=True)
         return frames[0] if frames else pd.DataFrame()

@@ -460,3 +460,70 @@ def test_months_walked_mistakes_feedback_correction_next_form(town, tmp_path, or
     }
     assert (scored["outcome"] == S.ACHIEVED).all()
     assert "không có lỗi" in feedback_text(place, OCT, "TDP02")
+
+
+def test_an_apostrophe_typed_before_a_name_is_not_part_of_it(town, tmp_path) -> None:
+    """`'Hoàng Đức Yến`, typed with the apostrophe that keeps a cell as text (an editor other
+    than Excel stores it in the cell), reaches the summary and the next form without it."""
+    _, catalogue = town
+    place = tmp_path / "place"
+    inbox = town_inbox(catalogue, tmp_path / "sep", SEP, ("TDP01", "CQ01"))
+    _typed(
+        unit_form(catalogue, inbox, "TDP02", SEP),
+        {("Vũ Thị Lan", "Họ và tên"): "'Hoàng Đức Yến"},
+    )
+    code, output = run(town, inbox, SEP, place)
+    assert code == 0, output
+    out = place / "out" / SEP
+    summary = CalamineWorkbook.from_path(str(out / f"tong_hop_{SEP}.xlsx"))
+    names = [
+        str(v)
+        for sheet in summary.sheet_names
+        if sheet.startswith("Công dân")
+        for row in summary.get_sheet_by_name(sheet).to_python()
+        for v in row
+        if "Yến" in str(v)
+    ]
+    assert names and all(n == "Hoàng Đức Yến" for n in names), names
+    following = openpyxl.load_workbook(out / "bieu_mau" / f"TDP02_{OCT}.xlsx")
+    assert _cell(following[S.FORM_CITIZENS.name], "Hoàng Đức Yến", "Họ và tên").value == (
+        "Hoàng Đức Yến"
+    )
+    assert "Hoàng Đức Yến" in set(results(place, SEP)["full_name"])
+
+
+@pytest.mark.parametrize("typed_name", [None, "123"])
+def test_a_rejected_row_stays_on_the_next_form_as_typed_with_its_cell_marked(
+    town, tmp_path, typed_name
+) -> None:
+    """A row whose name was deleted or typed without a letter (VALUE_REQUIRED, NAME_INVALID:
+    nobody knows whose it is, so it is not counted) is on the unit's next form with everything
+    the unit typed, the name cell marked, until the unit deletes the row."""
+    _, catalogue = town
+    place = tmp_path / "place"
+    inbox = town_inbox(catalogue, tmp_path / "sep", SEP, ("TDP01", "CQ01"))
+    form = unit_form(catalogue, inbox, "TDP02", SEP)
+    book = openpyxl.load_workbook(form)
+    sheet = book[S.FORM_CITIZENS.name]
+    name = _cell(sheet, "Vũ Thị Lan", "Họ và tên")
+    typed = {c.column: c.value for c in sheet[name.row] if c.column != name.column}
+    name.value = typed_name
+    book.save(form)
+    code, output = run(town, inbox, SEP, place)
+    assert code == 1, output
+    assert "Vũ Thị Lan" not in set(results(place, SEP)["full_name"])
+    following = openpyxl.load_workbook(place / "out" / SEP / "bieu_mau" / f"TDP02_{OCT}.xlsx")
+    sheet = following[S.FORM_CITIZENS.name]
+    kept = [
+        row
+        for row in sheet.iter_rows(min_row=name.row - 2)
+        if row[1].value == typed[2] and row[3].value == typed[4]
+    ]
+    assert len(kept) == 1, (typed, [[c.value for c in r][:8] for r in sheet.iter_rows(max_row=8)])
+    row = kept[0]
+    empty = row[name.column - 1]
+    assert (empty.value or None) == typed_name
+    assert "Cần sửa" in empty.comment.text and "Họ và tên" in empty.comment.text
+    for cell in row:
+        if cell.column in typed and cell.column not in (1, name.column):
+            assert cell.value == typed[cell.column], (cell.coordinate, cell.value)

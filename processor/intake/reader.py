@@ -606,6 +606,15 @@ def _read_table(
     count.accepted = len(frame)
     count.rejected = count.read - count.accepted
     setattr(sub, target, frame)
+    if bad_rows and target != "tasks":
+        # Not counted, but the unit's next form keeps them as typed, the bad cell marked:
+        # a person the unit sent never vanishes from its list without a word.
+        rejected = _frame(typed, ~keep, labels)
+        rejected["_raw"] = cells.column([unread.get(label) for label in labels[~keep].tolist()])
+        for position, marks in enumerate(rejected["_raw"].tolist()):
+            for key in marks or ():  # a marked cell shows what was typed, not what was read
+                rejected.iat[position, rejected.columns.get_loc(key)] = None
+        sub.rejected_rows[target] = rejected
 
 
 def _missing_columns(
@@ -813,6 +822,7 @@ def _type_columns(
             issue = sub.issue(code, sheet, cell, shown, detail, whose(label))
             if issue.severity == ERROR:
                 bad.add(label)
+                unread.setdefault(label, {})[key] = shown  # marked on the next form
             elif KINDS[code].fix:
                 unread.setdefault(label, {})[key] = shown
 
@@ -845,6 +855,7 @@ def _type_columns(
                 if column.key == identity:
                     sub.issue("VALUE_REQUIRED", sheet, cell, detail=column.label, who=whose(label))
                     bad.add(label)
+                    unread.setdefault(label, {})[column.key] = ""
                 else:
                     sub.issue("VALUE_MISSING", sheet, cell, detail=column.label, who=whose(label))
                     unread.setdefault(label, {})[column.key] = ""

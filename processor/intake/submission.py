@@ -108,6 +108,9 @@ class Submission:
     text_dates: set[int] = field(default_factory=set)
     # Rows found to be another unit's and not counted: unit code -> (sheet, Excel row) of each.
     misplaced: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # Rows rejected as read (level -> typed rows, bad cells in `_raw`): not counted, kept on
+    # the unit's next form with what it typed until it fixes or deletes them.
+    rejected_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def without_rows(self) -> Submission:
         """A copy without the rows read: what a worker writing the unit's feedback needs."""
@@ -199,6 +202,7 @@ class Submission:
         self.citizens = self.citizens.iloc[0:0]
         self.households = self.households.iloc[0:0]
         self.tasks = self.tasks.iloc[0:0]
+        self.rejected_rows = {}
 
 
 # The form's sheet of each level's frame.
