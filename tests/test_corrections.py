@@ -21,6 +21,7 @@ from python_calamine import CalamineWorkbook
 
 from processor.cli import main
 from processor.domain import schema as S
+from processor.domain.form_layout import HEADER_ROW
 from processor.store.history import History
 from tests.town import PEOPLE, small_catalogue, town_inbox, unit_form
 
@@ -527,3 +528,57 @@ def test_a_rejected_row_stays_on_the_next_form_as_typed_with_its_cell_marked(
     for cell in row:
         if cell.column in typed and cell.column not in (1, name.column):
             assert cell.value == typed[cell.column], (cell.coordinate, cell.value)
+
+
+def _first_blank_row(sheet, column: int) -> int:
+    row = HEADER_ROW + 2  # the first data row
+    while sheet.cell(row, column).value not in (None, ""):
+        row += 1
+    return row
+
+
+def test_a_row_sent_twice_stays_on_the_next_form_marked_until_the_unit_deletes_it(
+    town, tmp_path
+) -> None:
+    """A citizen or a household typed twice (a row pasted again): the copy is not counted
+    (CITIZEN_DUPLICATE, HOUSEHOLD_DUPLICATE), and the next form keeps it where the unit put
+    it, its name or household code marked with what to do, so nobody vanishes unsaid."""
+    _, catalogue = town
+    place = tmp_path / "place"
+    inbox = town_inbox(catalogue, tmp_path / "sep", SEP, ("TDP01", "CQ01"))
+    form = unit_form(catalogue, inbox, "TDP02", SEP)
+    book = openpyxl.load_workbook(form)
+    pasted = {}
+    for sheet_name, key_header in (
+        (S.FORM_CITIZENS.name, "Họ và tên"),
+        (S.FORM_HOUSEHOLDS.name, "Mã hộ"),
+    ):
+        sheet = book[sheet_name]
+        key = next(c for c in sheet[HEADER_ROW + 1] if str(c.value).startswith(key_header))
+        source = next(r for r in sheet.iter_rows(min_row=HEADER_ROW + 2) if r[key.column - 1].value)
+        target = _first_blank_row(sheet, key.column)
+        for cell in source:
+            sheet.cell(target, cell.column).value = cell.value
+        pasted[sheet_name] = (key.column, [c.value for c in source])
+    book.save(form)
+    code, output = run(town, inbox, SEP, place)
+    assert code == 1, output
+    listed = rows(place / "out" / SEP / f"tong_hop_{SEP}.xlsx", S.OUT_ISSUES)
+    issues = {r[listed[0].index("Mã lỗi")] for r in listed[1:]}
+    assert {"CITIZEN_DUPLICATE", "HOUSEHOLD_DUPLICATE"} <= issues
+    following = openpyxl.load_workbook(place / "out" / SEP / "bieu_mau" / f"TDP02_{OCT}.xlsx")
+    for sheet_name, (column, values) in pasted.items():
+        sheet = following[sheet_name]
+        same = [
+            row
+            for row in sheet.iter_rows(min_row=HEADER_ROW + 2)
+            if [c.value for c in row][1:4] == values[1:4]
+        ]
+        assert len(same) == 2, (sheet_name, values)
+        first, copy = (row[column - 1] for row in same)
+        assert first.comment is None
+        assert copy.comment is not None and "hai dòng" in copy.comment.text, sheet_name
+    guide = "\n".join(
+        str(c.value) for row in following[S.FORM_GUIDE].iter_rows() for c in row if c.value
+    )
+    assert "2 dòng có ô tô màu cam" in guide

@@ -48,3 +48,6 @@ def unit_task_rows(catalogue: Catalogue) -> list[dict[str, object]]:
 # the cell blank. The next form shows both (processor.outputs.forms).
 RAW = "_raw"
 CARRIED = "_carried"
+# FLAGGED marks a cell read well whose row was still not counted (a duplicate of another row):
+# per row None or {column key: the code}; the next form keeps the row, marked.
+FLAGGED = "_flagged"

@@ -443,6 +443,21 @@ _ISO_DAY_MONTH = re.compile(r"\b(\d{4})-\d{1,2}-\d{1,2}\b")
 _LONG_NUMBER = re.compile(r"\d{5,}")  # a CCCD, or a date typed as its Excel serial number
 
 
+# What the next form's comment says on the cell of a row kept though it was not counted
+# (form_layout.FLAGGED), by the issue that refused it.
+NEXT_FORM_NOTES = {
+    "CITIZEN_DUPLICATE": (
+        "Cần sửa: kỳ trước người này có hai dòng (cùng số CCCD, hoặc cùng họ tên, ngày sinh và "
+        "mã hộ) nên dòng này chưa được tính. Xóa dòng thừa; nếu là hai người khác nhau, sửa "
+        "lại số CCCD hoặc họ tên cho đúng."
+    ),
+    "HOUSEHOLD_DUPLICATE": (
+        "Cần sửa: kỳ trước mã hộ này có ở hai dòng nên dòng này chưa được tính. Xóa dòng thừa; "
+        "nếu là hai hộ khác nhau, sửa lại mã hộ cho đúng."
+    ),
+}
+
+
 def mask_personal(value: object) -> str:
     """``value`` as text with dates reduced to their year and long numbers to their end."""
     text = _DAY_MONTH.sub(lambda m: f"**{m[1]}**{m[1]}{m[2]}", str(value))

@@ -231,6 +231,9 @@ class _Workbook:
         return True
 
 
+_CELL_ROW = re.compile(r"\d+$")  # the row of 'H12'
+
+
 class _UnreadableRow(list):
     """A row calamine could not convert: read, and rejected with ROW_UNREADABLE."""
 
@@ -583,7 +586,20 @@ def _read_table(
     identity = _IDENTITY[sheet.name]
     _missing_columns(sub, sheet.name, columns, positions, header_row, catalogue, household_optional)
     _merged_cells(sub, wb, sheet.name, header_row)
-    _formula_issues(sub, wb, sheet.name)
+    by_row = dict(filled)
+
+    def row_who(i: int) -> str:
+        row = by_row.get(i)
+        if row is None or isinstance(row, _UnreadableRow):
+            return ""
+        width = len(row)
+        return who(
+            sheet.name,
+            lambda k: row[positions[k]] if positions.get(k, width) < width else None,
+            i + 1,
+        )
+
+    _formula_issues(sub, wb, sheet.name, row_who)
     for i, row in filled:
         if isinstance(row, _UnreadableRow):
             sub.issue("ROW_UNREADABLE", sheet.name, cell_name(i, 0), who=f"Dòng {i + 1}")
@@ -740,14 +756,17 @@ def _merged_cells(sub: Submission, wb: _Workbook, sheet: str, header_row: int) -
         sub.issue("MERGED_CELLS", sheet, in_data[0].split(":")[0], detail=", ".join(in_data[:5]))
 
 
-def _formula_issues(sub: Submission, wb: _Workbook, sheet: str) -> None:
+def _formula_issues(
+    sub: Submission, wb: _Workbook, sheet: str, row_who: Callable[[int], str] = lambda i: ""
+) -> None:
     """A warning on each cell holding a formula (found by the safety scan, SPEC §9: a re-saved
-    formula may read back as 0, so the value cannot be trusted)."""
+    formula may read back as 0, so the value cannot be trusted). ``row_who`` names the person
+    of a data row (0-based), or gives ''."""
     scan = wb.scan(sheet)
     if scan is None or not scan.formula_count:
         return
     for ref in scan.formulas[:MAX_FORMULA_ISSUES]:
-        sub.issue("FORMULA", sheet, ref)
+        sub.issue("FORMULA", sheet, ref, who=row_who(int(_CELL_ROW.search(ref)[0]) - 1))
     if scan.formula_count > MAX_FORMULA_ISSUES:
         more = scan.formula_count - MAX_FORMULA_ISSUES
         sub.issue("FORMULA", sheet, detail=f" (và {more} ô khác trong sheet này)")
@@ -1061,7 +1080,7 @@ def _cross_checks(sub: Submission, catalogue: Catalogue, is_tdp: bool) -> None:
                         who=_frame_who(sheet, citizens, position),
                     )
                     _unknown(citizens, position, "household_code", home)
-        sub.reject_rows("citizens", drop)
+        sub.reject_rows("citizens", drop, ("full_name", "CITIZEN_DUPLICATE"))
     households = sub.households
     if not households.empty:
         sheet = S.FORM_HOUSEHOLDS.name
@@ -1078,7 +1097,7 @@ def _cross_checks(sub: Submission, catalogue: Catalogue, is_tdp: bool) -> None:
                 who=_frame_who(sheet, households, position),
             )
             drop.add(position)
-        sub.reject_rows("households", drop)
+        sub.reject_rows("households", drop, ("household_code", "HOUSEHOLD_DUPLICATE"))
     _check_votes(sub)
 
 

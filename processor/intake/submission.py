@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from processor.domain import schema as S
+from processor.domain.form_layout import FLAGGED
 from processor.domain.issues import Issue, make_issue
 from processor.domain.sheets import column_letter
 
@@ -168,12 +169,22 @@ class Submission:
         to_fix = self.rows_rejected > 0 or any(i.needs_fix for i in self.issues)
         self.status = ACCEPTED_WITH_ERRORS if to_fix else ACCEPTED
 
-    def reject_rows(self, level: str, positions: Collection[int]) -> None:
+    def reject_rows(
+        self, level: str, positions: Collection[int], flag: tuple[str, str] | None = None
+    ) -> None:
         """Drop the rows at ``positions`` of a level's frame (indexed 0..n-1) as rejected:
-        every row read is accepted or rejected."""
+        every row read is accepted or rejected. With ``flag`` (column key, issue code) the
+        rows are kept for the unit's next form, that cell marked (form_layout.FLAGGED)."""
         if not positions:
             return
         frame = getattr(self, level)
+        if flag is not None:
+            key, code = flag
+            kept = frame.iloc[sorted(positions)].assign(**{FLAGGED: [{key: code}] * len(positions)})
+            earlier = self.rejected_rows.get(level)
+            self.rejected_rows[level] = (
+                kept if earlier is None else pd.concat([earlier, kept], ignore_index=True)
+            )
         setattr(self, level, frame.drop(index=sorted(positions)).reset_index(drop=True))
         count = self.counts[LEVEL_SHEETS[level]]
         count.accepted -= len(positions)

@@ -27,6 +27,7 @@ from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.errors import KieumauError
 from processor.domain.form_layout import (
     CARRIED,
+    FLAGGED,
     HEADER_ROW,
     MAX_DATE,
     MIN_DATE,
@@ -36,6 +37,7 @@ from processor.domain.form_layout import (
     household_columns,
     unit_task_rows,
 )
+from processor.domain.issues import NEXT_FORM_NOTES
 from processor.domain.periods import Period
 from processor.outputs._xlsx.book import WORKBOOK_OPTIONS, line_count, row_heights
 from processor.outputs._xlsx.fastrows import Block, close_and_inject, register_formats
@@ -272,6 +274,8 @@ class _Table:
     typed_by: str = "kỳ trước đơn vị"  # who typed it, for its comment (see _typed_by)
     # (row position, column key) -> the comment on a value carried from an earlier period
     carried: dict[tuple[int, str], str] = field(default_factory=dict)
+    # (row position, column key) -> the comment on a cell of a row not counted (a duplicate)
+    flagged: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
 def _table_sheet(
@@ -359,7 +363,11 @@ def _row_blocks(
         else table.listed.get(c.key, [None] * table.n)
         for c in columns
     ]
-    marked = sorted({i for i, _ in table.unreadable} | {i for i, _ in table.carried})
+    marked = sorted(
+        {i for i, _ in table.unreadable}
+        | {i for i, _ in table.carried}
+        | {i for i, _ in table.flagged}
+    )
     blocks = []
     start = 0
     for stop in [*marked, table.n]:
@@ -407,6 +415,9 @@ def _marked_row(
             _write(ws, row, j, shown, fmt.filled(_input_style(column), MARKED_FILL))
             note = _unreadable_note(column, text, table.typed_by, limits)
             ws.write_comment(row, j, note, _COMMENT)
+        elif (i, column.key) in table.flagged:
+            _write(ws, row, j, value, fmt.filled(_input_style(column), MARKED_FILL))
+            ws.write_comment(row, j, table.flagged[i, column.key], _COMMENT)
         elif (i, column.key) in table.carried:
             _write(ws, row, j, value, fmt.filled(_input_style(column), CARRIED_FILL))
             ws.write_comment(row, j, table.carried[i, column.key], _COMMENT)
@@ -622,6 +633,7 @@ def _guide_marks(period: Period, origin: Origin, tables: list[_Table]) -> list[t
     """What the coloured cells mean, for the colours this form uses."""
     unreadable = sum(len(t.unreadable) for t in tables)
     carried = sum(len(t.carried) for t in tables)
+    flagged = sum(len(t.flagged) for t in tables)
     lines: list[tuple[str, str]] = []
     if unreadable:
         lines.append(
@@ -630,6 +642,15 @@ def _guide_marks(period: Period, origin: Origin, tables: list[_Table]) -> list[t
                 f"{unreadable} ô tô màu cam: {_typed_by(origin)} đã ghi nhưng chưa đọc được. "
                 "Ô giữ nguyên chữ đơn vị đã ghi; rê chuột vào ô để xem ghi chú cần sửa gì, sửa "
                 "lại rồi gửi.",
+            )
+        )
+    if flagged:
+        lines.append(
+            (
+                "Dòng trùng",
+                f"{flagged} dòng có ô tô màu cam nhưng vẫn có chữ: dòng trùng với một dòng khác "
+                "nên kỳ trước chưa được tính. Rê chuột vào ô để xem ghi chú; xóa dòng thừa "
+                "hoặc sửa lại cho đúng.",
             )
         )
     if carried:
@@ -877,6 +898,13 @@ def _tables(catalogue: Catalogue, unit: Unit, period: Period, roster: Roster) ->
                 carried=_notes(
                     _marks_of(_column(frame, CARRIED), listed, columns, blank=False), period
                 ),
+                flagged={
+                    cell: NEXT_FORM_NOTES[code]
+                    for cell, code in _marks_of(
+                        _column(frame, FLAGGED), listed, columns, blank=False
+                    ).items()
+                    if code in NEXT_FORM_NOTES
+                },
             )
         )
     if unit.is_tdp:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.errors import KieumauError
-from processor.domain.form_layout import CARRIED, RAW
+from processor.domain.form_layout import CARRIED, FLAGGED, RAW
 from processor.domain.periods import Period
 from processor.intake.residents import Residents
 from processor.outputs.forms import Origin, Roster, write_form
@@ -154,7 +154,7 @@ def _without(frame: pd.DataFrame | None, keys: tuple[str, ...]) -> pd.DataFrame:
     if frame is None or frame.empty:
         return pd.DataFrame()
     frame = frame.drop(columns=[k for k in keys if k in frame.columns])
-    for mark in (RAW, CARRIED):
+    for mark in (RAW, CARRIED, FLAGGED):
         if mark in frame.columns:
             frame = frame.assign(**{mark: frame[mark].map(lambda m: _kept(m, keys))})
     return frame
