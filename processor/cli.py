@@ -1073,6 +1073,26 @@ def catalogue_check(catalogue_path: str | None) -> None:
         f"  {len(catalogue.tasks)} phần việc, {len(catalogue.units)} đơn vị, "
         f"mã phiên bản {catalogue.fingerprint}."
     )
+    # What the year depends on, shown where the clerk checks the catalogue (issue 23).
+    rules = catalogue.rules
+    late = "tính" if rules.late_registration_counts else "không tính"
+    click.echo(
+        f"  Năm thi đua: đăng ký đúng hạn đến hết tháng {rules.registration_deadline} "
+        f"(han_dang_ky), đăng ký muộn: {late} (dang_ky_muon), bình xét từ tháng "
+        f"{rules.voting_month} (thang_binh_xet), tuổi tính đến ngày "
+        f"{rules.age_day:02d}/{rules.age_month:02d} (ngay_tinh_tuoi)."
+    )
+    where = places(catalogue_path)
+    source = (
+        f"biến môi trường {STORE_ENV}"
+        if os.environ.get(STORE_ENV)
+        else "mặc định: output/kho trong thư mục dự án"
+    )
+    state = "" if where.history.is_file() else ", chưa có kỳ nào"
+    click.echo(
+        f"  Kho lịch sử: {where.history} ({source}{state}; chọn kho khác bằng --kho hoặc "
+        f"{STORE_ENV})."
+    )
 
 
 @main.group("kho")

@@ -167,3 +167,28 @@ def test_a_threshold_that_is_a_formula_without_a_saved_value_says_so(tmp_path: P
     assert result.exit_code == 2
     line = next(x for x in result.output.splitlines() if "Tiêu chí!J10" in x)
     assert "công thức =70+10" in line and "chưa có giá trị đã lưu" in line
+
+
+def test_catalogue_check_shows_what_the_year_depends_on(tmp_path: Path, monkeypatch) -> None:
+    """Issue 23: the registration deadline, what a late registration means (Cấu hình) and
+    where the history lives (KIEUMAU_KHO, else beside input_templates/) in one place."""
+    path = _broken(tmp_path, {})
+    book = openpyxl.load_workbook(path)
+    settings = book[S.CAT_SETTINGS.name]
+    for row in settings.iter_rows(min_row=2):
+        row[2].value = {"han_dang_ky": 2, "dang_ky_muon": "không tính"}.get(
+            row[0].value, row[2].value
+        )
+    book.save(path)
+    result = CliRunner().invoke(main, ["catalogue", "check", "--bo-tieu-chi", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Năm thi đua: đăng ký đúng hạn đến hết tháng 2 (han_dang_ky), đăng ký muộn: không tính "
+        "(dang_ky_muon), bình xét từ tháng 11 (thang_binh_xet), tuổi tính đến ngày 31/12"
+    ) in result.output
+    default = tmp_path / "output" / "kho" / "lich_su.sqlite"
+    assert f"Kho lịch sử: {default} (mặc định: output/kho trong thư mục dự án" in result.output
+    monkeypatch.setenv("KIEUMAU_KHO", str(tmp_path / "kho_chung"))
+    result = CliRunner().invoke(main, ["catalogue", "check", "--bo-tieu-chi", str(path)])
+    shared = tmp_path / "kho_chung" / "lich_su.sqlite"
+    assert f"Kho lịch sử: {shared} (biến môi trường KIEUMAU_KHO, chưa có kỳ nào" in result.output

@@ -782,3 +782,20 @@ def test_the_guide_tells_the_truth_of_each_kind_of_form(tmp_path: Path, catalogu
     assert "Sheet Hộ gia đình" not in december  # an agency's form has no households
     january = _guide(make_form(catalogue, tmp_path, "TDP02", "2022-01", []))
     assert january["Đăng ký"].startswith("Tháng 1 là tháng đăng ký thi đua năm 2022")
+
+
+def test_the_guide_states_the_registration_rule_of_the_catalogue(tmp_path: Path) -> None:
+    """The deadline and what a late registration means are Cấu hình's (han_dang_ky,
+    dang_ky_muon): the guide says the rule the scoring applies, not a rule of its own."""
+    from tests.test_rules import catalogue_with
+
+    strict = catalogue_with(tmp_path, han_dang_ky=2, dang_ky_muon="không tính")
+    march = _guide(make_form(strict, tmp_path, "TDP01", "2021-03", []))
+    assert march["Đăng ký"].endswith(
+        "Hạn đăng ký: hết tháng 2; đăng ký sau đó là đăng ký muộn, không được xét."
+    )
+    january = _guide(make_form(strict, tmp_path, "TDP02", "2022-01", []))
+    assert january["Đăng ký"].startswith("Tháng 1 là tháng đăng ký thi đua năm 2022")
+    assert january["Đăng ký"].endswith(
+        "Hạn đăng ký: hết tháng 2; đăng ký sau đó là đăng ký muộn, không được xét."
+    )

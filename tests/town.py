@@ -28,13 +28,13 @@ PEOPLE = {
 }
 
 
-def small_catalogue(path: Path) -> Catalogue:
-    """The default catalogue with only UNITS in its Đơn vị sheet, edited as the Ban chỉ đạo
-    would, in a workbook saved at ``path``."""
+def small_catalogue(path: Path, units: tuple[str, ...] = UNITS) -> Catalogue:
+    """The default catalogue with only ``units`` in its Đơn vị sheet, edited as the Ban chỉ
+    đạo would, in a workbook saved at ``path``."""
     book = openpyxl.load_workbook(DEFAULT_CATALOGUE)
     sheet = book[S.CAT_UNITS.name]
     for row in range(sheet.max_row, 1, -1):
-        if sheet.cell(row, 1).value not in UNITS:
+        if sheet.cell(row, 1).value not in units:
             sheet.delete_rows(row)
     book.save(path)
     return load_catalogue(path)

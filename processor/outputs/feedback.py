@@ -60,6 +60,10 @@ def shown_results(catalogue: Catalogue, results: Results) -> Results:
         key: getattr(results, key)[[c for c in labels if c in getattr(results, key).columns]]
         for key, labels in _labels(catalogue).items()
     }
+    # The first sheet says how many registration leaves out (_left_out).
+    counts = [c for c in ("citizens_not_registered", "households_not_registered")
+              if c in results.units.columns]  # fmt: skip
+    kept["units"] = kept["units"].join(results.units[counts])
     return Results(kept["citizens"], kept["households"], kept["units"])
 
 
@@ -112,7 +116,24 @@ def write_feedback(
     return _plain_feedback(path, catalogue, unit, period, mine, results, note)
 
 
-def _summary_lines(unit: Unit, period: Period, issues: list[Issue]) -> list[str]:
+def _left_out(unit: Unit, results: Results) -> str:
+    """Who registration leaves out of the unit's results, said on the first sheet: each row's
+    Lý do says why, but a clean form's feedback must not read as if everyone counted."""
+    row = results.units[results.units["unit_code"] == unit.code]
+    keys = {"citizens_not_registered": "công dân", "households_not_registered": "hộ"}
+    if row.empty or not set(keys) <= set(row.columns):
+        return ""
+    parts = [f"{int(row[key].iloc[0])} {noun}" for key, noun in keys.items() if row[key].iloc[0]]
+    if not parts:
+        return ""
+    return (
+        f"{' và '.join(parts)} không được xét danh hiệu vì chưa đăng ký thi đua hoặc đăng ký "
+        "muộn không được tính: Lý do ghi ở từng dòng của sheet Kết quả công dân, Kết quả hộ."
+    )
+
+
+def _summary_lines(unit: Unit, period: Period, issues: list[Issue], results: Results) -> list[str]:
+    """The title, what was wrong with the form, and who registration leaves out (or "")."""
     errors = sum(1 for i in issues if i.severity == ERROR)
     warnings = len(issues) - errors
     lines = [f"PHẢN HỒI KẾT QUẢ TỔNG HỢP - {unit.name.upper()} - {period.label.upper()}"]
@@ -124,7 +145,7 @@ def _summary_lines(unit: Unit, period: Period, issues: list[Issue]) -> list[str]
             "được tô đỏ, cảnh báo tô vàng; di chuột vào ô để xem ghi chú. Hãy sửa rồi gửi "
             "lại tệp này."
         )
-    return lines
+    return [*lines, _left_out(unit, results)]
 
 
 def _plain_feedback(
@@ -139,10 +160,10 @@ def _plain_feedback(
     with atomic_path(path) as tmp:
         book = Book(tmp)
         ws = book.sheet(FEEDBACK_SHEET)
-        lines = _summary_lines(unit, period, issues)
+        lines = _summary_lines(unit, period, issues, results)
         if issues:
             # The cells cannot be coloured here: the list below says where each problem is.
-            lines[-1] = (
+            lines[1] = (
                 f"Có {sum(1 for i in issues if i.severity == ERROR)} lỗi (dòng chưa được tính) "
                 f"và {sum(1 for i in issues if i.severity != ERROR)} cảnh báo, liệt kê dưới "
                 "đây theo sheet và ô. Hãy sửa trong tệp của đơn vị rồi gửi lại. " + note
@@ -193,14 +214,14 @@ def _patch_own_workbook(
         for i in issues
         if _CELL.match(i.cell) and i.sheet
     ]
-    lines = _summary_lines(unit, period, issues)
+    lines = _summary_lines(unit, period, issues, results)
     listing = [[str(getattr(i, key)) for key in ISSUE_LABELS] for i in issues]
     message = list(ISSUE_LABELS).index("message")
     listing_heights = row_heights([([row[message] for row in listing], _MESSAGE_WIDTH)])
     sheets = [
         xlsxpatch.NewSheet(
             FEEDBACK_SHEET,
-            rows=[[lines[0]], [lines[1]], [], list(ISSUE_LABELS.values()), *listing],
+            rows=[[lines[0]], [lines[1]], [lines[2]], list(ISSUE_LABELS.values()), *listing],
             row_styles=["title", "text", "plain", "header", *["plain"] * len(listing)],
             widths=dict(enumerate((28, 14, 10, 10, 22, _MESSAGE_WIDTH))),
             wrap_columns=frozenset({message}),

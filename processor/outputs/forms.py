@@ -23,7 +23,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from processor.domain import schema as S
-from processor.domain.catalogue import Catalogue, Unit
+from processor.domain.catalogue import Catalogue, ScoringRules, Unit
 from processor.domain.errors import KieumauError
 from processor.domain.form_layout import (
     CARRIED,
@@ -599,7 +599,7 @@ def _guide_lines(
     return [
         *_guide_head(catalogue, unit, period, roster, origin),
         *_guide_marks(period, origin, tables),
-        *_guide_sheets(unit, period, origin, voting_month),
+        *_guide_sheets(unit, period, origin, catalogue.rules),
         *_guide_values(period, voting_month),
         *_guide_criteria(catalogue),
     ]
@@ -668,9 +668,10 @@ def _guide_marks(period: Period, origin: Origin, tables: list[_Table]) -> list[t
 
 
 def _guide_sheets(
-    unit: Unit, period: Period, origin: Origin, voting_month: int
+    unit: Unit, period: Period, origin: Origin, rules: ScoringRules
 ) -> list[tuple[str, str]]:
     """How to add and remove people, and what each sheet asks for this month."""
+    voting_month = rules.voting_month
     voting = period.month == voting_month
     lines = [
         (
@@ -694,7 +695,7 @@ def _guide_sheets(
             "(trừ cơ quan). Ngày sinh dạng ngày/tháng/năm, ví dụ 05/01/1980. "
             "Số CCCD đủ 12 chữ số.",
         ),
-        ("Đăng ký", _registration_line(period, origin)),
+        ("Đăng ký", _registration_line(period, origin, rules)),
     ]
     if unit.is_tdp:
         lines += [
@@ -742,17 +743,24 @@ def _guide_criteria(catalogue: Catalogue) -> list[tuple[str, str]]:
     return lines
 
 
-def _registration_line(period: Period, origin: Origin) -> str:
+def _registration_line(period: Period, origin: Origin, rules: ScoringRules) -> str:
+    # The deadline and what a late registration means are the catalogue's (Cấu hình
+    # han_dang_ky, dang_ky_muon): the unit reads the rule the scoring applies.
+    late = "vẫn được xét" if rules.late_registration_counts else "không được xét"
+    deadline = (
+        f"Hạn đăng ký: hết tháng {rules.registration_deadline}; đăng ký sau đó là đăng ký "
+        f"muộn, {late}."
+    )
     if period.month == 1:
         again = " lại từ đầu" if origin is Origin.NEW_YEAR else ""
         return (
             f"Tháng 1 là tháng đăng ký thi đua năm {period.year}{again}: ở cột Đăng ký của "
             "sheet Công dân (và Hộ gia đình) ghi Có cho người, hộ đăng ký; Không nếu không "
-            "đăng ký. Để trống là chưa đăng ký."
+            f"đăng ký. Để trống là chưa đăng ký. {deadline}"
         )
     return (
         f"Cột Đăng ký giữ câu trả lời khi đăng ký thi đua năm {period.year}; người, hộ mới "
-        "tham gia ghi Có. Đăng ký sau tháng 1 được tính theo quy định của Ban chỉ đạo."
+        f"tham gia ghi Có. {deadline}"
     )
 
 

@@ -151,10 +151,15 @@ def by_unit(results: Results, units: pd.DataFrame) -> pd.DataFrame:
             frame["unit_code"].map(data.groupby("unit_code").size()).fillna(0).astype(int)
         )
         frame[f"{key}_achieved"] = frame["unit_code"].map(achieved).fillna(0).astype(int)
+    # Those registration leaves out, each told why in the unit's feedback (issue 23 item 1).
+    scored = results.units.set_index("unit_code")
+    for key in ("citizens_not_registered", "households_not_registered"):
+        if key in scored:
+            frame[key] = frame["unit_code"].map(scored[key]).fillna(0).astype(int)
+        else:
+            frame[key] = 0
     frame["unit_outcome"] = (
-        frame["unit_code"]
-        .map(results.units.set_index("unit_code")["outcome"])
-        .where(frame["kind"] == S.UNIT_KIND_TDP, "")
+        frame["unit_code"].map(scored["outcome"]).where(frame["kind"] == S.UNIT_KIND_TDP, "")
     )
     frame["submitted"] = frame["submitted"].map({True: "Đã nộp", False: "Chưa nộp"})
     return frame
@@ -169,6 +174,8 @@ BY_UNIT_LABELS = {
     "citizens_achieved": "Công dân đạt",
     "households_assessed": "Số hộ",
     "households_achieved": "Hộ đạt",
+    "citizens_not_registered": S.RESULT_LABELS["citizens_not_registered"],
+    "households_not_registered": S.RESULT_LABELS["households_not_registered"],
     "unit_outcome": "Kết quả Tổ dân phố kiểu mẫu",
 }
 
