@@ -466,6 +466,25 @@ def _n(value: int) -> str:
     return format_number(value, 0)
 
 
+def _left_out_line(results) -> str:
+    """Those registration leaves out (issue 23 item 1), counted among Chưa đủ điều kiện above:
+    how many, and in which units, or "" when there are none."""
+    units = results.units
+    keys = {"citizens_not_registered": "công dân", "households_not_registered": "hộ"}
+    if units.empty or not set(keys) <= set(units.columns):
+        return ""
+    counts = [f"{_n(int(units[key].sum()))} {noun}" for key, noun in keys.items()]
+    codes = units.loc[units[list(keys)].sum(axis=1) > 0, "unit_code"].tolist()
+    if not codes:
+        return ""
+    more = len(codes) - _MISSING_SHOWN
+    named = ", ".join(codes[:_MISSING_SHOWN]) + (f" và {_n(more)} đơn vị khác" if more > 0 else "")
+    return (
+        f"  Không được xét vì chưa đăng ký thi đua (hoặc đăng ký muộn không được tính): "
+        f"{' và '.join(counts)}, ở {named} (sheet '{S.OUT_BY_UNIT}'; Lý do trong tệp phản hồi)."
+    )
+
+
 def _print_run_summary(report, catalogue: Catalogue) -> None:
     subs = report.submissions
     statuses = Counter(s.status for s in subs)
@@ -509,6 +528,8 @@ def _print_run_summary(report, catalogue: Catalogue) -> None:
             for outcome in (S.ACHIEVED, S.NOT_ACHIEVED, S.NOT_ELIGIBLE)
         )
         click.echo(f"  {label:<12} {cells}")
+    if left_out := _left_out_line(results):
+        click.echo(left_out)
     click.echo(f"Kết quả: {report.out_dir}/")
     for path in report.outputs:
         if path.parent == report.out_dir:

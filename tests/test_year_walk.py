@@ -230,6 +230,7 @@ def test_january_forms_come_from_the_resident_list(january) -> None:
 def test_january_scores_the_unit_that_sent_and_waits_for_the_other(january) -> None:
     result = january.said["january_run"]
     assert result.exit_code == 0, result.output
+    assert "Không được xét vì" not in result.output  # TDP02 sent nothing: Chưa nộp, not this
     people = january.results("2021-01")
     assert sorted(people) == sorted(TDP01_PEOPLE)  # TDP02 sent nothing: nobody of it scored
     for name in ("Nguyễn Văn An", "Trần Thị Bình", "Phạm Thị Dung"):
@@ -284,6 +285,10 @@ def february(january) -> Town:
 def test_february_counts_a_late_unit_by_its_own_forms(february) -> None:
     result = february.said["february_run"]
     assert result.exit_code == 0, result.output
+    assert (
+        "Không được xét vì chưa đăng ký thi đua (hoặc đăng ký muộn không được tính): 1 công dân "
+        "và 1 hộ, ở TDP02 (sheet 'Theo đơn vị'; Lý do trong tệp phản hồi)."
+    ) in result.output
     people = february.results("2021-02")
     assert sorted(people) == sorted(TDP01_PEOPLE + TDP02_PEOPLE)
     for name in TDP01_PEOPLE:  # January's Có holds; Cường's CD05 is now Đạt
@@ -614,6 +619,7 @@ def test_januarys_forms_of_the_new_year(december) -> None:
 def test_january_2022_registers_afresh(next_year) -> None:
     result = next_year.said["next_run"]
     assert result.exit_code == 0, result.output
+    assert "(hoặc đăng ký muộn không được tính): 3 công dân và 2 hộ, ở TDP02 (" in result.output
     assert "Bộ tiêu chí khác" not in result.output  # a new year: nothing to confirm
     people = next_year.results("2022-01")
     for name in TDP01_PEOPLE:
