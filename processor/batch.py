@@ -657,23 +657,30 @@ def _write_outputs(
     """Write the summary here, and collect every unit's feedback and next-month form: futures
     already running in the pool, or (without one) their arguments, written here."""
     step = ctx.stage("Ghi kết quả")
-    total = 1 + len(feedbacks) + len(forms)
+    # The clerk's summary names people; the Ban chỉ đạo's copy holds the counts alone, so that
+    # what is emailed around names nobody (issue 24). Without personal rows the two are one.
+    summaries = [(f"tong_hop_{ctx.period}.xlsx", ctx.options.personal_rows)]
+    if ctx.options.personal_rows:
+        summaries.append((f"tong_hop_ban_chi_dao_{ctx.period}.xlsx", False))
+    total = len(summaries) + len(feedbacks) + len(forms)
     step(0, total)
-    produced = [
-        write_summary(
-            ctx.staging / f"tong_hop_{ctx.period}.xlsx",
-            ctx.catalogue,
-            ctx.period,
-            results,
-            consolidated,
-            issues,
-            trend,
-            ctx.run_time,
-            notices=ctx.notices,
-            personal=ctx.options.personal_rows,
+    produced = []
+    for name, personal in summaries:
+        produced.append(
+            write_summary(
+                ctx.staging / name,
+                ctx.catalogue,
+                ctx.period,
+                results,
+                consolidated,
+                issues,
+                trend,
+                ctx.run_time,
+                notices=ctx.notices,
+                personal=personal,
+            )
         )
-    ]
-    step(len(produced), total)
+        step(len(produced), total)
     for kind, jobs in (("feedback", feedbacks), ("form", forms)):
         for job in jobs:
             if isinstance(job, Future):

@@ -359,8 +359,8 @@ def main(ctx: click.Context, verbose: bool) -> None:
     "without_people",
     is_flag=True,
     help=(
-        "Bảng tổng hợp chỉ có số liệu (bỏ các sheet Công dân, Hộ gia đình, Lỗi dữ liệu), "
-        "để gửi Ban chỉ đạo hoặc gửi ra ngoài."
+        "Không ghi bản tổng hợp có dữ liệu cá nhân (các sheet Công dân, Hộ gia đình, Lỗi dữ "
+        "liệu): chỉ ghi bản số liệu, như bản gửi Ban chỉ đạo."
     ),
 )
 @catalogue_option

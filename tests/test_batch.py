@@ -163,30 +163,9 @@ def test_run_outcomes_match_hand_worked_cases(small_town: Path, tmp_path: Path) 
     assert not marked["Tổng quan"].oddHeader.center.text
 
 
-def test_a_summary_without_personal_rows_keeps_the_counts(small_town: Path, tmp_path: Path) -> None:
-    """--khong-du-lieu-ca-nhan: a workbook to send outside the office names nobody."""
-    out = tmp_path / "out"
-    args = ["run", str(small_town), "--ky", "2021-11", "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--kho", str(tmp_path / "kho")])
-    assert result.exit_code == 0, result.output
-    whole = CalamineWorkbook.from_path(str(out / "2021-11" / "tong_hop_2021-11.xlsx"))
-    # Row 2 says when it was made ("Lập lúc 09:41 …"): the two runs may fall in two minutes.
-    overview = whole.get_sheet_by_name("Tổng quan").to_python()
-    del overview[1]
-    result = CliRunner().invoke(
-        main, [*args, "--kho", str(tmp_path / "kho2"), "--khong-du-lieu-ca-nhan"]
-    )
-    assert result.exit_code == 0, result.output
-    summary = out / "2021-11" / "tong_hop_2021-11.xlsx"
+def _names_nobody(summary: Path, sheets: list[str]) -> None:
     book = CalamineWorkbook.from_path(str(summary))
-    assert set(book.sheet_names) == set(whole.sheet_names) - {
-        "Công dân",
-        "Hộ gia đình",
-        "Lỗi dữ liệu",
-    }
-    counts = book.get_sheet_by_name("Tổng quan").to_python()
-    del counts[1]
-    assert counts == overview
+    assert set(book.sheet_names) == set(sheets) - {"Công dân", "Hộ gia đình", "Lỗi dữ liệu"}
     cells = " ".join(
         str(v)
         for n in book.sheet_names
@@ -197,6 +176,39 @@ def test_a_summary_without_personal_rows_keeps_the_counts(small_town: Path, tmp_
     assert openpyxl.load_workbook(summary).properties.category == (
         "Số liệu tổng hợp – không có dữ liệu cá nhân"
     )
+
+
+def _overview(summary: Path) -> list[list]:
+    rows = CalamineWorkbook.from_path(str(summary)).get_sheet_by_name("Tổng quan").to_python()
+    del rows[1]  # "Lập lúc 09:41 …": two runs may fall in two minutes
+    return rows
+
+
+def test_the_committee_gets_the_counts_and_no_names(small_town: Path, tmp_path: Path) -> None:
+    """Every run writes the Ban chỉ đạo's copy beside the clerk's summary: the same counts,
+    without the sheets that name people; --khong-du-lieu-ca-nhan writes only that kind."""
+    out = tmp_path / "out"
+    args = ["run", str(small_town), "--ky", "2021-11", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--kho", str(tmp_path / "kho")])
+    assert result.exit_code == 0, result.output
+    folder = out / "2021-11"
+    whole = folder / "tong_hop_2021-11.xlsx"
+    sheets = CalamineWorkbook.from_path(str(whole)).sheet_names
+    committee = folder / "tong_hop_ban_chi_dao_2021-11.xlsx"
+    _names_nobody(committee, sheets)
+    counts = _overview(committee)
+    assert counts == _overview(whole)
+    assert openpyxl.load_workbook(whole).properties.category == "NỘI BỘ – có dữ liệu cá nhân"
+    manifest = json.loads((folder / "nhat_ky.json").read_text(encoding="utf-8"))
+    assert committee.name in json.dumps(manifest, ensure_ascii=False)
+
+    result = CliRunner().invoke(
+        main, [*args, "--kho", str(tmp_path / "kho2"), "--khong-du-lieu-ca-nhan"]
+    )
+    assert result.exit_code == 0, result.output
+    _names_nobody(whole, sheets)
+    assert _overview(whole) == counts
+    assert not committee.exists()
 
 
 def test_lỗi_dữ_liệu_shows_the_clerk_what_was_typed_and_the_mail_masks_it(

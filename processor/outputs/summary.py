@@ -209,11 +209,13 @@ def criterion_rates(results: Results, catalogue: Catalogue) -> pd.DataFrame:
 INTERNAL_MARK = "NỘI BỘ – có dữ liệu cá nhân"
 INTERNAL_NOTE = (
     "Bảng tổng hợp của cơ quan: có họ tên, năm sinh và tiêu chí chưa đạt của từng người. "
-    "Không niêm yết, không gửi ra ngoài; danh sách niêm yết là văn bản của lệnh binh-xet."
+    "Không niêm yết, không gửi ra ngoài: bản gửi Ban chỉ đạo là tong_hop_ban_chi_dao_<kỳ>.xlsx; "
+    "danh sách niêm yết là văn bản của lệnh binh-xet."
 )
 COUNTS_MARK = "Số liệu tổng hợp – không có dữ liệu cá nhân"
 COUNTS_NOTE = (
-    "Bảng tổng hợp chỉ có số liệu theo danh hiệu, đơn vị và tiêu chí (--khong-du-lieu-ca-nhan)."
+    "Bảng tổng hợp chỉ có số liệu theo danh hiệu, đơn vị và tiêu chí, không nêu tên ai: "
+    "bản để gửi Ban chỉ đạo."
 )
 # Printed at the top of every page of the sheets that name people.
 INTERNAL_HEADER = '&C&"Times New Roman,Bold"NỘI BỘ – CÓ DỮ LIỆU CÁ NHÂN, KHÔNG NIÊM YẾT'
