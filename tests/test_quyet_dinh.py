@@ -254,3 +254,27 @@ def test_posting_lists_for_the_vote_meeting(november, small_town):  # noqa: F811
     only = _run(["binh-xet", "--ky", "2021-11", "--don-vi", "TDP02", *_flat(november)])
     assert only.exit_code == 0, only.output
     assert sorted(p.name for p in folder.iterdir()) == names  # the others are kept
+
+
+def test_a_household_whose_heads_name_was_refused_is_on_no_paper(small_town, tmp_path):  # noqa: F811
+    """Issue 24 item 14: TDP02-H002's head typed as a formula (=1+1) is refused as a name; the
+    household still reaches the title, but a decision cannot recognise a family by a blank, so
+    it is on no paper and quyet-dinh names it and says what to fix."""
+    form = small_town / "TDP02_2021-11.xlsx"
+    book = openpyxl.load_workbook(form)
+    sheet = book["Hộ gia đình"]
+    head = next(c for row in sheet.iter_rows() for c in row if c.value == "Vũ Thị Lan")
+    head.value = "=1+1"
+    book.save(form)
+    options = {"--out": str(tmp_path / "out"), "--kho": str(tmp_path / "kho")}
+    ran = _run(["run", str(small_town), "--ky", "2021-11", *_flat(options)])
+    assert ran.exit_code in (0, 1), ran.output
+    result = _run(["quyet-dinh", "--nam", "2021", *_flat(options)])
+    assert result.exit_code == 0, result.output
+    assert "chưa có tên chủ hộ" in result.output and "TDP02-H002" in result.output
+    folder = _folder(options)
+    printed = "\n".join("\n".join(texts(Document(path))) for path in sorted(folder.glob("*.docx")))
+    assert "=1+1" not in printed and "1+1" not in printed
+    assert "TDP02-H002" not in printed
+    decision = "\n".join(texts(Document(folder / "quyet_dinh_GD_2021.docx")))
+    assert "Đỗ Văn Khoa" in decision  # TDP02-H001, named, still recognised

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, describe_changes, snapshot
 from processor.domain.errors import HistoryError
 from processor.outputs import document_context as ctx
@@ -93,7 +94,29 @@ def reconcile(catalogue: Catalogue, results: Results, year: int) -> tuple[Result
             return frame
         return frame[frame["unit_code"].astype(str).isin(listed)]
 
-    return Results(*(keep(f) for f in frames)), notes
+    citizens, households, units = (keep(f) for f in frames)
+    households, nameless = _without_heads(households)
+    if nameless:
+        notes.append(
+            f"Hộ đạt danh hiệu nhưng chưa có tên chủ hộ (ô Chủ hộ để trống hoặc không phải họ "
+            f"tên), không đưa vào văn bản nào: {', '.join(nameless)}. Văn bản công nhận phải ghi "
+            f"tên chủ hộ: sửa ô Chủ hộ ở biểu mẫu kỳ {period} của đơn vị, nhận lại rồi chạy lại "
+            f"'kieumau run <thư mục> --ky {period}' trước khi lập văn bản."
+        )
+    return Results(citizens, households, units), notes
+
+
+def _without_heads(households: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The households a paper can name, and the codes of recognised ones it cannot: a head's
+    name refused as read (a number, a formula) is blank, and a decision does not print a blank
+    where a family's name goes."""
+    if households is None or households.empty or "head_name" not in households:
+        return households, []
+    head = households["head_name"].fillna("").astype(str).str.strip()
+    achieved = households["outcome"].eq(S.ACHIEVED) if "outcome" in households else False
+    nameless = head.eq("") & achieved
+    codes = households.loc[nameless, "household_code"].astype(str).tolist()
+    return households[~nameless], codes
 
 
 # Settings and title columns that only the papers read: changing them needs no new scoring.
