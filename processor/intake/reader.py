@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -356,39 +357,19 @@ def _identify(
     info_rows: list[list],
     expected: Period | None,
 ) -> bool:
+    """Whose form this is and for which month, from _meta, else Thông tin, else the title; and
+    whether its version can be read. False when the file cannot count (its issue says why)."""
     info = _key_values(info_rows)
-    info_raw, info_cell = info.get(fold(S.FORM_INFO.label("unit_code")), (None, ""))
-    info_unit = cells.parse_code(cells.column([info_raw]))[0]
-    meta_raw, meta_cell = meta.get("unit_code", (None, ""))
-    meta_unit = None if cells.is_blank(meta_raw) else nfc(str(meta_raw)).upper()
-    unit_code = meta_unit or info_unit
     period_raw, period_cell = meta.get("period", (None, ""))
     period_sheet = S.FORM_META
     if cells.is_blank(period_raw):
         period_raw, period_cell = info.get(fold(S.FORM_INFO.label("period")), (None, ""))
         period_sheet = S.FORM_INFO.name
-    if not unit_code:
-        found = _identify_by_title(wb, catalogue)
-        if found is None:
-            sub.issue("FILE_UNIDENTIFIED", S.FORM_INFO.name)
-            return False
-        unit_code, period_raw = found
-        period_sheet, period_cell = "", ""
-        sub.issue("FILE_NO_META", detail=f"{unit_code}, kỳ {period_raw}")
-    if meta_unit and info_unit and meta_unit != info_unit:
-        sub.issue(
-            "FILE_UNIT_MISMATCH",
-            S.FORM_INFO.name,
-            info_cell,
-            detail=f"{info_unit} ≠ {meta_unit}",
-        )
+    unit = _unit_of(sub, catalogue, wb, meta, info)
+    if unit is None:
         return False
-    unit_sheet, unit_cell = (S.FORM_META, meta_cell) if meta_unit else (S.FORM_INFO.name, info_cell)
-    if catalogue.unit(unit_code) is None:
-        sub.issue("FILE_UNKNOWN_UNIT", unit_sheet, unit_cell, detail=unit_code)
-        sub.status = OTHER_UNIT
-        return False
-    sub.unit_code = unit_code
+    if unit.by_title is not None:
+        period_raw, period_sheet, period_cell = unit.by_title, "", ""
     try:
         period = Period.parse(period_raw)
     except KieumauError:
@@ -399,23 +380,68 @@ def _identify(
         sub.issue("FILE_OTHER_PERIOD", period_sheet, period_cell, str(expected), str(period))
         sub.status = OTHER_PERIOD
         return False
-    if meta:
-        version_raw, version_cell = meta.get("form_version", ("", ""))
-        sub.form_version = "" if cells.is_blank(version_raw) else str(version_raw)
-        fingerprint_raw, fingerprint_cell = meta.get("catalogue_fingerprint", ("", ""))
-        sub.fingerprint = "" if cells.is_blank(fingerprint_raw) else str(fingerprint_raw)
-        try:
-            version = int(float(sub.form_version))
-        except ValueError:
-            version = -1
-        if version < 1 or version > S.FORM_VERSION:
-            sub.issue(
-                "FILE_INCOMPATIBLE_VERSION", S.FORM_META, version_cell, detail=sub.form_version
-            )
-            return False
-        if sub.fingerprint != catalogue.fingerprint:
-            sub.issue("FILE_OLD_VERSION", S.FORM_META, fingerprint_cell, detail=sub.fingerprint)
+    if meta and not _version_readable(sub, catalogue, meta):
+        return False
     sub.info = _info_values(sub, info)
+    return True
+
+
+@dataclass(frozen=True)
+class _FoundUnit:
+    code: str
+    by_title: str | None  # the period read from the title, when the unit was found there
+
+
+def _unit_of(
+    sub: Submission, catalogue: Catalogue, wb: _Workbook, meta: dict, info: dict
+) -> _FoundUnit | None:
+    """The catalogue's unit the form belongs to (sub.unit_code set), or None with an issue."""
+    info_raw, info_cell = info.get(fold(S.FORM_INFO.label("unit_code")), (None, ""))
+    info_unit = cells.parse_code(cells.column([info_raw]))[0]
+    meta_raw, meta_cell = meta.get("unit_code", (None, ""))
+    meta_unit = None if cells.is_blank(meta_raw) else nfc(str(meta_raw)).upper()
+    unit_code = meta_unit or info_unit
+    by_title = None
+    if not unit_code:
+        found = _identify_by_title(wb, catalogue)
+        if found is None:
+            sub.issue("FILE_UNIDENTIFIED", S.FORM_INFO.name)
+            return None
+        unit_code, by_title = found
+        sub.issue("FILE_NO_META", detail=f"{unit_code}, kỳ {by_title}")
+    if meta_unit and info_unit and meta_unit != info_unit:
+        sub.issue(
+            "FILE_UNIT_MISMATCH",
+            S.FORM_INFO.name,
+            info_cell,
+            detail=f"{info_unit} ≠ {meta_unit}",
+        )
+        return None
+    unit_sheet, unit_cell = (S.FORM_META, meta_cell) if meta_unit else (S.FORM_INFO.name, info_cell)
+    if catalogue.unit(unit_code) is None:
+        sub.issue("FILE_UNKNOWN_UNIT", unit_sheet, unit_cell, detail=unit_code)
+        sub.status = OTHER_UNIT
+        return None
+    sub.unit_code = unit_code
+    return _FoundUnit(unit_code, by_title)
+
+
+def _version_readable(sub: Submission, catalogue: Catalogue, meta: dict) -> bool:
+    """The form's version from _meta: too old or too new to read is False, with its issue; a
+    form made from an earlier catalogue is read, with a warning."""
+    version_raw, version_cell = meta.get("form_version", ("", ""))
+    sub.form_version = "" if cells.is_blank(version_raw) else str(version_raw)
+    fingerprint_raw, fingerprint_cell = meta.get("catalogue_fingerprint", ("", ""))
+    sub.fingerprint = "" if cells.is_blank(fingerprint_raw) else str(fingerprint_raw)
+    try:
+        version = int(float(sub.form_version))
+    except ValueError:
+        version = -1
+    if version < 1 or version > S.FORM_VERSION:
+        sub.issue("FILE_INCOMPATIBLE_VERSION", S.FORM_META, version_cell, detail=sub.form_version)
+        return False
+    if sub.fingerprint != catalogue.fingerprint:
+        sub.issue("FILE_OLD_VERSION", S.FORM_META, fingerprint_cell, detail=sub.fingerprint)
     return True
 
 
@@ -586,20 +612,7 @@ def _read_table(
     identity = _IDENTITY[sheet.name]
     _missing_columns(sub, sheet.name, columns, positions, header_row, catalogue, household_optional)
     _merged_cells(sub, wb, sheet.name, header_row)
-    by_row = dict(filled)
-
-    def row_who(i: int) -> str:
-        row = by_row.get(i)
-        if row is None or isinstance(row, _UnreadableRow):
-            return ""
-        width = len(row)
-        return who(
-            sheet.name,
-            lambda k: row[positions[k]] if positions.get(k, width) < width else None,
-            i + 1,
-        )
-
-    _formula_issues(sub, wb, sheet.name, row_who)
+    _formula_issues(sub, wb, sheet.name, _row_who(sheet.name, positions, filled))
     for i, row in filled:
         if isinstance(row, _UnreadableRow):
             sub.issue("ROW_UNREADABLE", sheet.name, cell_name(i, 0), who=f"Dòng {i + 1}")
@@ -623,14 +636,36 @@ def _read_table(
     count.rejected = count.read - count.accepted
     setattr(sub, target, frame)
     if bad_rows and target != "tasks":
-        # Not counted, but the unit's next form keeps them as typed, the bad cell marked:
-        # a person the unit sent never vanishes from its list without a word.
-        rejected = _frame(typed, ~keep, labels)
-        rejected["_raw"] = cells.column([unread.get(label) for label in labels[~keep].tolist()])
-        for position, marks in enumerate(rejected["_raw"].tolist()):
-            for key in marks or ():  # a marked cell shows what was typed, not what was read
-                rejected.iat[position, rejected.columns.get_loc(key)] = None
-        sub.rejected_rows[target] = rejected
+        sub.rejected_rows[target] = _rejected_frame(typed, ~keep, labels, unread)
+
+
+def _rejected_frame(
+    typed: dict[str, _Typed], rejected: np.ndarray, labels: np.ndarray, unread: dict
+) -> pd.DataFrame:
+    """The rows rejected as read, as typed: not counted, but the unit's next form keeps them
+    with the bad cell marked, so a person the unit sent never vanishes without a word."""
+    frame = _frame(typed, rejected, labels)
+    frame["_raw"] = cells.column([unread.get(label) for label in labels[rejected].tolist()])
+    for position, marks in enumerate(frame["_raw"].tolist()):
+        for key in marks or ():  # a marked cell shows what was typed, not what was read
+            frame.iat[position, frame.columns.get_loc(key)] = None
+    return frame
+
+
+def _row_who(sheet: str, positions: dict[str, int], filled: list) -> Callable[[int], str]:
+    """who() of a data row by its 0-based number, from the cells as read ('' if unreadable)."""
+    by_row = dict(filled)
+
+    def row_who(i: int) -> str:
+        row = by_row.get(i)
+        if row is None or isinstance(row, _UnreadableRow):
+            return ""
+        width = len(row)
+        return who(
+            sheet, lambda k: row[positions[k]] if positions.get(k, width) < width else None, i + 1
+        )
+
+    return row_who
 
 
 def _missing_columns(
@@ -807,6 +842,58 @@ def _distinct_texts(columns: list[np.ndarray]) -> list[str]:
     return [v for v in pd.unique(np.concatenate(columns)) if isinstance(v, str)]
 
 
+class _Marks:
+    """What typing a sheet's columns found: the rows rejected (labels), and per row the cells
+    kept as unknown with their text as typed ('' for a blank where a value is needed)."""
+
+    def __init__(
+        self, sub: Submission, sheet: str, raw: dict, labels: np.ndarray, positions: dict
+    ) -> None:
+        self.sub = sub
+        self.sheet = sheet
+        self.raw = raw
+        self.labels = labels
+        self.positions = positions
+        self.bad: set[int] = set()
+        self.unread: dict[int, dict[str, str]] = {}
+        self._position_of: dict[int, int] = {}
+
+    def whose(self, label: int) -> str:
+        if not self._position_of:
+            self._position_of.update((label, i) for i, label in enumerate(self.labels.tolist()))
+        i = self._position_of[label]
+        return who(self.sheet, lambda key: self.raw[key][i] if key in self.raw else None, label + 1)
+
+    def record(self, key: str, problems: list) -> None:
+        """An issue per problem; an error rejects the row, a cell to fix is kept unknown. Both
+        are marked on the next form with what was typed."""
+        for label, code, value, detail in problems:
+            shown = cells.as_typed(value)
+            cell = cell_name(label, self.positions[key])
+            issue = self.sub.issue(code, self.sheet, cell, shown, detail, self.whose(label))
+            if issue.severity == ERROR:
+                self.bad.add(label)
+                self.unread.setdefault(label, {})[key] = shown
+            elif KINDS[code].fix:
+                self.unread.setdefault(label, {})[key] = shown
+
+    def blanks(self, column: S.Column, typed: _Typed, problems: list, identity: str) -> None:
+        """Required cells left empty: the row's identity rejects it, another cell is unknown. A
+        value that could not be read already has its own message."""
+        missing = _blank(typed)
+        if problems:
+            missing &= ~np.isin(self.labels, [problem[0] for problem in problems])
+        for label in self.labels[missing].tolist():
+            cell = cell_name(label, self.positions[column.key])
+            who = self.whose(label)
+            if column.key == identity:
+                self.sub.issue("VALUE_REQUIRED", self.sheet, cell, detail=column.label, who=who)
+                self.bad.add(label)
+            else:
+                self.sub.issue("VALUE_MISSING", self.sheet, cell, detail=column.label, who=who)
+            self.unread.setdefault(label, {})[column.key] = ""
+
+
 def _type_columns(
     sub: Submission,
     sheet: str,
@@ -822,29 +909,9 @@ def _type_columns(
     not attributable to anyone), and per label the cells kept as unknown, with their text as
     typed ('' for a blank where a value is needed): the frame's ``_raw``."""
     out: dict[str, _Typed] = {}
-    bad: set[int] = set()
-    unread: dict[int, dict[str, str]] = {}
+    marks = _Marks(sub, sheet, raw, labels, positions)
     by_code = {c.code: c for c in catalogue.criteria}
     identity = _IDENTITY[sheet]
-    position_of: dict[int, int] = {}
-
-    def whose(label: int) -> str:
-        if not position_of:
-            position_of.update((label, i) for i, label in enumerate(labels.tolist()))
-        i = position_of[label]
-        return who(sheet, lambda key: raw[key][i] if key in raw else None, label + 1)
-
-    def record(key: str, problems: list) -> None:
-        for label, code, value, detail in problems:
-            shown = cells.as_typed(value)
-            cell = cell_name(label, positions[key])
-            issue = sub.issue(code, sheet, cell, shown, detail, whose(label))
-            if issue.severity == ERROR:
-                bad.add(label)
-                unread.setdefault(label, {})[key] = shown  # marked on the next form
-            elif KINDS[code].fix:
-                unread.setdefault(label, {})[key] = shown
-
     texts = [c.key for c in columns if c.kind in ("text", "code") and c.key in raw]
     # One look at the distinct texts of all those columns together: nearly always none needs
     # normalizing, and a look per column cost more in pandas' calls than in the texts.
@@ -862,26 +929,13 @@ def _type_columns(
             problems = []  # the row's number in the list is not data: nothing to fix in it
         if column.key in _NAMES:
             problems = _names(typed, labels, column.key == identity)
-        record(column.key, problems)
+        marks.record(column.key, problems)
         if column.required and column.key not in optional:
-            # A value that could not be read already has its own message; only truly empty
-            # cells are "missing".
-            missing = _blank(typed)
-            if problems:
-                missing &= ~np.isin(labels, [problem[0] for problem in problems])
-            for label in labels[missing].tolist():
-                cell = cell_name(label, positions[column.key])
-                if column.key == identity:
-                    sub.issue("VALUE_REQUIRED", sheet, cell, detail=column.label, who=whose(label))
-                    bad.add(label)
-                    unread.setdefault(label, {})[column.key] = ""
-                else:
-                    sub.issue("VALUE_MISSING", sheet, cell, detail=column.label, who=whose(label))
-                    unread.setdefault(label, {})[column.key] = ""
+            marks.blanks(column, typed, problems, identity)
         if column.kind == "date":
             typed[typed == "year-only"] = None
         out[column.key] = typed
-    return out, bad, unread
+    return out, marks.bad, marks.unread
 
 
 def _parse_column(
@@ -1038,67 +1092,83 @@ def _cross_checks(sub: Submission, catalogue: Catalogue, is_tdp: bool) -> None:
     cheaper in Python than the pandas calls it took (a tenth of reading a file)."""
     if is_tdp:
         _rows_of_other_units(sub, catalogue)
-    citizens = sub.citizens
-    if not citizens.empty:
-        sheet = S.FORM_CITIZENS.name
-        drop: set[int] = set()
-        rows = citizens["_row"].tolist()
-        keys = citizens["cccd"].to_numpy(dtype=object)
-        no_id = pd.isna(keys)
-        if no_id.any():
-            # Without a CCCD, a citizen is the same person when name, birth date (or year) and
-            # household match.
-            names, births, years, homes = (
-                _as_text(citizens[column].to_numpy(dtype=object)[no_id])
-                for column in ("full_name", "birth_date", "birth_year", "household_code")
-            )
-            keys = keys.copy()
-            keys[no_id] = [
-                f"~{name}|{born}|{year}|{home}"
-                for name, born, year, home in zip(names, births, years, homes, strict=True)
-            ]
-        for position, first in _duplicates(keys.tolist()):
-            sub.issue(
-                "CITIZEN_DUPLICATE",
-                sheet,
-                sub.cell(sheet, "full_name", rows[position]),
-                detail=rows[first],
-                who=_frame_who(sheet, citizens, position),
-            )
-            drop.add(position)
+    if not sub.citizens.empty:
+        drop = _citizen_duplicates(sub)
         if is_tdp and not sub.households.empty:
-            known = {
-                h for h in sub.households["household_code"].tolist() if not cells.is_missing(h)
-            }
-            for position, home in enumerate(citizens["household_code"].tolist()):
-                if position not in drop and not cells.is_missing(home) and home not in known:
-                    sub.issue(
-                        "HOUSEHOLD_UNKNOWN",
-                        sheet,
-                        sub.cell(sheet, "household_code", rows[position]),
-                        home,
-                        who=_frame_who(sheet, citizens, position),
-                    )
-                    _unknown(citizens, position, "household_code", home)
+            _unknown_households(sub, drop)
         sub.reject_rows("citizens", drop, ("full_name", "CITIZEN_DUPLICATE"))
-    households = sub.households
-    if not households.empty:
-        sheet = S.FORM_HOUSEHOLDS.name
-        drop = set()
-        rows = households["_row"].tolist()
-        codes = households["household_code"].tolist()
-        for position, first in _duplicates([None if cells.is_missing(c) else c for c in codes]):
+    if not sub.households.empty:
+        _household_duplicates(sub)
+    _check_votes(sub)
+
+
+def _citizen_duplicates(sub: Submission) -> set[int]:
+    """The positions of citizens typed twice, each told which row it repeats."""
+    citizens = sub.citizens
+    sheet = S.FORM_CITIZENS.name
+    rows = citizens["_row"].tolist()
+    keys = citizens["cccd"].to_numpy(dtype=object)
+    no_id = pd.isna(keys)
+    if no_id.any():
+        # Without a CCCD, a citizen is the same person when name, birth date (or year) and
+        # household match.
+        names, births, years, homes = (
+            _as_text(citizens[column].to_numpy(dtype=object)[no_id])
+            for column in ("full_name", "birth_date", "birth_year", "household_code")
+        )
+        keys = keys.copy()
+        keys[no_id] = [
+            f"~{name}|{born}|{year}|{home}"
+            for name, born, year, home in zip(names, births, years, homes, strict=True)
+        ]
+    drop: set[int] = set()
+    for position, first in _duplicates(keys.tolist()):
+        sub.issue(
+            "CITIZEN_DUPLICATE",
+            sheet,
+            sub.cell(sheet, "full_name", rows[position]),
+            detail=rows[first],
+            who=_frame_who(sheet, citizens, position),
+        )
+        drop.add(position)
+    return drop
+
+
+def _unknown_households(sub: Submission, duplicates: set[int]) -> None:
+    """A citizen whose household code is not in the Hộ gia đình sheet: that cell unknown."""
+    citizens = sub.citizens
+    sheet = S.FORM_CITIZENS.name
+    rows = citizens["_row"].tolist()
+    known = {h for h in sub.households["household_code"].tolist() if not cells.is_missing(h)}
+    for position, home in enumerate(citizens["household_code"].tolist()):
+        if position not in duplicates and not cells.is_missing(home) and home not in known:
             sub.issue(
-                "HOUSEHOLD_DUPLICATE",
+                "HOUSEHOLD_UNKNOWN",
                 sheet,
                 sub.cell(sheet, "household_code", rows[position]),
-                codes[position],
-                rows[first],
-                who=_frame_who(sheet, households, position),
+                home,
+                who=_frame_who(sheet, citizens, position),
             )
-            drop.add(position)
-        sub.reject_rows("households", drop, ("household_code", "HOUSEHOLD_DUPLICATE"))
-    _check_votes(sub)
+            _unknown(citizens, position, "household_code", home)
+
+
+def _household_duplicates(sub: Submission) -> None:
+    households = sub.households
+    sheet = S.FORM_HOUSEHOLDS.name
+    rows = households["_row"].tolist()
+    codes = households["household_code"].tolist()
+    drop = set()
+    for position, first in _duplicates([None if cells.is_missing(c) else c for c in codes]):
+        sub.issue(
+            "HOUSEHOLD_DUPLICATE",
+            sheet,
+            sub.cell(sheet, "household_code", rows[position]),
+            codes[position],
+            rows[first],
+            who=_frame_who(sheet, households, position),
+        )
+        drop.add(position)
+    sub.reject_rows("households", drop, ("household_code", "HOUSEHOLD_DUPLICATE"))
 
 
 def _unknown(frame: pd.DataFrame, position: int, key: str, typed: object) -> None:
