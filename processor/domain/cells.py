@@ -15,6 +15,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -439,67 +440,86 @@ def parse_dates(
       in an Excel whose order of day and month may not be ours: a real date that reads both
       ways (02/06/1966) is not trusted, and flagged (DATE_AMBIGUOUS).
     """
-
-    def parse(raw: object):
-        if is_blank(raw):
-            return (None, None), None, None
-        if isinstance(raw, dt.datetime | dt.date):
-            day = raw.date() if isinstance(raw, dt.datetime) else raw
-            if birth and _TYPED_YEAR_DATES[0] <= day.year <= _TYPED_YEAR_DATES[1]:
-                serial = (day - _EXCEL_EPOCH.date()).days
-                if earliest <= serial <= latest:
-                    return (None, serial), "DATE_TYPED_YEAR", serial
-                return (None, None), "DATE_IMPLAUSIBLE", "có lẽ là một số gõ vào ô định dạng Ngày"
-            return (day, day.year), None, None
-        if isinstance(raw, bool):
-            return (None, None), "DATE_INVALID", None
-        if isinstance(raw, int | float):
-            number = float(raw)
-            if number.is_integer() and earliest <= number <= latest:
-                return (None, int(number)), "DATE_YEAR_ONLY", None
-            if 1 <= number < 2958466:
-                day = (_EXCEL_EPOCH + dt.timedelta(days=int(number))).date()
-                if earliest <= day.year <= latest:
-                    # A date cell reads back as a date; a bare serial means the cell lost its
-                    # date format, so say how it was read (SPEC §7).
-                    return (day, day.year), "DATE_SERIAL", day.strftime("%d/%m/%Y")
-            return (None, None), "DATE_INVALID", None
-        text = typed_text(str(raw))
-        day, year, month_first = _date_from_text(text)
-        if year is None or not earliest <= year <= latest:
-            return (None, None), "DATE_INVALID", None
-        if day is None:
-            return (None, year), "DATE_YEAR_ONLY", None
-        code = "DATE_MONTH_FIRST" if month_first else "DATE_AS_TEXT"
-        return (day, year), code, day.strftime("%d/%m/%Y")
-
-    def bulk(values: list) -> list[object] | None:
-        """Real dates, and empty cells."""
-        if not all(type(v) is dt.date or v == "" for v in values):
-            return None
-        if birth and any(
-            type(v) is dt.date and _TYPED_YEAR_DATES[0] <= v.year <= _TYPED_YEAR_DATES[1]
-            for v in values
-        ):
-            return None
-        return [(v, v.year) if type(v) is dt.date else (None, None) for v in values]
-
-    lookup, codes, problems = _parse_distinct(array, labels, parse, bulk)
+    lookup, codes, problems = _parse_distinct(
+        array,
+        labels,
+        partial(_date_cell, earliest=earliest, latest=latest, birth=birth),
+        partial(_real_dates, birth=birth),
+    )
     day_of = np.empty(len(lookup), dtype=object)
     day_of[:] = [pair[0] for pair in lookup]
     year_of = pd.array([pair[1] for pair in lookup], dtype="Int64")
     days, years = day_of[codes], year_of[codes]
     if birth and any(type(v) is str and _one_order_only(typed_text(v)) for v in array):
-        for position, value in enumerate(array):
-            if isinstance(value, dt.date) and days[position] is not None:
-                day = days[position]
-                if _either_order(day):
-                    swapped = dt.date(day.year, day.day, day.month)
-                    shown = f"{day:%d/%m/%Y} hoặc {swapped:%d/%m/%Y}"
-                    problems.append((labels[position], "DATE_AMBIGUOUS", value, shown))
-                    days[position] = None
-                    years[position] = pd.NA
+        _distrust_either_order(array, labels, days, years, problems)
     return days, years, problems
+
+
+def _date_cell(raw: object, earliest: int, latest: int, birth: bool):
+    """One distinct cell of a date column: ((date, year), problem code, detail)."""
+    if is_blank(raw):
+        return (None, None), None, None
+    if isinstance(raw, dt.datetime | dt.date):
+        day = raw.date() if isinstance(raw, dt.datetime) else raw
+        if birth and _TYPED_YEAR_DATES[0] <= day.year <= _TYPED_YEAR_DATES[1]:
+            serial = (day - _EXCEL_EPOCH.date()).days
+            if earliest <= serial <= latest:
+                return (None, serial), "DATE_TYPED_YEAR", serial
+            return (None, None), "DATE_IMPLAUSIBLE", "có lẽ là một số gõ vào ô định dạng Ngày"
+        return (day, day.year), None, None
+    if isinstance(raw, bool):
+        return (None, None), "DATE_INVALID", None
+    if isinstance(raw, int | float):
+        number = float(raw)
+        if number.is_integer() and earliest <= number <= latest:
+            return (None, int(number)), "DATE_YEAR_ONLY", None
+        if 1 <= number < 2958466:
+            day = (_EXCEL_EPOCH + dt.timedelta(days=int(number))).date()
+            if earliest <= day.year <= latest:
+                # A date cell reads back as a date; a bare serial means the cell lost its
+                # date format, so say how it was read (SPEC §7).
+                return (day, day.year), "DATE_SERIAL", day.strftime("%d/%m/%Y")
+        return (None, None), "DATE_INVALID", None
+    text = typed_text(str(raw))
+    day, year, month_first = _date_from_text(text)
+    if year is None or not earliest <= year <= latest:
+        return (None, None), "DATE_INVALID", None
+    if day is None:
+        return (None, year), "DATE_YEAR_ONLY", None
+    code = "DATE_MONTH_FIRST" if month_first else "DATE_AS_TEXT"
+    return (day, year), code, day.strftime("%d/%m/%Y")
+
+
+def _real_dates(values: list, birth: bool) -> list[object] | None:
+    """The fast path: a column of real dates and empty cells, else None."""
+    if not all(type(v) is dt.date or v == "" for v in values):
+        return None
+    if birth and any(
+        type(v) is dt.date and _TYPED_YEAR_DATES[0] <= v.year <= _TYPED_YEAR_DATES[1]
+        for v in values
+    ):
+        return None
+    return [(v, v.year) if type(v) is dt.date else (None, None) for v in values]
+
+
+def _distrust_either_order(
+    array: np.ndarray,
+    labels: Sequence[object],
+    days: np.ndarray,
+    years: pd.arrays.IntegerArray,
+    problems: list[Problem],
+) -> None:
+    """In a column where someone typed day and month in the other order, a real date that reads
+    both ways is unknown, and flagged."""
+    for position, value in enumerate(array):
+        if isinstance(value, dt.date) and days[position] is not None:
+            day = days[position]
+            if _either_order(day):
+                swapped = dt.date(day.year, day.day, day.month)
+                shown = f"{day:%d/%m/%Y} hoặc {swapped:%d/%m/%Y}"
+                problems.append((labels[position], "DATE_AMBIGUOUS", value, shown))
+                days[position] = None
+                years[position] = pd.NA
 
 
 def parse_cccd(array: np.ndarray, labels: Sequence[object]) -> tuple[np.ndarray, list[Problem]]:
