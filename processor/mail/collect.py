@@ -25,6 +25,7 @@ from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.issues import ERROR
 from processor.domain.periods import Period
 from processor.intake.reader import read_submission
+from processor.intake.submission import Submission
 from processor.mail.attachments import FORM, Attachment, ParsedMail, parse_mail
 from processor.mail.ledger import Ledger, SavedFile
 from processor.mail.servers import units_by_address
@@ -243,6 +244,9 @@ class _Collector:
         sender_unit: Unit | None,
         suspicious: bool,
     ) -> bool:
+        """Save one form of a mail into the month's inbox (or aside, when the sender looks
+        forged); True when it was saved there. A copy already saved, or a form of another
+        month, is listed and not saved."""
         report, period = self.report, str(self.period)
         sha = attachment.sha256
         if (earlier := self.ledger.saved_file(period, sha)) is not None:
@@ -267,20 +271,7 @@ class _Collector:
             )
             return False
         unit = sub.unit_code or (sender_unit.code if sender_unit else None)
-        if sub.unit_code and sender_unit and sub.unit_code != sender_unit.code:
-            report.remarks.append(
-                Listed(
-                    line,
-                    attachment.shown,
-                    f"biểu mẫu của {sub.unit_code} gửi từ địa chỉ của {sender_unit.code}: "
-                    f"tính cho {sub.unit_code} theo mã trong biểu mẫu",
-                )
-            )
-        errors = [i for i in sub.issues if i.severity == ERROR and i.code.startswith("FILE_")]
-        if errors:
-            report.remarks.append(
-                Listed(line, attachment.shown, f"đã lưu nhưng tệp có lỗi: {errors[0].message}")
-            )
+        self._remark_on(sub, line, attachment, sender_unit)
         stamp = received.astimezone().strftime("%Y%m%d-%H%M%S")
         name = f"{unit or UNKNOWN_UNIT}_{period}_{stamp}_{sha[:8]}{suffix}"
         folder = self.aside if suspicious else self.inbox
@@ -301,3 +292,24 @@ class _Collector:
         )
         report.saved.append(saved)
         return True
+
+    def _remark_on(
+        self, sub: Submission, line: MailLine, attachment: Attachment, sender_unit: Unit | None
+    ) -> None:
+        """What the clerk should know of a form saved: sent from another unit's address, or a
+        file the batch will refuse."""
+        remarks = self.report.remarks
+        if sub.unit_code and sender_unit and sub.unit_code != sender_unit.code:
+            remarks.append(
+                Listed(
+                    line,
+                    attachment.shown,
+                    f"biểu mẫu của {sub.unit_code} gửi từ địa chỉ của {sender_unit.code}: "
+                    f"tính cho {sub.unit_code} theo mã trong biểu mẫu",
+                )
+            )
+        errors = [i for i in sub.issues if i.severity == ERROR and i.code.startswith("FILE_")]
+        if errors:
+            remarks.append(
+                Listed(line, attachment.shown, f"đã lưu nhưng tệp có lỗi: {errors[0].message}")
+            )
