@@ -704,6 +704,52 @@ def _repeat(value: str | None) -> int:
         return 1
 
 
+class _OdsTable:
+    """What one table of an .ods holds, counted as its cells and rows go by."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.row = self.col = 0
+        self.row_has = False
+        self.rows = self.last_row = self.last_column = self.formula_count = 0
+        self.far_cell = ""
+        self.formulas: list[str] = []
+
+    def start_row(self) -> None:
+        self.col, self.row_has = 0, False
+
+    def cell(self, elem) -> None:
+        repeat = _repeat(elem.get(f"{_ODS_TABLE}number-columns-repeated"))
+        if elem.get(f"{_ODS_OFFICE}value-type") is not None or len(elem):
+            self.row_has = True
+            if self.col + repeat > self.last_column:
+                self.last_column = self.col + repeat
+                self.far_cell = cell_name(self.row, self.col + repeat - 1)
+        if elem.get(f"{_ODS_TABLE}formula") is not None:
+            self.formula_count += 1
+            if len(self.formulas) < MAX_FORMULA_CELLS:
+                self.formulas.append(cell_name(self.row, self.col))
+        self.col += repeat
+
+    def end_row(self, elem) -> None:
+        repeat = _repeat(elem.get(f"{_ODS_TABLE}number-rows-repeated"))
+        if self.row_has:
+            self.rows, self.last_row = self.rows + repeat, self.row + repeat
+        self.row += repeat
+
+    def scan(self) -> SheetScan:
+        far = self.far_cell if self.last_column > 26 else ""
+        return SheetScan(
+            self.rows,
+            self.rows,
+            self.last_row,
+            self.last_column,
+            far,
+            tuple(self.formulas),
+            self.formula_count,
+        )
+
+
 def _scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
     """Rows and columns that hold something, per table, counting LibreOffice's repeats
     (a row repeated a million times is one element but a million rows to calamine)."""
@@ -715,10 +761,7 @@ def _scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
         raise _Refused("FILE_TOO_LARGE", f"content.xml: {info.file_size // 2**20} MB")
     scans: dict[str, SheetScan] = {}
     stack: list = []
-    name, row, col, row_has = "", 0, 0, False
-    rows = last_row = last_column = formula_count = 0
-    far_cell = ""
-    formulas: list[str] = []
+    table = _OdsTable("")
     with archive.open(info) as member:
         _check_prolog("content.xml", member.read(_PROLOG_LIMIT), info.file_size)
     try:
@@ -728,41 +771,25 @@ def _scan_ods(archive: zipfile.ZipFile) -> dict[str, SheetScan]:
                 if event == "start":
                     stack.append(elem)
                     if tag == f"{_ODS_TABLE}table":
-                        name, row = elem.get(f"{_ODS_TABLE}name", ""), 0
-                        rows = last_row = last_column = formula_count = 0
-                        far_cell, formulas = "", []
+                        table = _OdsTable(elem.get(f"{_ODS_TABLE}name", ""))
                     elif tag == f"{_ODS_TABLE}table-row":
-                        col, row_has = 0, False
+                        table.start_row()
                     continue
                 stack.pop()
                 if tag in _ODS_CELLS:
-                    repeat = _repeat(elem.get(f"{_ODS_TABLE}number-columns-repeated"))
-                    if elem.get(f"{_ODS_OFFICE}value-type") is not None or len(elem):
-                        row_has = True
-                        if col + repeat > last_column:
-                            last_column, far_cell = col + repeat, cell_name(row, col + repeat - 1)
-                    if elem.get(f"{_ODS_TABLE}formula") is not None:
-                        formula_count += 1
-                        if len(formulas) < MAX_FORMULA_CELLS:
-                            formulas.append(cell_name(row, col))
-                    col += repeat
+                    table.cell(elem)
                     elem.clear()
-                elif tag == f"{_ODS_TABLE}table-row":
-                    repeat = _repeat(elem.get(f"{_ODS_TABLE}number-rows-repeated"))
-                    if row_has:
-                        rows, last_row = rows + repeat, row + repeat
-                    row += repeat
-                    elem.clear()
-                    if stack:
-                        stack[-1].remove(elem)
+                    continue
+                if tag == f"{_ODS_TABLE}table-row":
+                    table.end_row(elem)
                 elif tag == f"{_ODS_TABLE}table":
-                    far = far_cell if last_column > 26 else ""
-                    scans[nfc(name)] = SheetScan(
-                        rows, rows, last_row, last_column, far, tuple(formulas), formula_count
-                    )
-                    elem.clear()
-                    if stack:
-                        stack[-1].remove(elem)
+                    scans[nfc(table.name)] = table.scan()
+                else:
+                    continue
+                # Parsed elements are dropped as they end: a million rows stay a few in memory.
+                elem.clear()
+                if stack:
+                    stack[-1].remove(elem)
     except DefusedXmlException:
         raise _Refused("FILE_UNSAFE_XML", "content.xml") from None
     except SafeET.ParseError as exc:
