@@ -239,46 +239,13 @@ def write_summary(
     a workbook to send outside the office."""
     with atomic_path(path) as tmp:
         book = Book(tmp, created=run_time)
-        # It lists every citizen by name, birth year and failed criteria: the office keeps it,
-        # and whoever opens or prints it is told so (issue 24, personal data).
-        mark = INTERNAL_MARK if personal else COUNTS_MARK
-        book.workbook.set_properties(
-            {
-                "title": f"Tổng hợp kỳ {period}",
-                "subject": mark,
-                "category": mark,
-                "keywords": "nội bộ, dữ liệu cá nhân" if personal else "số liệu tổng hợp",
-                "comments": INTERNAL_NOTE if personal else COUNTS_NOTE,
-                "author": "kieumau",
-                "created": run_time,
-            }
-        )
+        _mark(book, period, run_time, personal)
         _overview(book, catalogue, period, results, consolidated, run_time, notices)
         ws = book.sheet(S.OUT_BY_UNIT)
         unit_table = by_unit(results, consolidated.units)
         write_table(book, ws, unit_table, BY_UNIT_LABELS)
         _criteria_sheet(book, catalogue, results)
-        for name, frame, labels in (
-            (S.OUT_CITIZENS, results.citizens, citizen_labels(catalogue)),
-            (S.OUT_HOUSEHOLDS, results.households, household_labels(catalogue)),
-            (
-                S.OUT_UNITS,
-                results.units[results.units["kind"] == S.UNIT_KIND_TDP],
-                unit_labels(catalogue),
-            ),
-        ):
-            if name != S.OUT_UNITS and not personal:
-                continue
-            ws = book.sheet(name)
-            ordered = frame.sort_values(
-                [c for c in ("unit_code", "household_code", "_row") if c in frame.columns],
-                kind="stable",
-            )
-            write_table(book, ws, ordered, labels, widths={"reason": 60})
-            _outcome_formats(book, ws, ordered, labels, 0)
-            ws.freeze_panes(1, 3)
-            if name != S.OUT_UNITS:
-                ws.set_header(INTERNAL_HEADER)
+        _row_sheets(book, catalogue, results, personal)
         _progress_sheet(book, progress, results, period)
         ws = book.sheet(S.OUT_MISSING)
         missing = consolidated.units[~consolidated.units["submitted"]]
@@ -307,6 +274,49 @@ def write_summary(
         )
         book.close()
     return path
+
+
+def _mark(book: Book, period: Period, run_time: dt.datetime, personal: bool) -> None:
+    """The workbook's properties say whether it names people: whoever opens it (Excel's File ›
+    Info) is told (issue 24, personal data)."""
+    mark = INTERNAL_MARK if personal else COUNTS_MARK
+    book.workbook.set_properties(
+        {
+            "title": f"Tổng hợp kỳ {period}",
+            "subject": mark,
+            "category": mark,
+            "keywords": "nội bộ, dữ liệu cá nhân" if personal else "số liệu tổng hợp",
+            "comments": INTERNAL_NOTE if personal else COUNTS_NOTE,
+            "author": "kieumau",
+            "created": run_time,
+        }
+    )
+
+
+def _row_sheets(book: Book, catalogue: Catalogue, results: Results, personal: bool) -> None:
+    """A sheet per level, one row per person, household or tổ dân phố with its outcome; the
+    sheets that name people only in the ``personal`` workbook, each page headed as internal."""
+    for name, frame, labels in (
+        (S.OUT_CITIZENS, results.citizens, citizen_labels(catalogue)),
+        (S.OUT_HOUSEHOLDS, results.households, household_labels(catalogue)),
+        (
+            S.OUT_UNITS,
+            results.units[results.units["kind"] == S.UNIT_KIND_TDP],
+            unit_labels(catalogue),
+        ),
+    ):
+        if name != S.OUT_UNITS and not personal:
+            continue
+        ws = book.sheet(name)
+        ordered = frame.sort_values(
+            [c for c in ("unit_code", "household_code", "_row") if c in frame.columns],
+            kind="stable",
+        )
+        write_table(book, ws, ordered, labels, widths={"reason": 60})
+        _outcome_formats(book, ws, ordered, labels, 0)
+        ws.freeze_panes(1, 3)
+        if name != S.OUT_UNITS:
+            ws.set_header(INTERNAL_HEADER)
 
 
 def _issues_sheet(book: Book, issues: list[Issue]) -> None:
