@@ -559,6 +559,7 @@ def _save_history(
             "units": results.units,
         },
         progress_rows(results, ctx.catalogue, consolidated.units),
+        refused=_refused_rows(submissions),
         run_id=ctx.run_id,
         catalogue=catalogue_used,
         commit=False,
@@ -569,6 +570,16 @@ def _save_history(
         ctx.history.withdraw(str(ctx.period), code, ctx.run_time)
     step(1, 1)
     return made_stale
+
+
+def _refused_rows(submissions: list[Submission]) -> dict[str, pd.DataFrame]:
+    """Per level, the rows of the files in force that were read but not counted, by unit."""
+    found: dict[str, list[pd.DataFrame]] = {}
+    for sub in submissions:
+        if sub.status.counts and sub.unit_code:
+            for level, frame in sub.rejected_rows.items():
+                found.setdefault(level, []).append(frame.assign(unit_code=sub.unit_code))
+    return {level: pd.concat(frames, ignore_index=True) for level, frames in found.items()}
 
 
 def _form_jobs(ctx: RunContext, submissions: list[Submission]) -> list[tuple]:

@@ -31,7 +31,7 @@ from processor.domain.periods import Period
 from processor.intake.residents import Residents
 from processor.outputs.forms import Origin, Roster, write_form
 from processor.scoring.conditions import carry_years
-from processor.store.history import History
+from processor.store.history import REFUSED, History
 
 LEVELS = ("citizens", "households", "tasks")
 # Values that belong to one month's meeting or inspection: never carried to the next form.
@@ -185,12 +185,24 @@ def last_rows_from_history(
         if last is None:
             continue
         frames = {
-            level: _dates(history.load(last, "input", level, code), "birth_date")
+            level: _dates(_with_refused(history, last, level, code), "birth_date")
             for level in LEVELS
         }
         previous = Period.parse(last)
         found[code] = LastRows(previous, frames, source_of(previous))
     return found
+
+
+def _with_refused(history: History, period: str, level: str, code: str) -> pd.DataFrame:
+    """The unit's rows of ``period`` as it sent them: those counted, and those refused (kept
+    marked, see Submission.rejected_rows) back in their place."""
+    counted = history.load(period, "input", level, code)
+    refused = history.load(period, REFUSED, level, code)
+    if refused.empty:
+        return counted
+    return pd.concat([counted, refused], ignore_index=True).sort_values(
+        "_row", kind="stable", ignore_index=True
+    )
 
 
 def source_of(last: Period) -> str:

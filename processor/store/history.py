@@ -329,6 +329,11 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+# The kind of the records of rows a unit sent that were not counted (a blank name, a row typed
+# twice): kept so that a form pre-filled from the history still lists them, marked.
+REFUSED = "refused"
+
+
 class History:
     """The history store (one SQLite file): what every period recorded (its files, rows and
     results, the catalogue that scored it), when each file was first received, and which
@@ -428,12 +433,15 @@ class History:
         results: dict[str, pd.DataFrame],
         progress: pd.DataFrame,
         *,
+        refused: dict[str, pd.DataFrame] | None = None,
         run_id: str | None = None,
         catalogue: CatalogueUsed | None = None,
         commit: bool = True,
     ) -> list[str]:
         """Replace everything recorded for ``period`` in one transaction, and mark every later
         period stale when what is recorded for ``period`` changed. Returns the periods marked.
+        ``refused`` holds, per level, the rows read but not counted (kind REFUSED): only a
+        unit's next form reads them back.
 
         With ``commit`` false the transaction stays open for the caller to commit."""
         submissions = list(submissions)
@@ -445,7 +453,7 @@ class History:
             for table in ("runs", "submissions", "records", "progress"):
                 self.db.execute(f"DELETE FROM {table} WHERE period = ?", (period,))
             self._insert_submissions(period, submissions, digest)
-            self._insert_records(period, inputs, results, digest)
+            self._insert_records(period, inputs, results, refused or {}, digest)
             self._insert_progress(period, progress)
             used = catalogue or CatalogueUsed(period, None, None, None, None)
             self._insert_run(period, run_time, inbox, len(submissions), run_id, used, digest)
@@ -484,10 +492,12 @@ class History:
         period: str,
         inputs: dict[str, pd.DataFrame],
         results: dict[str, pd.DataFrame],
+        refused: dict[str, pd.DataFrame],
         digest,
     ) -> None:
-        """One payload per (input or result, level, unit); the digest takes each one."""
-        for kind, frames in (("input", inputs), ("result", results)):
+        """One payload per (input, result or refused, level, unit); the digest takes each one.
+        ``refused``: rows not counted that the unit's next form keeps (see Submission)."""
+        for kind, frames in (("input", inputs), ("result", results), (REFUSED, refused)):
             for level, frame in frames.items():
                 if frame.empty or "unit_code" not in frame:
                     continue
