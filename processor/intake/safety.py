@@ -573,6 +573,10 @@ _FORMULA_CELL = re.compile(rb"<" + _ANY + rb"c\s([^>]*)>\s*<" + _ANY + rb"f[\s>/
 _FORMULA_CELL_PLAIN = re.compile(rb"<c\s([^>]*)>\s*<f[\s>/]")
 _FORMULA_TAG_PLAIN = re.compile(rb"<f[\s>/]")  # no formula cell without one
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}\d+)"')
+# LibreOffice saves a TRUE or FALSE typed in a cell as the formula TRUE() (FALSE()), its value
+# beside it: a constant whose value can be trusted, so it is a value, not a formula to warn of.
+_CONSTANT_FORMULA = re.compile(rb"[^>]*>\s*(?:TRUE|FALSE)(?:\(\))?\s*</")
+_ODS_CONSTANT_FORMULAS = {"OF:=TRUE()", "OF:=FALSE()", "=TRUE()", "=FALSE()"}
 
 
 def _column_number(letters: str) -> int:
@@ -678,6 +682,8 @@ def _scan_xlsx_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetSc
         else:
             matches = (_FORMULA_CELL_PLAIN if plain else _FORMULA_CELL).finditer(piece)
         for match in matches:
+            if _CONSTANT_FORMULA.match(piece, match.end() - 1):
+                continue
             formula_count += 1
             if len(formulas) < MAX_FORMULA_CELLS:
                 ref = _CELL_REF.search(match[1])
@@ -725,7 +731,8 @@ class _OdsTable:
             if self.col + repeat > self.last_column:
                 self.last_column = self.col + repeat
                 self.far_cell = cell_name(self.row, self.col + repeat - 1)
-        if elem.get(f"{_ODS_TABLE}formula") is not None:
+        formula = elem.get(f"{_ODS_TABLE}formula")
+        if formula is not None and formula.upper() not in _ODS_CONSTANT_FORMULAS:
             self.formula_count += 1
             if len(self.formulas) < MAX_FORMULA_CELLS:
                 self.formulas.append(cell_name(self.row, self.col))
