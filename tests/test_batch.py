@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -21,6 +22,8 @@ from processor.cli import main
 from processor.domain import schema as S
 from processor.domain.issues import make_issue
 from processor.domain.periods import Period
+from processor.domain.unit_report import deadline
+from processor.outputs.feedback import LIST_COLUMNS
 from processor.store.history import History
 from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
 
@@ -276,7 +279,10 @@ def test_feedback_shows_values_as_the_person_typed_them(tmp_path: Path, catalogu
     ]
     quoted = [line for line in lines if "CCCD_LEADING_ZERO" in line]
     assert len(quoted) == 1
-    assert "Nguyễn Văn An, Công dân!F4: Số CCCD '38092201283' bị mất số 0" in quoted[0]
+    assert (
+        "Nguyễn Văn An (dòng 4) Công dân, ô F4 Xem lại Số CCCD '38092201283' bị mất số 0"
+        in (quoted[0])
+    )
     assert "đã đọc là 038092201283" in quoted[0] and ".0" not in quoted[0]
     assert not [line for line in lines if "G4" in line]
     people = sheet_rows(out / "2021-11" / "tong_hop_2021-11.xlsx", "Công dân")
@@ -475,5 +481,68 @@ def test_a_layout_xlsxpatch_does_not_edit_gets_the_list_and_says_why(
     book = openpyxl.load_workbook(out / "2021-11" / "phan_hoi" / "TDP03_2021-11.xlsx")
     assert S.FORM_CITIZENS.name not in book.sheetnames  # the list, not the unit's workbook
     rows = [[c.value for c in row] for row in book["Phản hồi"].iter_rows()]
-    assert "TDP03_2021-11.xlsx" in rows[1][0] and "styles.xml" in rows[1][0]
-    assert any(S.FORM_CITIZENS.name in row for row in rows[3:])
+    summary = " ".join(row[0] for row in rows[: rows.index(list(LIST_COLUMNS))] if row[0])
+    assert "không tô màu được" in summary and "TDP03_2021-11.xlsx" in summary
+    assert "styles.xml" in summary
+    assert any(str(row[2]).startswith(f"{S.FORM_CITIZENS.name}, ô ") for row in rows)
+
+
+def test_feedback_opens_with_a_summary_for_the_to_truong(
+    small_town: Path, tmp_path: Path, catalogue
+) -> None:
+    """Phản hồi leads with what was received, how many reach each title (by hand, from the
+    fixture: An, Dũng, Em Đạt of five, Cúc too young; H002 of two households), how many cells
+    to fix and the deadline; then one line per problem naming the person, row and cell, in
+    Vietnamese, its code last. Bình's Giới tính typed 'abc' is the one cell to fix."""
+    form = small_town / "TDP01_2021-11.xlsx"
+    book = openpyxl.load_workbook(form)
+    sheet = book[S.FORM_CITIZENS.name]
+    (row,) = [c.row for c in sheet["C"] if c.value == "Trần Thị Bình"]
+    sheet[f"E{row}"] = "abc"  # Giới tính
+    book.save(form)
+    out = tmp_path / "out"
+    args = ["run", str(small_town), "--ky", "2021-11", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--kho", str(tmp_path / "kho")])
+    assert result.exit_code == 1, result.output  # a cell read as unknown is a cell to fix
+    feedback = openpyxl.load_workbook(out / "2021-11" / "phan_hoi" / "TDP01_2021-11.xlsx")
+    ws = feedback["Phản hồi"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    header = rows.index(list(LIST_COLUMNS))
+    summary = [r[0] for r in rows[:header] if r[0]]
+    assert summary[0] == "PHẢN HỒI KẾT QUẢ TỔNG HỢP - TỔ DÂN PHỐ SỐ 1 - THÁNG 11/2021"
+    assert summary[1] == "1. Đã nhận:"
+    assert summary[2].startswith("   - TDP01_2021-11.xlsx (nhận lúc ")
+    rows_sent = 5 + 2 + len(all_tasks_done(catalogue))  # people, households, tasks
+    assert summary[2].endswith(f"đọc {rows_sent} dòng, nhận {rows_sent}, loại 0.")
+    assert summary[3:7] == [
+        "2. Kết quả đến tháng 11/2021:",
+        f"   - {catalogue.citizen_title.name}: 3/5 người đạt (1 người chưa đủ điều kiện)",
+        f"   - {catalogue.household_title.name}: 1/2 hộ đạt (0 hộ chưa đủ điều kiện)",
+        f"   - {catalogue.unit_title.name}: Chưa đạt",
+    ]
+    assert summary[7] == "3. Cần sửa: 1 ô (dòng ghi Cần sửa ở danh sách dưới)."
+    assert summary[-1] == "4. Hạn nộp biểu mẫu tháng 12/2021: trước ngày 25 tháng 12/2021."
+    listed = rows[header + 1 :]
+    assert listed[0][:4] == [1, f"Trần Thị Bình (dòng {row})", f"Công dân, ô E{row}", "Cần sửa"]
+    assert listed[0][4].startswith("Giá trị 'abc' không đọc được.")
+    assert listed[0][5] == "VALUE_NOT_ALLOWED"
+    assert all(r[3] == "Xem lại" for r in listed[1:])  # what must be fixed comes first
+    # Styled and printable: a bold shaded header repeated on every A4 landscape page, the
+    # message wrapped in a column as wide as it was set.
+    cell = ws.cell(header + 1, 1)
+    assert cell.font.b and cell.fill.fgColor.rgb == "FFDDEBF7" and cell.border.left.style
+    assert ws.print_title_rows == f"${header + 1}:${header + 1}"
+    assert (ws.page_setup.paperSize, ws.page_setup.orientation) == (9, "landscape")
+    assert ws.cell(header + 2, 5).alignment.wrap_text
+    assert feedback.sheetnames.index("Phản hồi") == 0
+
+
+def test_the_feedbacks_deadline_comes_from_cau_hinh_or_is_left_out(catalogue) -> None:
+    """The mail keeps the form guide's day 25 when Cấu hình has no han_nop; the feedback,
+    which says it only when the catalogue gives it, has no deadline line then."""
+    december = Period(2021, 12)
+    assert deadline(catalogue, december, default="") == "ngày 25 tháng 12/2021"
+    settings = {k: v for k, v in catalogue.settings.items() if k != "han_nop"}
+    without = dataclasses.replace(catalogue, settings=settings)
+    assert deadline(without, december, default="") == ""
+    assert deadline(without, december) == "ngày 25 tháng 12/2021"

@@ -381,8 +381,8 @@ def test_months_walked_mistakes_feedback_correction_next_form(town, tmp_path, or
         lan, khoa = _citizen(place, SEP, "Vũ Thị Lan"), _citizen(place, SEP, "Đỗ Văn Khoa")
         assert lan["outcome"] == S.NOT_ELIGIBLE and khoa["birth_year"] == 1989
         text = feedback_text(place, SEP, "TDP02")
-        assert "Vũ Thị Lan, Công dân!J5" in text and "'???'" in text
-        assert "Đỗ Văn Khoa, Công dân!D4" in text and "năm 1989" in text
+        assert "Vũ Thị Lan (dòng 5) Công dân, ô J5 Cần sửa" in text and "'???'" in text
+        assert "Đỗ Văn Khoa (dòng 4) Công dân, ô D4" in text and "năm 1989" in text
         marked = openpyxl.load_workbook(feedback)[S.FORM_CITIZENS.name]
         assert "Vũ Thị Lan" in marked["J5"].comment.text
         following = openpyxl.load_workbook(out / "bieu_mau" / "TDP02_2021-10.xlsx")
@@ -435,7 +435,7 @@ def test_months_walked_mistakes_feedback_correction_next_form(town, tmp_path, or
     lan, khoa = _citizen(place, SEP, "Vũ Thị Lan"), _citizen(place, SEP, "Đỗ Văn Khoa")
     assert lan["outcome"] == S.ACHIEVED and str(khoa["birth_date"])[:10] == "1989-05-02"
     text = feedback_text(place, SEP, "TDP02")
-    assert "không có lỗi" in text and "???" not in text and "1905" not in text
+    assert "Không có ô nào cần sửa" in text and "???" not in text and "1905" not in text
     following = openpyxl.load_workbook(out / "bieu_mau" / "TDP02_2021-10.xlsx")
     sheet = following[S.FORM_CITIZENS.name]
     assert _cell(sheet, "Vũ Thị Lan", "CD03").value == "Đạt"
@@ -460,7 +460,7 @@ def test_months_walked_mistakes_feedback_correction_next_form(town, tmp_path, or
         "Trịnh Văn Sơn"
     }
     assert (scored["outcome"] == S.ACHIEVED).all()
-    assert "không có lỗi" in feedback_text(place, OCT, "TDP02")
+    assert "Không có ô nào cần sửa" in feedback_text(place, OCT, "TDP02")
 
 
 def test_an_apostrophe_typed_before_a_name_is_not_part_of_it(town, tmp_path) -> None:

@@ -98,7 +98,8 @@ def test_a_name_without_a_letter_is_refused_with_a_clear_message(town) -> None:
         [row] = [
             r for r in feedback if f"'{name}'" in r and "NAME_INVALID" in r and "Chủ hộ" not in r
         ]
-        assert f"Công dân!{cell}" in row and "không có chữ cái nào" in row
+        assert f"Dòng {cell[1:]} | Công dân, ô {cell} | Cần sửa" in row
+        assert "không có chữ cái nào" in row
     assert any("HEAD_NAME_INVALID" in r and "Chủ hộ '=1+1'" in r for r in feedback)
     summary = out / f"tong_hop_{NOV}.xlsx"
     people = _rows(summary, "Công dân")

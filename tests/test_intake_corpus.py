@@ -273,7 +273,10 @@ def test_feedback_marks_the_units_own_cells(bad_inbox: Path, tmp_path: Path, cat
     assert marked.fill.fgColor.rgb.endswith("FFC7CE")  # the error colour
     assert marked.comment is not None and "bốn mươi" in marked.comment.text
     listing = [[c.value for c in row] for row in book["Phản hồi"].iter_rows()]
-    assert any("NUMBER_INVALID" in row and cell in row for row in listing)
+    assert any(
+        row[-1] == "NUMBER_INVALID" and row[2] == f"{S.FORM_CITIZENS.name}, ô {cell}"
+        for row in listing
+    )
     assert book[S.FORM_CITIZENS.name][f"C{FIRST}"].value == "Nguyễn Văn An"  # its own data
 
 
@@ -334,7 +337,10 @@ def test_a_libreoffice_resave_still_gets_plain_feedback(
     assert book.sheetnames[0] == "Phản hồi"
     assert S.FORM_CITIZENS.name not in book.sheetnames  # a plain list, not the unit's workbook
     listing = [[c.value for c in row] for row in book["Phản hồi"].iter_rows()]
-    assert any("NUMBER_INVALID" in row and cell in row for row in listing)
+    assert any(
+        row[-1] == "NUMBER_INVALID" and row[2] == f"{S.FORM_CITIZENS.name}, ô {cell}"
+        for row in listing
+    )
 
 
 def test_peak_memory_stays_bounded_over_the_bad_inbox(bad_inbox: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -125,6 +126,8 @@ def _meaning(place: Path) -> dict:
             if name == "Nguồn":
                 at = rows[1].index("Nhận lúc")
                 rows = [r[:at] + r[at + 1 :] for r in rows[1:]]
+            if name == "Phản hồi":  # when the store received each file
+                rows = [[re.sub(r" \(nhận lúc [^)]*\)", "", str(v)) for v in r] for r in rows]
             seen[(str(path.relative_to(out)), name)] = rows
     manifest = json.loads((out / "nhat_ky.json").read_text(encoding="utf-8"))
     seen["tong"] = manifest["tong"]

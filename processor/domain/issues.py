@@ -416,6 +416,12 @@ class Issue:
         """The unit must fix it: an error, or a cell read as unknown (see the module's text)."""
         return self.severity == ERROR or KINDS[self.code].fix
 
+    @property
+    def text(self) -> str:
+        """The message without the whom and where it starts with: for a list whose other
+        columns say them (the feedback's Phản hồi)."""
+        return self.message.removeprefix(_lead(self.who, self.sheet, self.cell))
+
     def as_row(self) -> dict[str, str]:
         return asdict(self)
 
@@ -481,11 +487,16 @@ def make_issue(
     public = message
     if code in _PERSONAL:
         public = kind.template.format(value=mask_personal(value), detail=mask_personal(detail))
-    if who:
-        where = f"{sheet}!{cell}" if sheet and cell else sheet
-        lead = f"{who}, {where}: " if where else f"{who}: "
-        message, public = lead + message, lead + public
-    return Issue(file, sheet, cell, code, message, kind.severity, public, who)
+    lead = _lead(who, sheet, cell)
+    return Issue(file, sheet, cell, code, lead + message, kind.severity, lead + public, who)
+
+
+def _lead(who: str, sheet: str, cell: str) -> str:
+    """What starts the message of a row's problem: whom and where ('' without ``who``)."""
+    if not who:
+        return ""
+    where = f"{sheet}!{cell}" if sheet and cell else sheet
+    return f"{who}, {where}: " if where else f"{who}: "
 
 
 ISSUE_LABELS = {

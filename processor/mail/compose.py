@@ -17,11 +17,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-import pandas as pd
-
-from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Unit
 from processor.domain.periods import Period
+from processor.domain.unit_report import deadline, received_line, thousands, title_lines
 from processor.intake.reader import read_submission
 from processor.intake.submission import sha256_of
 from processor.mail.servers import one_line
@@ -120,40 +118,11 @@ def _file_of(name: str, sha: str, inbox: Path | None, archive: Path) -> Path | N
 
 
 def _title_counts(history: History, catalogue: Catalogue, unit: Unit, period: Period) -> list[str]:
-    lines = []
-    for level, title, word in (
-        ("citizens", catalogue.citizen_title, "người"),
-        ("households", catalogue.household_title, "hộ"),
-    ):
-        if level == "households" and not unit.is_tdp:
-            continue
-        frame = history.load(str(period), "result", level, unit.code)
-        if frame.empty or "outcome" not in frame:
-            continue
-        outcome = frame["outcome"]
-        lines.append(
-            f"{title.name}: {int((outcome == S.ACHIEVED).sum())}/{len(frame)} {word} đạt"
-            f" ({int((outcome == S.NOT_ELIGIBLE).sum())} {word} {S.NOT_ELIGIBLE.lower()})"
-        )
-    if unit.is_tdp:
-        frame = history.load(str(period), "result", "units", unit.code)
-        if not frame.empty and "outcome" in frame:
-            lines.append(f"{catalogue.unit_title.name}: {_text(frame['outcome'].iloc[0])}")
-    return lines
-
-
-def _text(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-
-
-def _n(count: int) -> str:
-    """A count as Vietnamese write it: 1.267."""
-    return f"{count:,}".replace(",", ".")
-
-
-def deadline(catalogue: Catalogue, period: Period) -> str:
-    """The form of ``period`` is due before this day (as the form's own guide says)."""
-    return f"ngày {catalogue.setting('han_nop', '25')} tháng {period.month:02d}/{period.year}"
+    frames = [
+        history.load(str(period), "result", level, unit.code)
+        for level in ("citizens", "households", "units")
+    ]
+    return title_lines(catalogue, unit, *frames)
 
 
 def _signature(catalogue: Catalogue) -> list[str]:
@@ -178,13 +147,18 @@ def feedback_body(
         "",
         "1. Đã nhận:",
     ]
-    for item in facts.received:
-        when = item.received_at.astimezone().strftime("%d/%m/%Y %H:%M") if item.received_at else ""
-        lines.append(
-            f"   - {item.name}{f' (nhận lúc {when})' if when else ''}: {item.status}; đọc "
-            f"{_n(item.rows_read)} dòng, nhận {_n(item.rows_accepted)}, loại "
-            f"{_n(item.rows_rejected)}."
+    lines += [
+        "   - "
+        + received_line(
+            item.name,
+            item.status,
+            item.rows_read,
+            item.rows_accepted,
+            item.rows_rejected,
+            item.received_at,
         )
+        for item in facts.received
+    ]
     lines += ["", f"2. Kết quả đến {period.label}:"]
     lines += [f"   - {line}" for line in facts.counts] or ["   - Chưa có kết quả."]
     lines += [""]
@@ -200,7 +174,8 @@ def feedback_body(
         lines.append("3. Không có ô nào cần sửa.")
     if facts.notes:
         lines.append(
-            f"   Ngoài ra có {_n(facts.notes)} lưu ý cần kiểm tra: xem tệp phản hồi đính kèm."
+            f"   Ngoài ra có {thousands(facts.notes)} lưu ý cần kiểm tra: xem tệp phản hồi "
+            "đính kèm."
         )
     lines += [
         "",

@@ -8,16 +8,26 @@ file cannot be edited in place (.xls, .ods, or unreadable), the list and results
 from __future__ import annotations
 
 import re
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from processor.domain.catalogue import Catalogue, Unit
-from processor.domain.issues import ERROR, ISSUE_LABELS, WARNING, Issue
+from processor.domain.issues import ERROR, WARNING, Issue
 from processor.domain.periods import Period
+from processor.domain.unit_report import deadline, received_line, thousands, title_lines
 from processor.intake.submission import Submission
 from processor.outputs._xlsx import xlsxpatch
-from processor.outputs._xlsx.book import WIDTH_SAMPLE, Book, column_width, row_heights, write_table
+from processor.outputs._xlsx.book import (
+    WIDTH_SAMPLE,
+    Book,
+    column_width,
+    row_heights,
+    write_cell,
+    write_table,
+)
 from processor.outputs.files import atomic_path
 from processor.outputs.summary import citizen_labels, household_labels, unit_labels
 from processor.scoring.score import Results
@@ -29,8 +39,22 @@ RESULTS_SHEETS = {
     "units": "Kết quả tổ dân phố",
 }
 _CELL = re.compile(r"^[A-Z]{1,3}\d+$")
+# The list of problems: whom, where and what to do first; the code last, for the clerk.
+LIST_COLUMNS = ("STT", "Người hoặc hộ", "Ô", "Việc cần làm", "Nội dung", "Mã lỗi")
+_MESSAGE_COLUMN = LIST_COLUMNS.index("Nội dung")
 # Columns that wrap, in characters: a problem's message, a result's reason.
-_MESSAGE_WIDTH, _REASON_WIDTH = 90, 60
+_MESSAGE_WIDTH, _REASON_WIDTH = 70, 60
+# The summary's lines are cut to this many characters: narrower than the list, so each prints
+# whole where it spills over the empty cells to its right.
+_LINE_CHARS = 160
+# Where the cells to fix are shown: coloured in the unit's own workbook, or only listed.
+_MARKED = (
+    "Các ô cần sửa được tô đỏ trong các sheet của tệp này, ô cần xem lại tô vàng; di chuột vào "
+    "ô để đọc ghi chú. Hãy sửa ngay trong tệp này rồi gửi lại."
+)
+_LISTED = (
+    "Danh sách dưới đây ghi từng ô theo sheet và dòng: hãy sửa trong tệp của đơn vị rồi gửi lại."
+)
 # Files refused before or while parsing: never handed to openpyxl.
 _UNREADABLE = {
     "FILE_NOT_SPREADSHEET",
@@ -100,10 +124,14 @@ def write_feedback(
         and not target.oversized
         and not any(i.code in _UNREADABLE for i in target.issues)
     )
+
+    def page(how: str) -> _Page:
+        return _page(catalogue, unit, period, own, mine, results, how)
+
     note = ""
     if marked and editable and target is not None:
         try:
-            return _patch_own_workbook(path, target, catalogue, unit, period, mine, results)
+            return _patch_own_workbook(path, target, catalogue, unit, mine, results, page(_MARKED))
         except xlsxpatch.Unsupported as exc:
             # A layout xlsxpatch does not edit (its docstring says which it does): the unit
             # gets the list below, told why its cells are not coloured. Any other error is a
@@ -113,7 +141,7 @@ def write_feedback(
                 f"Các ô không tô màu được trên tệp {target.name}: chương trình chưa sửa được "
                 f"cách tệp này được lưu ({exc})."
             )[:300]
-    return _plain_feedback(path, catalogue, unit, period, mine, results, note)
+    return _plain_feedback(path, catalogue, unit, results, page(f"{note} {_LISTED}".strip()))
 
 
 def _left_out(unit: Unit, results: Results) -> str:
@@ -132,46 +160,149 @@ def _left_out(unit: Unit, results: Results) -> str:
     )
 
 
-def _summary_lines(unit: Unit, period: Period, issues: list[Issue], results: Results) -> list[str]:
-    """The title, what was wrong with the form, and who registration leaves out (or "")."""
-    errors = sum(1 for i in issues if i.severity == ERROR)
-    warnings = len(issues) - errors
-    lines = [f"PHẢN HỒI KẾT QUẢ TỔNG HỢP - {unit.name.upper()} - {period.label.upper()}"]
-    if not issues:
-        lines.append("Biểu mẫu của đơn vị đã được tiếp nhận đầy đủ, không có lỗi. Xin cảm ơn!")
-    else:
-        lines.append(
-            f"Có {errors} lỗi (dòng chưa được tính) và {warnings} cảnh báo. Các ô có lỗi "
-            "được tô đỏ, cảnh báo tô vàng; di chuột vào ô để xem ghi chú. Hãy sửa rồi gửi "
-            "lại tệp này."
-        )
-    return [*lines, _left_out(unit, results)]
+@dataclass
+class _Page:
+    """The Phản hồi sheet: the summary's lines (text, style), then the list's rows."""
+
+    lines: list[tuple[str, str]]
+    rows: list[list[object]]
+
+    @property
+    def header_row(self) -> int:
+        """0-based row of the list's header: after the summary and a blank row."""
+        return len(self.lines) + 1
 
 
-def _plain_feedback(
-    path: Path,
+def _page(
     catalogue: Catalogue,
     unit: Unit,
     period: Period,
+    own: list[Submission],
     issues: list[Issue],
     results: Results,
-    note: str = "",
+    how: str,
+) -> _Page:
+    """What a tổ trưởng reads first: what was received, how many reach each title so far, how
+    many cells to fix and by when (as the mail that carries the workbook says it, in words
+    shared through domain.unit_report); then one line per problem, fixes first. ``how`` says
+    where the cells are shown (coloured in this workbook, or only listed)."""
+    title = f"PHẢN HỒI KẾT QUẢ TỔNG HỢP - {unit.name.upper()} - {period.label.upper()}"
+    lines: list[tuple[str, str]] = [(title, "title"), ("", "text"), ("1. Đã nhận:", "heading")]
+    shown = [s for s in own if not s.status.set_aside] or own
+    lines += [
+        (
+            "   - "
+            + received_line(
+                s.name, s.status, s.rows_read, s.rows_accepted, s.rows_rejected, s.received_at
+            ),
+            "text",
+        )
+        for s in shown
+    ]
+    mine = _unit_results(results, unit)
+    counts = title_lines(catalogue, unit, mine["citizens"], mine["households"], mine["units"])
+    lines.append((f"2. Kết quả đến {period.label}:", "heading"))
+    lines += [(f"   - {line}", "text") for line in counts or ["Chưa có kết quả."]]
+    left_out = _left_out(unit, results)
+    if left_out:
+        lines.append((f"   {left_out}", "text"))
+    fixes = sum(1 for i in issues if i.needs_fix)
+    notes = len(issues) - fixes
+    if fixes:
+        # A cell, or a row or a file when the problem has no one cell (a row of another unit).
+        what = "ô" if all(i.cell for i in issues if i.needs_fix) else "mục"
+        lines.append(
+            (
+                f"3. Cần sửa: {thousands(fixes)} {what} (dòng ghi Cần sửa ở danh sách dưới).",
+                "heading",
+            )
+        )
+    else:
+        lines.append(("3. Không có ô nào cần sửa. Xin cảm ơn!", "heading"))
+    if notes:
+        lines.append(
+            (f"   Ngoài ra có {thousands(notes)} lưu ý cần xem lại (không bắt buộc sửa).", "text")
+        )
+    if issues:
+        lines.append((f"   {how}", "text"))
+    following = period.next()
+    due = deadline(catalogue, following, default="")
+    if due:
+        lines.append((f"4. Hạn nộp biểu mẫu {following.label}: trước {due}.", "heading"))
+    # Long lines go on to the next row, indented as they began.
+    lines = [
+        (part, style)
+        for line, style in lines
+        for part in textwrap.wrap(
+            line, _LINE_CHARS, subsequent_indent=" " * (len(line) - len(line.lstrip()) + 2)
+        )
+        or [""]
+    ]
+    files = {i.file for i in issues}
+    rows = [
+        [n, *_where(issue, len(files) > 1), issue.text, issue.code]
+        for n, issue in enumerate(sorted(issues, key=lambda i: not i.needs_fix), start=1)
+    ]
+    return _Page(lines, rows)
+
+
+def _where(issue: Issue, name_file: bool) -> list[str]:
+    """Whom (with the row), which cell, what to do: 'Trần Thị Bình (dòng 5)', 'Công dân, ô E5',
+    'Cần sửa'."""
+    row = issue.cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    # A row without a name is already named by its number ('Dòng 6').
+    named = issue.who and row and not issue.who.startswith("Dòng ")
+    who = f"{issue.who} (dòng {row})" if named else issue.who
+    if issue.sheet and issue.cell:
+        where = f"{issue.sheet}, ô {issue.cell}"
+    elif issue.sheet:
+        where = f"Sheet {issue.sheet}"
+    else:
+        where = f"Tệp {issue.file}"
+    if name_file and issue.sheet:
+        where = f"{issue.file}: {where}"
+    return [who, where, "Cần sửa" if issue.needs_fix else "Xem lại"]
+
+
+def _list_widths(page: _Page) -> dict[int, float]:
+    """Characters wide for each column of the list: its longest value (column_width), the
+    message's column wrapped at a fixed width."""
+    widths = {}
+    for j, label in enumerate(LIST_COLUMNS):
+        if j == _MESSAGE_COLUMN:
+            widths[j] = float(_MESSAGE_WIDTH)
+        else:
+            widths[j] = column_width(label, [str(row[j]) for row in page.rows])
+    return widths
+
+
+def _plain_feedback(
+    path: Path, catalogue: Catalogue, unit: Unit, results: Results, page: _Page
 ) -> Path:
     with atomic_path(path) as tmp:
         book = Book(tmp)
         ws = book.sheet(FEEDBACK_SHEET)
-        lines = _summary_lines(unit, period, issues, results)
-        if issues:
-            # The cells cannot be coloured here: the list below says where each problem is.
-            lines[1] = (
-                f"Có {sum(1 for i in issues if i.severity == ERROR)} lỗi (dòng chưa được tính) "
-                f"và {sum(1 for i in issues if i.severity != ERROR)} cảnh báo, liệt kê dưới "
-                "đây theo sheet và ô. Hãy sửa trong tệp của đơn vị rồi gửi lại. " + note
-            ).strip()
-        for i, line in enumerate(lines):
-            ws.write_string(i, 0, line, book.title if i == 0 else book.base)
-        frame = pd.DataFrame([i.as_row() for i in issues], columns=list(ISSUE_LABELS))
-        write_table(book, ws, frame, ISSUE_LABELS, first_row=3, widths={"message": _MESSAGE_WIDTH})
+        styles = {"title": book.title, "heading": book.bold, "text": book.base}
+        for i, (line, style) in enumerate(page.lines):
+            if line:
+                ws.write_string(i, 0, line, styles[style])
+        if page.rows:
+            widths = _list_widths(page)
+            for j, width in widths.items():
+                ws.set_column(j, j, width)
+            first = page.header_row
+            ws.set_row(first, 32)
+            for j, label in enumerate(LIST_COLUMNS):
+                ws.write_string(first, j, label, book.header)
+            messages = [row[_MESSAGE_COLUMN] for row in page.rows]
+            heights = row_heights([(messages, widths[_MESSAGE_COLUMN])])
+            for i, row in enumerate(page.rows):
+                ws.set_row(first + 1 + i, heights.get(i))
+                for j, value in enumerate(row):
+                    fmt = book.wrap if j == _MESSAGE_COLUMN else book.base
+                    write_cell(ws, first + 1 + i, j, value, fmt)
+            ws.autofilter(first, 0, first + len(page.rows), len(LIST_COLUMNS) - 1)
+            ws.repeat_rows(first)
         _results_sheets(book, catalogue, unit, results)
         book.close()
     return path
@@ -203,9 +334,9 @@ def _patch_own_workbook(
     target: Submission,
     catalogue: Catalogue,
     unit: Unit,
-    period: Period,
     issues: list[Issue],
     results: Results,
+    page: _Page,
 ) -> Path:
     """The unit's workbook marked by editing its XML (_xlsx.xlsxpatch): no full load."""
     marks = [
@@ -214,18 +345,21 @@ def _patch_own_workbook(
         for i in issues
         if _CELL.match(i.cell) and i.sheet
     ]
-    lines = _summary_lines(unit, period, issues, results)
-    listing = [[str(getattr(i, key)) for key in ISSUE_LABELS] for i in issues]
-    message = list(ISSUE_LABELS).index("message")
-    listing_heights = row_heights([([row[message] for row in listing], _MESSAGE_WIDTH)])
+    first = page.header_row
+    listing_heights = row_heights([([row[_MESSAGE_COLUMN] for row in page.rows], _MESSAGE_WIDTH)])
+    table = [list(LIST_COLUMNS), *page.rows] if page.rows else []
     sheets = [
         xlsxpatch.NewSheet(
             FEEDBACK_SHEET,
-            rows=[[lines[0]], [lines[1]], [lines[2]], list(ISSUE_LABELS.values()), *listing],
-            row_styles=["title", "text", "plain", "header", *["plain"] * len(listing)],
-            widths=dict(enumerate((28, 14, 10, 10, 22, _MESSAGE_WIDTH))),
-            wrap_columns=frozenset({message}),
-            heights={4 + i: height for i, height in listing_heights.items()},
+            rows=[[line] for line, _ in page.lines] + [[]] + table,
+            row_styles=[style for _, style in page.lines]
+            + ["plain"]
+            + (["header"] + ["plain"] * len(page.rows) if table else []),
+            widths=_list_widths(page),
+            wrap_columns=frozenset({_MESSAGE_COLUMN}),
+            heights={first: 32} | {first + 1 + i: h for i, h in listing_heights.items()},
+            autofilter_from_row=first + 1 if table else None,
+            print_title_row=first + 1 if table else None,
         )
     ]
     for name, frame, columns in _result_frames(catalogue, unit, results):
@@ -248,6 +382,7 @@ def _patch_own_workbook(
                 wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
                 freeze_first_row=True,
                 autofilter_from_row=1,
+                print_title_row=1,
                 # The header row holds two lines, as write_table makes it.
                 heights={0: 32} | {1 + i: h for i, h in row_heights(reasons).items()},
             )

@@ -51,6 +51,7 @@ AUTHOR = "kieumau"
 ERROR_RGB = "FFFFC7CE"
 WARNING_RGB = "FFFFEB9C"
 _MARK_RGBS = (ERROR_RGB, WARNING_RGB)
+HEADER_RGB = "FFDDEBF7"  # the summary's header shade (Book.header)
 
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _REL_WORKSHEET = _NS_REL + "/worksheet"
@@ -101,12 +102,14 @@ class NewSheet:
 
     name: str
     rows: list[list[object]]
-    row_styles: list[str]  # "title", "text" or "header" per row; others are plain cells
+    # "title", "heading" (bold), "text" or "header" per row; others are plain cells.
+    row_styles: list[str]
     widths: dict[int, float] = field(default_factory=dict)
     wrap_columns: frozenset[int] = frozenset()
     freeze_first_row: bool = False
     autofilter_from_row: int | None = None  # 1-based header row of an autofilter
     heights: dict[int, float] = field(default_factory=dict)  # row position -> points
+    print_title_row: int | None = None  # 1-based row printed again at the top of every page
 
 
 def _opening(element: str) -> int:
@@ -197,8 +200,11 @@ class _Styles:
         self.fills = _FILL.findall(xml[start:end])
         start, end = _section(xml, "fonts")
         self.font_count = len(re.findall(r"<font\b", xml[start:end]))
+        start, end = _section(xml, "borders")
+        self.border_count = len(re.findall(r"<border\b", xml[start:end]))
         self.new_fills: list[str] = []
         self.new_fonts: list[str] = []
+        self.new_borders: list[str] = []
         self.new_xfs: list[str] = []
         self._clones: dict[tuple[int, bool], int] = {}
         self._named: dict[str, int] = {}
@@ -210,13 +216,23 @@ class _Styles:
 
     def _fill(self, error: bool) -> int:
         if error not in self._fill_ids:
-            rgb = ERROR_RGB if error else WARNING_RGB
-            self.new_fills.append(
-                f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/>'
-                '<bgColor indexed="64"/></patternFill></fill>'
-            )
-            self._fill_ids[error] = len(self.fills) + len(self.new_fills) - 1
+            self._fill_ids[error] = self._solid(ERROR_RGB if error else WARNING_RGB)
         return self._fill_ids[error]
+
+    def _solid(self, rgb: str) -> int:
+        self.new_fills.append(
+            f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/>'
+            '<bgColor indexed="64"/></patternFill></fill>'
+        )
+        return len(self.fills) + len(self.new_fills) - 1
+
+    def _thin_border(self) -> int:
+        sides = "".join(
+            f'<{side} style="thin"><color auto="1"/></{side}>'
+            for side in ("left", "right", "top", "bottom")
+        )
+        self.new_borders.append(f"<border>{sides}<diagonal/></border>")
+        return self.border_count + len(self.new_borders) - 1
 
     def marked(self, xf: int, error: bool) -> int:
         """A copy of format ``xf`` with the error or warning fill."""
@@ -232,7 +248,9 @@ class _Styles:
     def named(self, style: str) -> int:
         """The formats of the added sheets: Times New Roman like the unit's forms."""
         if style not in self._named:
-            size, bold = {"title": (13, True), "header": (11, True)}.get(style, (11, False))
+            size, bold = {"title": (13, True), "header": (11, True), "heading": (11, True)}.get(
+                style, (11, False)
+            )
             font = (
                 f'<font>{"<b/>" if bold else ""}<sz val="{size}"/>'
                 '<name val="Times New Roman"/><family val="1"/></font>'
@@ -241,11 +259,19 @@ class _Styles:
                 self.new_fonts.append(font)
             font_id = self.font_count + self.new_fonts.index(font)
             number = 'numFmtId="14" applyNumberFormat="1"' if style == "date" else 'numFmtId="0"'
-            xf = f'<xf {number} fontId="{font_id}" fillId="0" borderId="0" xfId="0" applyFont="1"'
+            fill = border = "0"
+            align = 'vertical="top"'
+            if style == "header":  # as the summary's headers (Book.header): shaded, boxed
+                fill, border = str(self._solid(HEADER_RGB)), str(self._thin_border())
+                align = 'horizontal="center" vertical="center"'
+            xf = (
+                f'<xf {number} fontId="{font_id}" fillId="{fill}" borderId="{border}" xfId="0" '
+                'applyFont="1" applyFill="1" applyBorder="1"'
+            )
             # Top-aligned, as in the workbooks xlsxwriter writes: a row made tall by a wrapped
             # reason reads from its top line. A header may be longer than its column is wide.
             wrap = ' wrapText="1"' if style in ("wrap", "header") else ""
-            xf += f' applyAlignment="1"><alignment vertical="top"{wrap}/></xf>'
+            xf += f' applyAlignment="1"><alignment {align}{wrap}/></xf>'
             self.new_xfs.append(xf)
             self._named[style] = self.xf_count - 1
         return self._named[style]
@@ -282,6 +308,7 @@ class _Styles:
         for element, added in (
             ("fills", self.new_fills),
             ("fonts", self.new_fonts),
+            ("borders", self.new_borders),
             ("cellXfs", self.new_xfs),
         ):
             if not added:
@@ -907,12 +934,40 @@ def _add_sheets(
     workbook = re.sub(
         r"<definedName\b[^>]*?(?:/>|>.*?</definedName>)", names, workbook, flags=re.DOTALL
     )
+    workbook = _add_print_titles(workbook, new_sheets)
     workbook = re.sub(r"<definedNames>\s*</definedNames>", "", workbook)
     view = re.search(r"<workbookView\b[^>]*?/?>", workbook)
     if view:
         tag = _set_attr(_set_attr(view.group(0), "activeTab", "0"), "firstSheet", "0")
         workbook = workbook[: view.start()] + tag + workbook[view.end() :]
     return workbook, rels, content_types
+
+
+def _add_print_titles(workbook: str, new_sheets: Sequence[NewSheet]) -> str:
+    """The new sheets' rows repeated on every printed page (they come first: position k)."""
+    names = "".join(
+        f'<definedName name="_xlnm.Print_Titles" localSheetId="{k}">'
+        f"{escape_text(quote_sheet(sheet.name))}!${sheet.print_title_row}:"
+        f"${sheet.print_title_row}</definedName>"
+        for k, sheet in enumerate(new_sheets)
+        if sheet.print_title_row is not None
+    )
+    if not names:
+        return workbook
+    if "<definedNames>" in workbook:
+        return workbook.replace("<definedNames>", "<definedNames>" + names, 1)
+    if "<definedNames/>" in workbook:
+        return workbook.replace("<definedNames/>", f"<definedNames>{names}</definedNames>", 1)
+    end = workbook.find("</sheets>")
+    if end < 0:
+        raise Unsupported("workbook.xml has no </sheets>")
+    end += len("</sheets>")
+    return f"{workbook[:end]}<definedNames>{names}</definedNames>{workbook[end:]}"
+
+
+def quote_sheet(name: str) -> str:
+    """A sheet's name as a formula names it: 'Phản hồi' in quotes, a quote doubled."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
@@ -957,7 +1012,7 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
         return f'<row r="{number}" ht="{height:g}" customHeight="1">'
 
     for values, kind in zip(sheet.rows, sheet.row_styles, strict=True):
-        if kind not in ("title", "text", "header"):
+        if kind not in ("title", "heading", "text", "header"):
             plain_run.append(values)
             continue
         flush()
