@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import struct
 import subprocess
 import zipfile
@@ -43,14 +42,15 @@ from processor.domain.periods import Period
 from processor.intake.reader import read_submission
 from processor.intake.submission import Submission
 from processor.outputs.forms import SPARE_ROWS, Roster, write_form
+from tests import libreoffice
 
-pytestmark = [
-    pytest.mark.libreoffice,
-    pytest.mark.skipif(
-        shutil.which("soffice") is None,
-        reason="needs LibreOffice: `soffice` is not on PATH (libreoffice-calc-nogui)",
-    ),
-]
+pytestmark = pytest.mark.libreoffice
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _soffice() -> None:
+    libreoffice.require_soffice()
+
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
 FORMATS = ("xlsx", "xls", "ods")
@@ -162,27 +162,16 @@ def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
 def resaved(originals, tmp_path_factory) -> dict[str, dict[str, Path]]:
     """format -> unit -> the form as LibreOffice saved it."""
     root = tmp_path_factory.mktemp("libreoffice")
-    files = [str(p) for p in originals.values()]
-    runs = {}
-    for fmt in FORMATS:
-        profile = root / f"profile_{fmt}"  # one profile each: the three run side by side
-        (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(VIETNAMESE_PROFILE)
-        command = ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless"]
-        command += ["--norestore", "--convert-to", fmt, "--outdir", str(root / fmt), *files]
-        runs[fmt] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    files = list(originals.values())
+    # One profile each: the three run side by side.
+    runs = {
+        fmt: libreoffice.start(files, fmt, root / fmt, root / f"profile_{fmt}", VIETNAMESE_PROFILE)
+        for fmt in FORMATS
+    }
     out: dict[str, dict[str, Path]] = {}
     for fmt, run in runs.items():
-        try:
-            log = run.communicate(timeout=300)[0].decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            for started in runs.values():
-                started.kill()
-            pytest.fail(f"soffice --convert-to {fmt} took more than 300 s")
-        assert run.returncode == 0, log
-        out[fmt] = {unit: root / fmt / f"{p.stem}.{fmt}" for unit, p in originals.items()}
-        missing = [p.name for p in out[fmt].values() if not p.exists()]
-        assert not missing, f"soffice made no {missing}: {log}"
+        made = libreoffice.finish(run, files, fmt, root / fmt)
+        out[fmt] = dict(zip(originals, made, strict=True))
     return out
 
 

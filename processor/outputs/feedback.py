@@ -21,15 +21,24 @@ from processor.domain.unit_report import deadline, received_line, thousands, tit
 from processor.intake.submission import Submission
 from processor.outputs._xlsx import xlsxpatch
 from processor.outputs._xlsx.book import (
-    WIDTH_SAMPLE,
     Book,
     column_width,
+    header_height,
+    numbers,
+    pages_across,
+    print_wide,
     row_heights,
     write_cell,
     write_table,
 )
 from processor.outputs.files import atomic_path
-from processor.outputs.summary import citizen_labels, household_labels, unit_labels
+from processor.outputs.summary import (
+    REGISTER_KEYS,
+    citizen_labels,
+    household_labels,
+    register_widths,
+    unit_labels,
+)
 from processor.scoring.score import Results
 
 FEEDBACK_SHEET = "Phản hồi"
@@ -42,8 +51,8 @@ _CELL = re.compile(r"^[A-Z]{1,3}\d+$")
 # The list of problems: whom, where and what to do first; the code last, for the clerk.
 LIST_COLUMNS = ("STT", "Người hoặc hộ", "Ô", "Việc cần làm", "Nội dung", "Mã lỗi")
 _MESSAGE_COLUMN = LIST_COLUMNS.index("Nội dung")
-# Columns that wrap, in characters: a problem's message, a result's reason.
-_MESSAGE_WIDTH, _REASON_WIDTH = 70, 60
+# The message's column wraps at this many characters (a result's reason: REASON_WIDTH).
+_MESSAGE_WIDTH = 70
 # The summary's lines are cut to this many characters: narrower than the list, so each prints
 # whole where it spills over the empty cells to its right.
 _LINE_CHARS = 160
@@ -299,7 +308,7 @@ def _plain_feedback(
             for i, row in enumerate(page.rows):
                 ws.set_row(first + 1 + i, heights.get(i))
                 for j, value in enumerate(row):
-                    fmt = book.wrap if j == _MESSAGE_COLUMN else book.base
+                    fmt = {0: book.number, _MESSAGE_COLUMN: book.wrap}.get(j, book.base)
                     write_cell(ws, first + 1 + i, j, value, fmt)
             ws.autofilter(first, 0, first + len(page.rows), len(LIST_COLUMNS) - 1)
             ws.repeat_rows(first)
@@ -310,7 +319,10 @@ def _plain_feedback(
 
 def _results_sheets(book: Book, catalogue: Catalogue, unit: Unit, results: Results) -> None:
     for name, frame, columns in _result_frames(catalogue, unit, results):
-        write_table(book, book.sheet(name), frame, columns, widths={"reason": _REASON_WIDTH})
+        ws = book.sheet(name)
+        widths = register_widths(catalogue, frame, columns)
+        write_table(book, ws, frame, columns, widths=widths)
+        print_wide(ws, list(widths.values()), REGISTER_KEYS)
 
 
 def _result_frames(
@@ -357,6 +369,7 @@ def _patch_own_workbook(
             + (["header"] + ["plain"] * len(page.rows) if table else []),
             widths=_list_widths(page),
             wrap_columns=frozenset({_MESSAGE_COLUMN}),
+            center_columns=frozenset({0}),  # STT
             heights={first: 32} | {first + 1 + i: h for i, h in listing_heights.items()},
             autofilter_from_row=first + 1 if table else None,
             print_title_row=first + 1 if table else None,
@@ -366,25 +379,27 @@ def _patch_own_workbook(
         rows = frame.to_numpy(dtype=object).tolist()
         keys = list(columns)
         # Widths are taken from the first rows (column_width), reasons' heights from all.
-        head = frame.iloc[:WIDTH_SAMPLE]
-        reasons = [(frame[key].tolist(), _REASON_WIDTH) for key in keys if key == "reason"]
+        widths = register_widths(catalogue, frame, columns)
+        reasons = [(frame[key].tolist(), widths[key]) for key in keys if key == "reason"]
+        pages = pages_across(list(widths.values()), sum(list(widths.values())[:REGISTER_KEYS]))
         sheets.append(
             xlsxpatch.NewSheet(
                 name,
                 rows=[list(columns.values()), *rows],
                 row_styles=["header", *["plain"] * len(rows)],
-                widths={
-                    j: _REASON_WIDTH
-                    if key == "reason"
-                    else column_width(columns[key], head[key].tolist())
-                    for j, key in enumerate(keys)
-                },
+                widths=dict(enumerate(widths.values())),
                 wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
+                center_columns=frozenset(
+                    j for j, key in enumerate(keys) if numbers(frame[key].tolist())
+                ),
                 freeze_first_row=True,
                 autofilter_from_row=1,
                 print_title_row=1,
-                # The header row holds two lines, as write_table makes it.
-                heights={0: 32} | {1 + i: h for i, h in row_heights(reasons).items()},
+                pages_across=pages,
+                print_title_columns=REGISTER_KEYS if pages > 1 else 0,
+                # The header row as write_table makes it: its labels wrapped.
+                heights={0: header_height(list(columns.values()), list(widths.values()))}
+                | {1 + i: h for i, h in row_heights(reasons).items()},
             )
         )
     with atomic_path(path) as tmp:

@@ -16,7 +16,15 @@ from processor.domain import schema as S
 from processor.domain.catalogue import Catalogue, Title
 from processor.domain.issues import ISSUE_LABELS, Issue
 from processor.domain.periods import Period
-from processor.outputs._xlsx.book import Book, write_cell, write_table
+from processor.outputs._xlsx.book import (
+    Book,
+    column_width,
+    print_wide,
+    row_heights,
+    table_widths,
+    write_cell,
+    write_table,
+)
 from processor.outputs.files import atomic_path
 from processor.scoring.consolidate import RECEIPT_RULE, Consolidated
 from processor.scoring.score import Results
@@ -52,6 +60,25 @@ BEHIND_LABELS = {
     "responsible": "Người phụ trách",
     "effective": "Kết quả hiện tại",
 }
+
+
+# Registers' column widths: a criterion's column holds "Chưa đạt" under its name wrapped over
+# a few lines; a reason wraps. Both narrower than their text, so a register prints readably
+# on two pages across (book.print_wide) rather than at 4 pt on one.
+CRITERION_WIDTH = 10
+REASON_WIDTH = 45
+# The columns that say who a row is, repeated on every page across: unit, household, name.
+REGISTER_KEYS = 3
+
+
+def register_widths(
+    catalogue: Catalogue, frame: pd.DataFrame, labels: dict[str, str]
+) -> dict[str, float]:
+    """Widths of a register's columns (citizens, households, units, in the summary and in a
+    unit's feedback): criteria and reasons as above, the rest as long as their values."""
+    codes = {c.code for c in catalogue.criteria}
+    fixed = {k: CRITERION_WIDTH for k in labels if k in codes} | {"reason": REASON_WIDTH}
+    return table_widths(frame, labels, fixed)
 
 
 def _criterion_labels(catalogue: Catalogue, title: Title) -> dict[str, str]:
@@ -262,16 +289,7 @@ def write_summary(
         )
         if personal:
             _issues_sheet(book, issues)
-        ws = book.sheet(S.OUT_SOURCES)
-        ws.write_string(0, 0, RECEIPT_RULE, book.base)
-        write_table(
-            book,
-            ws,
-            sources_frame(consolidated),
-            SOURCE_LABELS,
-            first_row=1,
-            widths={"sha256": 20, "received_at": 16},
-        )
+        _sources_sheet(book, consolidated)
         book.close()
     return path
 
@@ -312,11 +330,31 @@ def _row_sheets(book: Book, catalogue: Catalogue, results: Results, personal: bo
             [c for c in ("unit_code", "household_code", "_row") if c in frame.columns],
             kind="stable",
         )
-        write_table(book, ws, ordered, labels, widths={"reason": 60})
+        widths = register_widths(catalogue, ordered, labels)
+        write_table(book, ws, ordered, labels, widths=widths)
+        print_wide(ws, list(widths.values()), REGISTER_KEYS)
         _outcome_formats(book, ws, ordered, labels, 0)
         ws.freeze_panes(1, 3)
         if name != S.OUT_UNITS:
             ws.set_header(INTERNAL_HEADER)
+
+
+def _sources_sheet(book: Book, consolidated: Consolidated) -> None:
+    """Nguồn: the rule that picks a unit's file, above every file received."""
+    ws = book.sheet(S.OUT_SOURCES)
+    frame = sources_frame(consolidated)
+    # Counts under headers wrapped over three lines: the sheet prints on one page.
+    counts = {k: 9 for k in ("rows_read", "rows_accepted", "rows_rejected", "rows_set_aside")}
+    widths = table_widths(
+        frame, SOURCE_LABELS, {"received_at": 16, "sha256": 36, "issues": 9} | counts
+    )
+    # The rule wraps over the table's width: on one line it ran far past the table, and the
+    # page shrank to fit it.
+    ws.merge_range(0, 0, 0, len(widths) - 1, RECEIPT_RULE, book.wrap)
+    ws.set_row(0, row_heights([([RECEIPT_RULE], sum(widths.values()))]).get(0))
+    write_table(
+        book, ws, frame, SOURCE_LABELS, first_row=1, widths=widths, formats={"sha256": book.wrap}
+    )
 
 
 def _issues_sheet(book: Book, issues: list[Issue]) -> None:
@@ -327,7 +365,7 @@ def _issues_sheet(book: Book, issues: list[Issue]) -> None:
     # sheet is in the internal workbook only (--khong-du-lieu-ca-nhan leaves it out), and what
     # leaves the office (mails, posted lists) keeps the masked message.
     issue_frame["message"] = [i.message for i in issues]
-    write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90, "file": 28})
+    write_table(book, ws, issue_frame, ISSUE_LABELS, widths={"message": 90})
     ws.set_header(INTERNAL_HEADER)
 
 
@@ -347,7 +385,9 @@ def sources_frame(consolidated: Consolidated) -> pd.DataFrame:
                 "rows_rejected": s.rows_rejected,
                 "rows_set_aside": s.rows_set_aside,
                 "issues": len(s.issues),
-                "sha256": s.sha256,
+                # In four groups of 16, two to a line: the 64 digits on one line made the
+                # sheet too wide to print readably.
+                "sha256": " ".join(s.sha256[i : i + 16] for i in range(0, len(s.sha256), 16)),
             }
             for s in sorted(consolidated.submissions, key=lambda s: s.name)
         ],
@@ -364,8 +404,9 @@ def _overview(
     run_time: dt.datetime,
     notices: Sequence[str] = (),
 ) -> None:
+    # Landscape as the other sheets: its table by unit is as wide as Theo đơn vị, which a
+    # portrait page printed at half size.
     ws = book.sheet(S.OUT_OVERVIEW)
-    ws.set_portrait()
     place = catalogue.setting("ten_xa")
     ws.write_string(
         0, 0, f"TỔNG HỢP KẾT QUẢ XÂY DỰNG CÁC DANH HIỆU KIỂU MẪU - {place.upper()}", book.title
@@ -443,39 +484,53 @@ def _overview_charts(book: Book, ws: Worksheet, table: pd.DataFrame, period: Per
 
 
 def _criteria_sheet(book: Book, catalogue: Catalogue, results: Results) -> None:
+    """One block per title (its heading, Mã đơn vị and its criteria, a row per unit assessed on
+    them): the 31 criteria of the default catalogue side by side printed too small to read."""
     ws = book.sheet(S.OUT_BY_CRITERION)
     rates = criterion_rates(results, catalogue)
-    labels = {
-        "unit_code": "Mã đơn vị",
-        **{c.code: c.label for c in catalogue.criteria if c.code in rates.columns},
-    }
     ws.write_string(
         0,
         0,
         "Tỷ lệ đạt từng tiêu chí theo đơn vị (%), trong số người/hộ/tổ được đánh giá tiêu chí đó",
         book.title,
     )
-    write_table(book, ws, rates, labels, first_row=1, widths={k: 14 for k in labels})
-    if not rates.empty:
-        ws.conditional_format(
-            2,
-            1,
-            1 + len(rates),
-            len(labels) - 1,
-            {
-                "type": "3_color_scale",
-                "min_color": "#F8696B",
-                "mid_color": "#FFEB84",
-                "max_color": "#63BE7B",
-                "min_type": "num",
-                "min_value": 0,
-                "mid_type": "num",
-                "mid_value": 70,
-                "max_type": "num",
-                "max_value": 100,
-            },
+    row = 1
+    for title in (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title):
+        codes = [c.code for c in catalogue.criteria_of(title.code) if c.code in rates.columns]
+        if not codes:
+            continue
+        block = rates[["unit_code", *codes]].dropna(how="all", subset=codes)
+        labels = {
+            "unit_code": "Mã đơn vị",
+            **{c.code: c.label for c in catalogue.criteria_of(title.code) if c.code in codes},
+        }
+        ws.write_string(row + 1, 0, title.name, book.bold)
+        end = write_table(
+            book, ws, block, labels, first_row=row + 2, table=False, widths={k: 14 for k in codes}
         )
-    ws.freeze_panes(2, 1)
+        if not block.empty:
+            ws.conditional_format(
+                row + 3,
+                1,
+                row + 2 + len(block),
+                len(codes),
+                {
+                    "type": "3_color_scale",
+                    "min_color": "#F8696B",
+                    "mid_color": "#FFEB84",
+                    "max_color": "#63BE7B",
+                    "min_type": "num",
+                    "min_value": 0,
+                    "mid_type": "num",
+                    "mid_value": 70,
+                    "max_type": "num",
+                    "max_value": 100,
+                },
+            )
+        row = end
+    # Each block has its own header: none is repeated on every page, no row stays frozen.
+    ws.repeat_row_range = ""
+    ws.freeze_panes(0, 1)
 
 
 def progress_table(progress: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -511,9 +566,7 @@ def _progress_sheet(book: Book, progress: pd.DataFrame, results: Results, period
         book.title,
     )
     table, labels = progress_table(progress)
-    widths = {"unit_name": 22, "title": 22, "measure": 12} | {
-        k: 10 for k in labels if k[:2] == "20"
-    }
+    widths = table_widths(table, labels, {"measure": 12} | {k: 10 for k in labels if k[:2] == "20"})
     row = write_table(book, ws, table, labels, first_row=1, widths=widths)
     if len(table) and len(labels) > 4:
         ws.conditional_format(
@@ -539,7 +592,24 @@ def _progress_sheet(book: Book, progress: pd.DataFrame, results: Results, period
         f"{len(behind)}",
         book.title,
     )
+    # The two tables share the sheet's columns: each is as wide as the wider of the two (a
+    # narrow column below cut the unit names above).
+    above = list(widths.values())
+    texts = behind["text"].tolist() if "text" in behind.columns else []
+    text = min(50, column_width(BEHIND_LABELS["text"], texts))
+    below = table_widths(behind, BEHIND_LABELS, {"text": text})
+    shared = {
+        key: max(width, above[j] if j < len(above) else 0)
+        for j, (key, width) in enumerate(below.items())
+    }
     write_table(
-        book, ws, behind, BEHIND_LABELS, first_row=row + 2, table=False, widths={"text": 50}
+        book,
+        ws,
+        behind,
+        BEHIND_LABELS,
+        first_row=row + 2,
+        table=False,
+        widths=shared,
+        formats={"text": book.wrap},
     )
     ws.freeze_panes(2, 4)

@@ -66,6 +66,10 @@ def row_heights(
     return {i: line_height * count for i, count in sorted(lines.items())}
 
 
+# Each printed page names its sheet: a clerk sorting a printed pile knows where each page goes.
+FOOTER = "&C&A – trang &P/&N"
+
+
 class Book:
     """An xlsxwriter workbook with the house formats."""
 
@@ -93,6 +97,9 @@ class Book:
             }
         )
         self.date = self.workbook.add_format({**base, "num_format": "dd/mm/yyyy"})
+        # Counts centred in their column: flush right against the text of the next column
+        # they read as one ("40 Đạt", "1970 Nam").
+        self.number = self.workbook.add_format({**base, "align": "center"})
         self.bold = self.workbook.add_format({**base, "bold": True})
         self.good = self.workbook.add_format(
             {**base, "font_color": "#006100", "bg_color": "#C6EFCE"}
@@ -120,7 +127,7 @@ class Book:
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        ws.set_footer("&C&P/&N")
+        ws.set_footer(FOOTER)
         return ws
 
 
@@ -146,6 +153,40 @@ def write_cell(ws: Worksheet, row: int, col: int, value: object, fmt=None) -> No
 
 
 WIDTH_SAMPLE = 200  # rows a column's width is taken from
+# Characters of column width an A4 landscape page prints at a size a clerk still reads (about
+# three quarters of 11 pt): a wider sheet prints on pages side by side, its first columns
+# (who the row is) repeated on each. Fit to one page, a register of 300 printed at 4 pt.
+PAGE_WIDTH = 150
+# Bold header characters per unit of column width (narrower than CHARS_PER_WIDTH: bold).
+HEADER_CHARS_PER_WIDTH = 1.25
+
+
+def pages_across(widths: Sequence[float], kept: float = 0) -> int:
+    """Pages side by side that columns of these widths need, ``kept`` of width repeated on
+    each page after the first."""
+    total, pages = sum(widths), 1
+    while total + kept * (pages - 1) > PAGE_WIDTH * pages:
+        pages += 1
+    return pages
+
+
+def print_wide(ws: Worksheet, widths: Sequence[float], keep: int) -> None:
+    """Print ``ws`` on as many pages across as its widths need (pages_across), its first
+    ``keep`` columns repeated on each, page by page across before going down."""
+    pages = pages_across(widths, sum(widths[:keep]))
+    ws.fit_to_pages(pages, 0)
+    if pages > 1:
+        ws.repeat_columns(0, keep - 1)
+        ws.print_across()
+
+
+def header_height(labels: Sequence[str], widths: Sequence[float]) -> float:
+    """Points a header row needs for its labels wrapped in their columns: two lines at least."""
+    heights = [
+        row_heights([([label], width)], HEADER_CHARS_PER_WIDTH).get(0, LINE_HEIGHT)
+        for label, width in zip(labels, widths, strict=True)
+    ]
+    return max([2 * LINE_HEIGHT, *heights]) + 2
 
 
 def column_width(label: str, values: Sequence[object]) -> float:
@@ -158,6 +199,26 @@ def column_width(label: str, values: Sequence[object]) -> float:
     header = len(label) * 0.9 if len(label) <= 14 else max(12, len(label) * 0.55)
     longest = max([header, *sample, 6])
     return min(60, longest + 2)
+
+
+def numbers(values: list[object]) -> bool:
+    """Whether a column holds numbers (its first WIDTH_SAMPLE values that are not blank)."""
+    shown = [v for v in values[:WIDTH_SAMPLE] if v is not None and v is not pd.NA and v == v]
+    return bool(shown) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in shown
+    )
+
+
+def table_widths(
+    frame: pd.DataFrame, labels: dict[str, str], widths: dict[str, float] | None = None
+) -> dict[str, float]:
+    """The width write_table gives each of its columns: ``widths``' or column_width's."""
+    widths = widths or {}
+    return {
+        key: widths.get(key) or column_width(labels[key], frame[key].tolist())
+        for key in labels
+        if key in frame.columns
+    }
 
 
 def write_table(
@@ -177,14 +238,17 @@ def write_table(
     range to refuse overlaps, seconds for a district's citizens (benchmarks/README.md)."""
     columns = [c for c in labels if c in frame.columns]
     formats = formats or {}
-    widths = widths or {}
-    ws.set_row(first_row, 32)
+    sizes = table_widths(frame, labels, widths)
+    ws.set_row(first_row, header_height([labels[k] for k in columns], list(sizes.values())))
     block_columns = []
     wrapped = []
     for j, key in enumerate(columns):
         values = frame[key].tolist()
-        fmt = formats.get(key, book.wrap if str(key) in ("reason", "message") else book.base)
-        width = widths.get(key) or column_width(labels[key], values)
+        default = book.wrap if str(key) in ("reason", "message") else book.base
+        if default is book.base and numbers(values):
+            default = book.number
+        fmt = formats.get(key, default)
+        width = sizes[key]
         ws.set_column(j, j, width)
         block_columns.append(Column(values, fmt, book.date))
         if fmt is book.wrap:

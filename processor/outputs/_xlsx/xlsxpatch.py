@@ -36,6 +36,7 @@ from xml.parsers import expat
 
 from processor.domain.sheets import column_index, column_letter
 from processor.domain.vietnamese import nfc
+from processor.outputs._xlsx.book import FOOTER
 from processor.outputs._xlsx.fastrows import (
     DEFLATE_LEVEL,
     cell_bodies,
@@ -106,10 +107,13 @@ class NewSheet:
     row_styles: list[str]
     widths: dict[int, float] = field(default_factory=dict)
     wrap_columns: frozenset[int] = frozenset()
+    center_columns: frozenset[int] = frozenset()  # numbers, centred as Book.number
     freeze_first_row: bool = False
     autofilter_from_row: int | None = None  # 1-based header row of an autofilter
     heights: dict[int, float] = field(default_factory=dict)  # row position -> points
     print_title_row: int | None = None  # 1-based row printed again at the top of every page
+    pages_across: int = 1  # pages side by side the sheet is fitted to (book.pages_across)
+    print_title_columns: int = 0  # first columns printed again on every page across
 
 
 def _opening(element: str) -> int:
@@ -261,6 +265,8 @@ class _Styles:
             number = 'numFmtId="14" applyNumberFormat="1"' if style == "date" else 'numFmtId="0"'
             fill = border = "0"
             align = 'vertical="top"'
+            if style == "center":
+                align = 'horizontal="center" vertical="top"'
             if style == "header":  # as the summary's headers (Book.header): shaded, boxed
                 fill, border = str(self._solid(HEADER_RGB)), str(self._thin_border())
                 align = 'horizontal="center" vertical="center"'
@@ -945,13 +951,19 @@ def _add_sheets(
 
 def _add_print_titles(workbook: str, new_sheets: Sequence[NewSheet]) -> str:
     """The new sheets' rows repeated on every printed page (they come first: position k)."""
-    names = "".join(
-        f'<definedName name="_xlnm.Print_Titles" localSheetId="{k}">'
-        f"{escape_text(quote_sheet(sheet.name))}!${sheet.print_title_row}:"
-        f"${sheet.print_title_row}</definedName>"
-        for k, sheet in enumerate(new_sheets)
-        if sheet.print_title_row is not None
-    )
+    names = ""
+    for k, sheet in enumerate(new_sheets):
+        name = quote_sheet(sheet.name)
+        ranges = []
+        if sheet.print_title_columns:
+            ranges.append(f"{name}!$A:${column_letter(sheet.print_title_columns - 1)}")
+        if sheet.print_title_row is not None:
+            ranges.append(f"{name}!${sheet.print_title_row}:${sheet.print_title_row}")
+        if ranges:
+            names += (
+                f'<definedName name="_xlnm.Print_Titles" localSheetId="{k}">'
+                f"{escape_text(','.join(ranges))}</definedName>"
+            )
     if not names:
         return workbook
     if "<definedNames>" in workbook:
@@ -978,6 +990,7 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
     )
     plain = f' s="{styles.named("plain")}"'
     wrap = f' s="{styles.named("wrap")}"'
+    center = f' s="{styles.named("center")}"' if sheet.center_columns else plain
     date = f' s="{styles.named("date")}"'
     letters = [column_letter(c) for c in range(width)]
     rows: list[str] = []
@@ -993,7 +1006,9 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
         columns = itertools.zip_longest(*plain_run)
         bodies = []
         for c, values in enumerate(columns):
-            style = wrap if c in sheet.wrap_columns else plain
+            style = (
+                wrap if c in sheet.wrap_columns else center if c in sheet.center_columns else plain
+            )
             bodies.append(cell_bodies(values, style, date, f"{style}/>", False))
         first = len(rows) + 1
         numbers = list(range(first, first + len(plain_run)))
@@ -1036,6 +1051,7 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
         f"<sheetView{' tabSelected=' + chr(34) + '1' + chr(34) if selected else ''}"
         f' workbookViewId="0">{pane}</sheetView>'
     )
+    order = ' pageOrder="overThenDown"' if sheet.pages_across > 1 else ""
     autofilter = ""
     if sheet.autofilter_from_row is not None and len(sheet.rows) >= sheet.autofilter_from_row:
         autofilter = f'<autoFilter ref="A{sheet.autofilter_from_row}:{last}"/>'
@@ -1047,6 +1063,7 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
         f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
         f"<sheetData>{''.join(rows)}</sheetData>{autofilter}"
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
-        'fitToHeight="0"/></worksheet>'
+        f'footer="0.3"/><pageSetup paperSize="9" orientation="landscape"{order} '
+        f'fitToWidth="{sheet.pages_across}" fitToHeight="0"/>'
+        f"<headerFooter><oddFooter>{escape_text(FOOTER)}</oddFooter></headerFooter></worksheet>"
     )
