@@ -546,3 +546,101 @@ def test_the_feedbacks_deadline_comes_from_cau_hinh_or_is_left_out(catalogue) ->
     without = dataclasses.replace(catalogue, settings=settings)
     assert deadline(without, december, default="") == ""
     assert deadline(without, december) == "ngày 25 tháng 12/2021"
+
+
+def _block_after(rows: list[list], label: str) -> list[dict]:
+    """The table whose header row starts with ``label``, as label -> value, to its first blank
+    row."""
+    start = next(i for i, r in enumerate(rows) if r and r[0] == label)
+    header = rows[start]
+    table = []
+    for row in rows[start + 1 :]:
+        if not row or row[0] in ("", None):
+            break
+        table.append(dict(zip(header, row, strict=False)))
+    return table
+
+
+def test_summary_counts_match_the_hand_count(small_town: Path, tmp_path: Path, catalogue) -> None:
+    """Tổng quan, Theo đơn vị, Theo tiêu chí and Chưa nộp against counts worked by hand from
+    the fixture's docstring (not from the product):
+
+    - Citizens: 10 read; Cúc (age) and Hà (not registered) are Chưa đủ điều kiện, so 8 are
+      considered; An, Dũng, Em, Khoa, Lan, Phúc reach it: 6 of 8 = 75 %.
+    - Households: TDP01's two and TDP02's two, all registered: 4 considered; H001 of TDP01 fails
+      GD02, so 3 of 4 = 75 %.
+    - Tổ dân phố: the two that sent a form; TDP02 reaches it, TDP01 (1 of 2 households) not:
+      1 of 2 = 50 %. The catalogue's other units sent nothing and count nowhere.
+    - Theo tiêu chí: every criterion 100 % but TDP01's CD01 (Bình of its 5 citizens: 80 %),
+      its GD02 (H001 of 2 households: 50 %) and its TDP01 (a mandatory share it misses: 0 %).
+    """
+    out = tmp_path / "out"
+    args = ["run", str(small_town), "--ky", "2021-11", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--kho", str(tmp_path / "kho")])
+    assert result.exit_code == 0, result.output
+    book = CalamineWorkbook.from_path(str(out / "2021-11" / "tong_hop_2021-11.xlsx"))
+    sheet = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+    titles = (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title)
+    overview = {r["Danh hiệu"]: r for r in _block_after(sheet["Tổng quan"], "Danh hiệu")}
+    counted = {
+        t.name: [
+            overview[t.name][k]
+            for k in ("Số được đánh giá", "Số đủ điều kiện xét", "Số đạt", "Tỷ lệ đạt (%)")
+        ]
+        for t in titles
+    }
+    assert counted == {
+        catalogue.citizen_title.name: [10, 8, 6, 75.0],
+        catalogue.household_title.name: [4, 4, 3, 75.0],
+        catalogue.unit_title.name: [2, 2, 1, 50.0],
+    }
+
+    sent = {
+        # unit: Nộp báo cáo, Số công dân, Công dân đạt, Số hộ, Hộ đạt, Kết quả TDP kiểu mẫu
+        "TDP01": ["Đã nộp", 5, 3, 2, 1, "Chưa đạt"],
+        "TDP02": ["Đã nộp", 2, 2, 2, 2, "Đạt"],
+        "CQ01": ["Đã nộp", 3, 1, 0, 0, ""],
+    }
+    columns = ("Nộp báo cáo", "Số công dân", "Công dân đạt", "Số hộ", "Hộ đạt")
+    outcome = f"Kết quả {catalogue.unit_title.name}"
+    for name in ("Theo đơn vị", "Tổng quan"):  # Tổng quan repeats the table below its chart
+        units = {r["Mã đơn vị"]: r for r in _block_after(sheet[name], "Mã đơn vị")}
+        assert set(units) == {u.code for u in catalogue.units}, name
+        for code, row in units.items():
+            expected = sent.get(code, ["Chưa nộp", 0, 0, 0, 0, ""])
+            assert [row[c] for c in columns] + [row[outcome] or ""] == expected, (name, code)
+
+    rates: dict[str, dict[str, dict[str, float]]] = {}
+    rows = sheet["Theo tiêu chí"]
+    for title in titles:
+        heading = next(i for i, r in enumerate(rows) if r and r[0] == title.name)
+        block = _block_after(rows[heading + 1 :], "Mã đơn vị")
+        rates[title.name] = {
+            r["Mã đơn vị"]: {c.code: r[c.label] for c in catalogue.criteria_of(title.code)}
+            for r in block
+        }
+    everything = {
+        title.name: {c.code: 100.0 for c in catalogue.criteria_of(title.code)} for title in titles
+    }
+    expected_rates = {
+        catalogue.citizen_title.name: {
+            "CQ01": everything[catalogue.citizen_title.name],
+            "TDP01": everything[catalogue.citizen_title.name] | {"CD01": 80.0},
+            "TDP02": everything[catalogue.citizen_title.name],
+        },
+        catalogue.household_title.name: {
+            "TDP01": everything[catalogue.household_title.name] | {"GD02": 50.0},
+            "TDP02": everything[catalogue.household_title.name],
+        },
+        catalogue.unit_title.name: {
+            "TDP01": everything[catalogue.unit_title.name] | {"TDP01": 0.0},
+            "TDP02": everything[catalogue.unit_title.name],
+        },
+    }
+    assert rates == expected_rates
+
+    missing = _block_after(sheet["Chưa nộp"], "Mã đơn vị")
+    assert [(r["Mã đơn vị"], r["Tên đơn vị"], r["Trưởng Ban vận động"]) for r in missing] == [
+        (u.code, u.name, u.head) for u in catalogue.units if u.code not in sent
+    ]
