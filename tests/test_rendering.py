@@ -1,10 +1,11 @@
-"""The summary and a unit's feedback as they come out of a printer (issue 21).
+"""The summaries and a unit's feedback as they come out of a printer (issue 21).
 
-A small town is run once; its summary and TDP01's feedback go through LibreOffice to PDF in one
-soffice call. Every printed page names its sheet in the footer ("Công dân – trang 4/12"), so
-the PDF's text is read sheet by sheet: each text a table holds must be there whole (LibreOffice
-prints only what shows of a cell cut by its neighbour, so a cut value is missing), each word of
-a wrapped cell must be there (a row too low hides its last lines), and every page is A4.
+A small town is run once; its two summaries (the clerk's and the Ban chỉ đạo's) and TDP01's
+feedback go through LibreOffice to PDF in one soffice call. Every printed page names its sheet
+in the footer ("Công dân – trang 4/12"), so the PDF's text is read sheet by sheet: each text a
+table holds must be there whole (LibreOffice prints only what shows of a cell cut by its
+neighbour, so a cut value is missing), each word of a wrapped cell must be there (a row too low
+hides its last lines), every page is A4 and its words legible.
 
 The widths themselves are checked without LibreOffice: each column is at least as wide as its
 longest value, and not much wider than it or its header needs.
@@ -53,6 +54,7 @@ def run(tmp_path_factory) -> dict[str, Path]:
     assert result.exit_code == 1, result.output  # the cell to fix
     return {
         "summary": out / NOV / f"tong_hop_{NOV}.xlsx",
+        "board": out / NOV / f"tong_hop_ban_chi_dao_{NOV}.xlsx",
         "feedback": out / NOV / "phan_hoi" / f"TDP01_{NOV}.xlsx",
     }
 
@@ -115,9 +117,10 @@ def _shown_sheets(path: Path) -> list:
     return [ws for ws in book.worksheets if ws.sheet_state == "visible"]
 
 
-# The sheets each printed workbook must show whole: the summary's all, the feedback's own.
+# The sheets each printed workbook must show whole: the summaries' all (the clerk's and the Ban
+# chỉ đạo's), the feedback's own.
 def _checked(kind: str, title: str) -> bool:
-    return kind == "summary" or title in (
+    return kind != "feedback" or title in (
         "Phản hồi",
         "Kết quả công dân",
         "Kết quả hộ",
@@ -126,7 +129,7 @@ def _checked(kind: str, title: str) -> bool:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.parametrize("kind", ["summary", "feedback"])
+@pytest.mark.parametrize("kind", ["summary", "board", "feedback"])
 def test_every_sheet_prints_whole_on_a4(kind: str, run, printed) -> None:
     info = subprocess.run(
         ["pdfinfo", "-f", "1", "-l", "9999", str(printed[kind])],
@@ -160,7 +163,7 @@ def test_every_sheet_prints_whole_on_a4(kind: str, run, printed) -> None:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.parametrize("kind", ["summary", "feedback"])
+@pytest.mark.parametrize("kind", ["summary", "board", "feedback"])
 def test_every_page_prints_text_a_clerk_can_read(kind: str, printed) -> None:
     """A sheet too wide for its page is shrunk to fit: its words must stay legible."""
     done = subprocess.run(
@@ -180,7 +183,7 @@ def test_every_page_prints_text_a_clerk_can_read(kind: str, printed) -> None:
     assert small == {}
 
 
-@pytest.mark.parametrize("kind", ["summary", "feedback"])
+@pytest.mark.parametrize("kind", ["summary", "board", "feedback"])
 def test_columns_are_as_wide_as_their_longest_value(kind: str, run) -> None:
     """In characters, each column is at least as wide as the longest text of its table rows
     (of a wrapped cell, its longest word) and as the longest word of its header (bold, wraps).
