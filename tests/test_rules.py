@@ -400,6 +400,43 @@ def test_one_cccd_in_two_units_gives_one_result(catalogue, tmp_path: Path) -> No
         assert "Số CCCD 038085005555 cũng có ở" in xuan["reason"]
 
 
+def test_a_cccd_the_units_have_not_agreed_on_is_unknown_in_the_shares(
+    catalogue, tmp_path: Path
+) -> None:
+    """Rule 10: Xuân's TDP02 row fails CD01, but his CCCD is on TDP03's form too: if he lives in
+    TDP03, TDP02-H001 has two adults, both Đạt. The household waits for the units to agree."""
+    inbox = tmp_path / "in"
+    xuan = citizen("TDP02-H001", "Khúc Văn Xuân", dt.date(1985, 5, 5), cccd="038085005555",
+                   CD01="Chưa đạt")  # fmt: skip
+    make_form(catalogue, inbox, "TDP02", "2021-10",
+              [xuan, *family("TDP02-H001", "Khúc Thị Yên", "Khúc Văn Bình")],
+              [household("TDP02-H001", "Khúc Văn Xuân")], all_tasks_done(catalogue))  # fmt: skip
+    make_form(catalogue, inbox, "TDP03", "2021-10", [dict(xuan, household_code="TDP03-H009")],
+              [household("TDP03-H009", "Khúc Văn Xuân")], all_tasks_done(catalogue))  # fmt: skip
+    results, _ = run_month(inbox, "2021-10", tmp_path, catalogue)
+    house = home(results, "TDP02-H001")
+    assert house["outcome"] == S.NOT_ELIGIBLE, house["reason"]
+    assert "Khúc Văn Xuân (Số CCCD 038085005555 cũng có ở TDP03" in house["reason"]
+
+
+def test_a_cccd_registered_by_another_unit_is_not_registered_here(
+    catalogue, tmp_path: Path
+) -> None:
+    """Rule 6: Chương registers on TDP03's January form; in March he is on TDP04's form (its
+    first), Đăng ký Không. TDP04's forms decide for TDP04's rows: not registered."""
+    chuong = citizen("TDP03-H001", "Lều Văn Chương", dt.date(1980, 1, 1), cccd="038080007777")
+    for period, unit, registered in (("2021-01", "TDP03", "Có"), ("2021-03", "TDP04", "Không")):
+        inbox = tmp_path / period
+        code = f"{unit}-H001"
+        make_form(catalogue, inbox, unit, period,
+                  [dict(chuong, household_code=code, registered=registered)],
+                  [household(code, "Lều Văn Chương")], all_tasks_done(catalogue))  # fmt: skip
+        results, _ = run_month(inbox, period, tmp_path, catalogue)
+    moved = person(results, "Lều Văn Chương", "TDP04")
+    assert (moved["registration"], moved["outcome"]) == ("Chưa đăng ký", S.NOT_ELIGIBLE)
+    assert moved["reason"].startswith("Chưa đăng ký thi đua")
+
+
 # --- rule 11: the Ban chỉ đạo's inspection ---------------------------------------------------
 
 

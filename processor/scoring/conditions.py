@@ -29,14 +29,19 @@ from processor.store.history import History
 
 
 def citizen_key(frame: pd.DataFrame) -> pd.Series:
-    """Who a citizen is across months: the CCCD, else name, birth date and household."""
+    """Who a citizen of a unit is across months: the unit and the CCCD, else the unit, name,
+    birth date and household. The unit is part of it: a unit's forms decide for its own rows
+    only, so a CCCD registered in TDP03's January form is not registered on TDP04's form."""
     if frame.empty:
         return pd.Series(dtype=object)
     parts = frame[["full_name", "birth_date", "household_code"]].map(
         lambda v: "" if is_blank(v) else str(v)[:10]
     )
-    fallback = frame["unit_code"].astype(object) + "|" + parts.agg("|".join, axis=1)
-    return frame["cccd"].where(frame["cccd"].map(lambda v: not is_blank(v)), "~" + fallback)
+    unit = frame["unit_code"].astype(object) + "|"
+    fallback = unit + parts.agg("|".join, axis=1)
+    return (unit + frame["cccd"].astype(object)).where(
+        frame["cccd"].map(lambda v: not is_blank(v)), "~" + fallback
+    )
 
 
 def household_key(frame: pd.DataFrame) -> pd.Series:

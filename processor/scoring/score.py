@@ -445,6 +445,12 @@ def _member_flags(
         flag[status.eq(S.FAIL).fillna(False).astype(bool)] = False
         label = next((c.label for c in catalogue.criteria if c.code == source), source)
         why = blank_text(citizens, source, label).where(flag.isna(), "")
+    if people.SAME_PERSON in citizens:
+        # Rule 10: a CCCD the units have not yet agreed on is not known in any share, whatever
+        # its row says (the person may not be a member at all).
+        same = citizens[people.SAME_PERSON].fillna("").astype(str)
+        flag = flag.mask(same.ne(""), pd.NA)
+        why = same.where(same.ne(""), why)
     names = citizens["full_name"].fillna("").astype(str)
     return among, flag, names + np.where(why.ne(""), " (" + why + ")", "")
 
