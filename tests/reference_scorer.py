@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +34,11 @@ def text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def code(value: object) -> str:
+    """A code as typed, without the spaces around it, in capitals (`tdp01-h002` is TDP01-H002)."""
+    return text(value).upper()
 
 
 def mark(value: object) -> str | None:
@@ -182,7 +187,7 @@ def read_catalogue(path: Path) -> Catalogue:
         age_day=(day, month),
         vote_month=int(settings.get("thang_binh_xet") or 11),
         deadline_month=int(settings.get("han_dang_ky") or 1),
-        late_counts=text(settings.get("dang_ky_muon") or "tính") == "tính",
+        late_counts=text(settings.get("dang_ky_muon") or "tính").casefold() == "tính",
     )
 
 
@@ -228,8 +233,8 @@ def read_form(path: Path, units: dict[str, str]) -> Form:
             return rows
         kept = []
         for row in rows:
-            named = text(row.get("Mã hộ")).split("-")[0]
-            if "-" in text(row.get("Mã hộ")) and named != unit and named in units:
+            named = code(row.get("Mã hộ")).split("-")[0]
+            if "-" in code(row.get("Mã hộ")) and named != unit and named in units:
                 continue
             kept.append(row)
         return kept
@@ -431,6 +436,9 @@ class Town:
         )
         self.history: dict[tuple[int, int], Results] = {}
         self.staff_counted = 0  # agency rows counted in a household (rule 9), all periods
+        # How often a planted case was met, all periods: year counts taken from the same year
+        # or moved on from last year (rule 12), inspections that overrode the unit (rule 11).
+        self.met: Counter = Counter()
 
     # -- registration (rule 6)
     def _registered(self, table: dict, unit: str, year: int, key: object, says: bool, month: int):
@@ -450,6 +458,7 @@ class Town:
             return typed
         same_year = [v for p, v in self.typed_years[key] if p[0] == period[0] and p < period]
         if same_year:
+            self.met["year count from the same year"] += 1
             return same_year[-1]
         voting = (period[0] - 1, self.cat.vote_month)
         before = self.history.get(voting)
@@ -458,6 +467,7 @@ class Town:
         reached = (
             before.units.get(key[0]) if title == "unit" else before.households.get(key)
         ) == ACHIEVED
+        self.met["year count moved on" if reached else "year count dropped"] += 1
         return before.years[key] + 1 if reached else None
 
     def score(self, forms: list[Path]) -> Results:
@@ -478,7 +488,7 @@ class Town:
                     name=text(row.get("Họ và tên")),
                     born=birth(row.get("Ngày sinh")),
                     cccd=_cccd(row.get("Số CCCD")),
-                    household=text(row.get("Mã hộ")),
+                    household=code(row.get("Mã hộ")),
                 )
                 if p.born is not None and cd.min_age is not None:
                     youngest, oldest = _age_bounds(p.born, on)
@@ -537,7 +547,7 @@ class Town:
         for form in read:
             if is_tdp[form.unit]:
                 for h in form.households:
-                    homes_of[text(h.get("Mã hộ"))].add(form.unit)
+                    homes_of[code(h.get("Mã hộ"))].add(form.unit)
         members: dict[tuple[str, str], list[Person]] = defaultdict(list)
         residents: dict[str, list[Person]] = defaultdict(list)
         for p in people:
@@ -572,11 +582,11 @@ class Town:
             if not is_tdp[form.unit]:
                 continue
             for h in form.households:
-                code = text(h.get("Mã hộ"))
+                house = code(h.get("Mã hộ"))
                 outcome = self._household(
-                    form, h, code, members[(form.unit, code)], gd, period, results
+                    form, h, house, members[(form.unit, house)], gd, period, results
                 )
-                results.households[(form.unit, code)] = outcome
+                results.households[(form.unit, house)] = outcome
                 house_status[form.unit].append(outcome)
 
         for form in read:
@@ -684,6 +694,8 @@ class Town:
                 if c.kind == "diem":
                     points = value
                 if inspected is not None:
+                    own = mark(t.get("Tự đánh giá")) if c.kind == "dat" else compare(c, value)
+                    self.met["inspection overrode the unit"] += own != inspected
                     outcomes.append(inspected)
                 elif c.kind == "dat":
                     outcomes.append(mark(t.get("Tự đánh giá")))
@@ -738,8 +750,6 @@ def product_results(summary: Path) -> Results:
 
 def differences(product: Results, written: Results) -> dict[str, object]:
     """Rows whose outcome differ, by level; empty when the two agree on every row."""
-    from collections import Counter
-
     theirs, ours = Counter(product.citizens), Counter(written.citizens)
     out: dict[str, object] = {}
     if theirs != ours:

@@ -26,7 +26,7 @@ from tests.reference_scorer import (
     differences,
     product_results,
 )
-from tests.test_rules import run_month
+from tests.test_rules import catalogue_with, edit, run_month
 from tests.town import MEETING, UNITS, generated_town, small_catalogue
 
 NOV = "2021-11"
@@ -109,27 +109,54 @@ MONTHS = (
 )
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_generated_towns_agree_on_every_row_month_after_month(tmp_path, seed: int) -> None:
-    catalogue = small_catalogue(tmp_path / "bo_tieu_chi.xlsx")
-    town = Town(tmp_path / "bo_tieu_chi.xlsx")
+def _retype(catalogue, inbox: Path, typed: dict[str, list[dict]]) -> None:
+    """Cells retyped in Excel as a person would (openpyxl, SPEC §7): a Mã hộ in lower case with
+    spaces around it, a birth date and the votes typed as text, a mark typed in lower case."""
+    first, second = typed["TDP02"][1], typed["TDP02"][2]
+    edit(inbox / "TDP02_2021-11.xlsx", "Công dân", {
+        (first["full_name"], "household_code"): f" {first['household_code'].lower()} ",
+        (first["full_name"], "birth_date"): "05/01/1980",
+        (second["full_name"], "votes"): "45",
+        (second["full_name"], "CD03"): "đạt",
+    }, catalogue)  # fmt: skip
+
+
+# A town drawn from each seed; the last with the settings a Ban chỉ đạo may choose retyped in
+# Cấu hình: age on 30/11, late registrations not counted.
+TOWNS = [(1, {}), (3, {}), (4, {"ngay_tinh_tuoi": dt.datetime(2024, 11, 30),
+                               "dang_ky_muon": "Không tính"})]  # fmt: skip
+
+
+@pytest.mark.parametrize(("seed", "settings"), TOWNS)
+def test_generated_towns_agree_on_every_row_month_after_month(
+    tmp_path, seed: int, settings: dict
+) -> None:
+    path = tmp_path / "bo_tieu_chi.xlsx"
+    catalogue = catalogue_with(tmp_path, **settings) if settings else small_catalogue(path)
+    town = Town(path)
     seen: Counter = Counter()
     for period, units in MONTHS:
         inbox = tmp_path / period
-        generated_town(catalogue, inbox, period, seed, units)
+        typed = generated_town(catalogue, inbox, period, seed, units)
+        if period == "2021-11":
+            _retype(catalogue, inbox, typed)
         product = product_results(_run(inbox, period, tmp_path, catalogue))
         written = town.score(sorted(inbox.glob("*.xlsx")))
         assert differences(product, written) == {}, period
         seen.update(("citizen", r[-1]) for r in written.citizens)
         seen.update(("household", r) for r in written.households.values())
         seen.update(("unit", r) for r in written.units.values())
-    # Every outcome of every level happened somewhere in the year (the comparison is not
-    # vacuous), and the planted agency staff were counted in the households where they live.
+    # Every outcome of every level happened somewhere in the year, and every planted case was
+    # met: the comparison is not vacuous.
     for level in ("citizen", "household"):
         for outcome in (ACHIEVED, NOT_ACHIEVED, UNDECIDED, NOT_REGISTERED):
             assert seen[(level, outcome)], (level, outcome)
     assert seen[("unit", NOT_ACHIEVED)] + seen[("unit", ACHIEVED)]
     assert town.staff_counted >= 2
+    for case in ("year count from the same year", "year count dropped",
+                 "inspection overrode the unit"):  # fmt: skip
+        assert town.met[case], case
+    assert town.met["year count moved on"] or seed == 4
 
 
 def test_the_sample_town_agrees_on_every_row(tmp_path) -> None:

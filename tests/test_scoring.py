@@ -326,3 +326,24 @@ def test_filling_a_blank_never_changes_a_decided_result(catalogue, rows, data) -
         now = getattr(after, level)["outcome"]
         decided = was.isin(["Đạt", "Chưa đạt"]).to_numpy()
         assert (was[decided] == now[decided]).all(), (level, key, value)
+
+
+def _tdp01_share(passed: int, n: int):
+    from processor.scoring.rollup import share
+
+    groups = pd.Series(["TDP01"] * n, dtype=object)
+    flag = pd.Series([True] * passed + [False] * (n - passed), dtype="boolean")
+    counted = pd.Series(True, index=groups.index, dtype="boolean")
+    labels = pd.Series("", index=groups.index)
+    return share(groups, counted, flag, labels, pd.Series(["TDP01"]), "người")
+
+
+def test_a_share_is_compared_with_its_threshold_unrounded(catalogue) -> None:
+    """23,749 of 25,000 residents with BHYT is 94,996%: under TDP03's 95% (Đọc trước, rule 8
+    compares the share itself), though it shows as 95% to two decimals; 29 of 100 is 29%
+    exactly, not the 28,999999999999996 of floats."""
+    tdp03 = next(c for c in catalogue.criteria if c.code == "TDP03")
+    measured = _tdp01_share(23_749, 25_000)
+    assert measured.passes(tdp03).tolist() == [False]
+    assert measured.value().tolist() == [95.0]
+    assert _tdp01_share(29, 100).low.tolist() == [29.0]

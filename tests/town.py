@@ -120,7 +120,8 @@ def generated_town(
     blank and an unreadable birth date, a baby born after the month, agency staff living in a
     household of a tổ (and one whose Mã hộ no tổ has), a household whose member is listed by
     another tổ, a CCCD on a tổ's and an agency's forms, a CCCD on two tổ's forms, a member
-    whose cell the product flags, late and missing registrations, a blank attendance."""
+    whose cell the product flags, late and missing registrations, a blank attendance, a
+    household of children only."""
     people_rng = random.Random(seed)
     rng = random.Random(f"{seed}-{period}")
     year, month = (int(p) for p in period.split("-"))
@@ -155,6 +156,8 @@ def generated_town(
                 citizens.append(row)
             values: dict[str, object] = _marks(rng, [f"GD0{i}" for i in range(4, 10)])
             values["GD01"] = rng.choice((1, 3, 3, 4, 5, 5, None))
+            if month == 1 and year > 2021:
+                values["GD01"] = None  # the new year's form: moved on from November (rule 12)
             if november:
                 values["votes"] = rng.choice((25, 26, 40, 45, None))
             registered = rng.choice(("Có",) * 8 + (None,)) if month > 1 else "Có"
@@ -179,6 +182,10 @@ def generated_town(
     t1[3]["CD04"] = "Tốt"  # the product flags the cell; the member still counts
     t2.append(citizen(homes["TDP01"][1], "Đỗ Văn Sang", dt.date(1980, 1, 1)))  # another tổ's code
     t2[0]["cccd"] = shared_cccd
+    # A household with no adult on its form: no one to count in GD02 (rule 8).
+    t2 += [citizen("TDP02-H009", name, dt.date(2010 + i, 3, 3)) for i, name in
+           enumerate(("Lương Bé Một", "Lương Bé Hai"))]  # fmt: skip
+    forms["TDP02:households"].append(household("TDP02-H009", "Lương Bé Một"))
     forms["TDP03"][0]["cccd"] = twice_cccd
     forms["TDP04"][0]["cccd"] = twice_cccd
     staff = [
@@ -206,7 +213,7 @@ def generated_town(
                 overrides[task]["inspection"] = rng.choice(("Đạt", "Chưa đạt"))
         overrides["TDP08"] = {"value": rng.choice((1.5, 2, 3, None))}
         overrides["TDP09"] = {"value": rng.choice((6, 8, 10, None))}
-        overrides["TDP02"] = {"value": rng.choice((4, 5, 6, None))}
+        overrides["TDP02"] = {"value": rng.choice((4, 5, 6, None)) if year == 2021 else None}
         if november and rng.random() < 0.5:
             overrides["TDP08"]["inspection"] = rng.choice(("Đạt", "Chưa đạt"))
         info = dict(MEETING) if november else None

@@ -63,6 +63,7 @@ RULES_LINES: tuple[str, ...] = (
     "và Lý do nêu khoảng tỷ lệ, tên từng thành viên chưa rõ và dữ liệu còn thiếu của họ. Khi Đ + K + R = 0 (không có ai, hoặc có thể không còn ai để tính): chưa rõ.",
     "Ví dụ: hộ có 5 người đủ tuổi, 3 Đạt, 1 Chưa đạt, 1 để trống CD05: thấp nhất 3/5 = 60%, cao nhất 4/5 = 80%; cần ≥ 80%: GD02 chưa rõ, hộ Chưa đủ điều kiện. Nếu 4 Đạt, 1 trống: 80% đến 100%: GD02 Đạt.",
     "Ví dụ: GD03 (BHYT toàn hộ, cần 100%): một thành viên để trống CD04: thấp nhất dưới 100%, cao nhất 100%: GD03 chưa rõ.",
+    "Tỷ lệ (ở mục này và tỷ lệ phiếu ở mục 7) được so với ngưỡng đúng như tính ra, không làm tròn; Lý do ghi tỷ lệ làm tròn 2 chữ số. Ví dụ: 23.749/25.000 = 94,996%: TDP03 (cần ≥ 95%) không đạt.",
     "",
     "9. Cán bộ của cơ quan được tính vào hộ nơi họ ở: hộ (ở biểu mẫu của bất kỳ tổ dân phố nào) có Mã hộ trùng với Mã hộ ghi ở dòng của họ trong biểu mẫu cơ quan, ví dụ TDP01-H005.",
     "Mã hộ đó không có ở tổ nào, hoặc có ở hơn một tổ: không tính vào hộ nào. Ví dụ: cán bộ CQ01 ghi Mã hộ TDP01-H005, CD01 Chưa đạt: hộ TDP01-H005 có thêm một thành viên đủ tuổi không đạt.",

@@ -42,15 +42,19 @@ class Share:
         return low.where(agreed, pd.NA).astype("boolean")
 
     def value(self) -> pd.Series:
-        """The share when it is known exactly (low equals high), else NaN."""
-        return self.low.where(self.low.eq(self.high))
+        """The share when it is known exactly (low equals high), else NaN; as shown, to two
+        decimals."""
+        return self.low.where(self.low.eq(self.high)).round(2)
 
     def unknown_text(self, criterion: Criterion, noun: str) -> pd.Series:
         """Lý do of a share left undecided: its bounds and the members it waits for."""
         need = criterion.rules.need_text()
         texts = []
         for low, high, members in zip(
-            self.low.tolist(), self.high.tolist(), self.unknown.tolist(), strict=True
+            self.low.round(2).tolist(),
+            self.high.round(2).tolist(),
+            self.unknown.tolist(),
+            strict=True,
         ):
             span = (
                 f"từ {number_text(low, '%')} đến {number_text(high, '%')}, "
@@ -117,8 +121,10 @@ def share(
     a, b, c, d, e, f = (sums[k] for k in "abcdef")
     low_n = a + b + c + d + e
     high_n = a + b + c + e + f
-    low = (a / low_n.where(low_n > 0) * 100).round(2)
-    high = ((a + c + e + f) / high_n.where(high_n > 0) * 100).round(2)
+    # Compared with the threshold as they are (Đọc trước: 94,996% is under 95%); rounded only
+    # where shown. round(9) takes off the float noise of the division (29/100*100 is not 29).
+    low = (a / low_n.where(low_n > 0) * 100).round(9)
+    high = ((a + c + e + f) / high_n.where(high_n > 0) * 100).round(9)
     maybe_empty = (a + b + c) == 0
     texts = _waiting_members(g, labels[has], (certain_in & unsure) | maybe_in, noun)
     index = pd.Index(keys)

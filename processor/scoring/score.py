@@ -348,14 +348,15 @@ def _judge_votes(
     no_meeting = present.isna() | present.le(0)
     verdict.lack(no_votes, blank_text(frame, "votes", S.VOTES.label))
     verdict.lack(~no_votes & no_meeting, "Số người dự họp (sheet Thông tin): ô trống")
-    share_ = (votes / present.where(~no_meeting) * 100).round(2)
+    # Compared as it is, rounded only where shown (round(9): the float noise of the division).
+    share_ = (votes / present.where(~no_meeting) * 100).round(9)
     low = ~no_votes & ~no_meeting & ~share_.gt(title.vote_threshold).fillna(False)
     if low.any():
         words = pd.Series("", index=frame.index, dtype=object)
         words[low] = [
             f"Số phiếu đồng ý {v:g}/{a:g} ({number_text(p, '%')}) không vượt quá "
             f"{title.vote_threshold:g}%"
-            for v, a, p in zip(votes[low], present[low], share_[low], strict=True)
+            for v, a, p in zip(votes[low], present[low], share_[low].round(2), strict=True)
         ]
         verdict.fail(low, words)
 
