@@ -734,6 +734,50 @@ def _decisions(
         click.secho(f"Lưu ý: {warning}", fg="yellow")
 
 
+@main.command("bao-cao")
+@click.option(
+    "--nam", "year", type=int, required=True, metavar="NĂM", help="Năm báo cáo, ví dụ 2021."
+)
+@click.option(
+    "--loai",
+    "kind",
+    type=click.Choice(["ket-qua", "dang-ky"]),
+    default="ket-qua",
+    show_default=True,
+    metavar="ket-qua|dang-ky",
+    help=(
+        "ket-qua: báo cáo kết quả cả năm (số liệu tháng 11); dang-ky: báo cáo đăng ký đầu năm "
+        "(số liệu đến hết tháng han_dang_ky của Bộ tiêu chí, mặc định tháng 1)."
+    ),
+)
+@catalogue_option
+@output_options
+@friendly_errors
+def report_command(
+    year: int,
+    kind: str,
+    catalogue_path: str | None,
+    output_root: str | None,
+    history_path: str | None,
+    workspace: str | None,
+) -> None:
+    """Lập báo cáo của thị trấn gửi huyện (tệp Word): số đăng ký và số đạt theo danh hiệu và
+    theo đơn vị, so với năm trước trong kho lịch sử, có bảng và biểu đồ."""
+    from processor.outputs.year_report import year_report
+    from processor.store.lock import StoreLock
+
+    catalogue = _load(catalogue_path)
+    where = places(catalogue_path, output_root, workspace, history_path)
+    with StoreLock(where.history.with_suffix(".khoa"), f"Kho lịch sử {where.history}"):
+        stale = stale_warning(where.history, year)
+        report = year_report(catalogue, year, kind, where.history, where.output_root)
+    click.echo(f"Đã lập báo cáo trong {report.folder}/:")
+    for path in report.files:
+        click.echo(f"  - {path.name}")
+    for warning in [stale, *report.warnings] if stale else report.warnings:
+        click.secho(f"Lưu ý: {warning}", fg="yellow")
+
+
 @main.command("binh-xet")
 @click.option(
     "--ky",

@@ -16,6 +16,7 @@ silently breaks the document.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -35,7 +36,8 @@ import jinja2
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
-from docxtpl import DocxTemplate
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from jinja2.sandbox import SandboxedEnvironment
 from lxml.etree import XMLSyntaxError
 
@@ -71,6 +73,27 @@ class Sandbox(SandboxedEnvironment):
         if source not in self._compiled:
             self._compiled[source] = super().from_string(source)
         return self._compiled[source]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A PNG for a template's ``{{ tag }}`` (alone in its paragraph), ``width`` mm wide: the
+    renderer makes it a docxtpl InlineImage, which needs the template it goes into."""
+
+    png: bytes
+    width: float
+
+    def __str__(self) -> str:  # how the renderer's cache key sees it
+        return f"Picture({hashlib.sha256(self.png).hexdigest()}, {self.width})"
+
+
+def _pictures(template: DocxTemplate, context: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: InlineImage(template, BytesIO(value.png), width=Mm(value.width))
+        if isinstance(value, Picture)
+        else value
+        for key, value in context.items()
+    }
 
 
 def _paragraph_texts(path: Path) -> list[str]:
@@ -185,7 +208,7 @@ class _Renderer:
             template = DocxTemplate(path)
             buffer = BytesIO()
             with _template_errors(path):
-                template.render(small, self.env, autoescape=True)
+                template.render(_pictures(template, small), self.env, autoescape=True)
                 template.save(buffer)
             self._last = (key, buffer.getvalue())
         # Straight into place: the set is built in a folder of its own (see staged_folder).
@@ -303,6 +326,14 @@ def render_all(
     with worker_pool(workers) as pool:
         futures = [pool.submit(_render_chunk, templates, chunk) for chunk in chunks]
         return [path for future in futures for path in future.result()]
+
+
+def render_one(name: str, context: dict[str, Any], out: Path, templates: Path) -> Path:
+    """Check template ``name`` against ``context`` and render it into ``out`` (in place: the
+    caller writes to a temporary path and moves it)."""
+    renderer = _Renderer(templates)
+    renderer.check(name, context)
+    return renderer.render(name, context, out)
 
 
 def write_decisions(

@@ -1,10 +1,12 @@
 """Build the editable Word templates of the December drafts (SPEC §6, DOCUMENT_FORMAT.md).
 
-`build_templates(folder)` writes five docxtpl templates: ``quyet_dinh.docx`` (a decision of the
+`build_templates(folder)` writes the docxtpl templates: ``quyet_dinh.docx`` (a decision of the
 town and its annex), ``to_trinh_huyen.docx`` (the town's Tờ trình to the district for a title
 the district recognises, with its annex), ``to_trinh.docx`` and ``bien_ban.docx`` (per unit,
 from its Ban Vận động) and ``giay_khen.docx`` (one landscape certificate page: Giấy công nhận
-or Giấy khen, per the title's setting). The clerk may reword them in Word as long as the Jinja
+or Giấy khen, per the title's setting), ``binh_xet.docx`` (a unit's list for its vote
+meeting), ``bao_cao_ket_qua.docx`` and ``bao_cao_dang_ky.docx`` (the town's reports to the
+district, filled by `outputs.year_report`). The clerk may reword them in Word as long as the Jinja
 tags stay; the tags are Vietnamese without diacritics, like the catalogue's setting keys.
 `outputs.documents` fills them in Jinja's sandbox and checks, before each batch, that every
 tag a template uses is provided and reaches nothing else.
@@ -32,7 +34,12 @@ Tags (filled by `processor.outputs.document_context`):
   ``gia_dinh`` (rows with ``so_phieu``, ``ty_le_phieu``, ``ket_luan``), ``so_cong_dan``,
   ``so_gia_dinh``, ``cong_dan_de_nghi``, ``gia_dinh_de_nghi``, ``de_nghi_to_dan_pho``,
   ``ngay_hop``, ``dia_diem``, ``thanh_phan``, ``chu_tri``, ``thu_ky``, ``so_nguoi_du_hop``,
-  ``nguong_phieu``.
+  ``nguong_phieu``;
+- bao_cao_ket_qua / bao_cao_dang_ky: ``nam_truoc``, ``ky`` (the period of the figures),
+  ``ky_hieu_bao_cao``, ``nhan_xet`` (a sentence per title), ``tong_hop`` (rows per title:
+  ``stt``, ``ten``, ``c1``…``c5``, the columns of REPORT_COLUMNS), ``nhom`` (per title:
+  ``bang``, ``ten``, ``ghi_chu``, ``danh_sach``: the same rows per unit, then Cộng),
+  ``ghi_chu`` (a list), ``bieu_do`` (the chart), ``noi_nhan_bao_cao`` (a list).
 
 Rows of a list (``{%tr for r in … %}``) and the certificate page are written once per item
 after rendering (`outputs.docx_lists`): inside them use the item's fields, not ``loop.index``.
@@ -45,6 +52,7 @@ an annex in a section of its own numbered from 1.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -856,6 +864,97 @@ def build_posting() -> DocumentObject:
     return doc
 
 
+# The report's figures after STT and the name: this year's three, last year's two (c1…c5).
+REPORT_COLUMNS = {
+    "ket_qua": [
+        "Đăng ký",
+        "Đạt",
+        "Tỷ lệ đạt (%)",
+        "Đạt năm {{ nam_truoc }}",
+        "Tăng, giảm",
+    ],
+    "dang_ky": [
+        "Số trong danh sách",
+        "Đăng ký",
+        "Tỷ lệ đăng ký (%)",
+        "Đăng ký năm {{ nam_truoc }}",
+        "Đạt năm {{ nam_truoc }}",
+    ],
+}
+_REPORT_WIDTHS = [1.4, 4.3, 2.0, 2.0, 2.2, 2.3, 2.3]  # cm: the portrait text width, 16.5
+
+
+def _report_table(doc: DocumentObject, kind: str, name: str, loop: str) -> None:
+    cells = [("r.stt", C), ("r.ten", L), *((f"r.c{i}", C) for i in range(1, 6))]
+    _list_table(doc, ["STT", name, *REPORT_COLUMNS[kind]], cells, _REPORT_WIDTHS, loop)
+
+
+def _part(doc: DocumentObject, text: str) -> Paragraph:
+    return _para(doc, (text, "b"), align=L, before=12, after=6, keep_next=True)
+
+
+def build_report(kind: str) -> DocumentObject:
+    """The town's report to the district (``kind``: ket_qua, the year's results; dang_ky, the
+    registration): figures per title and per unit beside last year's, and a chart."""
+    doc = _new_document()
+    w = PORTRAIT_WIDTH
+    _ward_header(doc, w, "ky_hieu_bao_cao")
+    what = "kết quả xây dựng" if kind == "ket_qua" else "kết quả đăng ký xây dựng"
+    subject = f"{what} các danh hiệu kiểu mẫu năm {{{{ nam }}}}"
+    _title(doc, w, "BÁO CÁO", subject[0].upper() + subject[1:])
+    intro = _body(
+        doc,
+        "Thực hiện {{ ke_hoach }}, {{ co_quan_ban_hanh }} {{ ten_xa_thuong }} báo cáo "
+        f"{subject} (số liệu kỳ {{{{ ky }}}}, so sánh với năm {{{{ nam_truoc }}}}) như sau:",
+    )
+    intro.paragraph_format.space_before = Pt(12)
+    _part(doc, "I. KẾT QUẢ CHUNG")
+    _tag(doc, "{%p for c in nhan_xet %}")
+    _body(doc, "- {{ c }}")
+    _tag(doc, "{%p endfor %}")
+    _para(doc, ("Bảng 1. Tổng hợp theo danh hiệu", "b"), size=13, before=6, after=6, keep_next=True)
+    _report_table(doc, kind, "Danh hiệu", "tong_hop")
+    picture = _para(doc, "{{ bieu_do }}", before=12, keep_next=True)
+    picture.paragraph_format.keep_together = True
+    _para(
+        doc, ("Biểu đồ 1. So sánh với năm {{ nam_truoc }}, theo danh hiệu", "i"), size=13, after=6
+    )
+    _part(doc, "II. KẾT QUẢ THEO ĐƠN VỊ")
+    _tag(doc, "{%p for g in nhom %}")
+    _para(
+        doc,
+        ("Bảng {{ g.bang }}. Danh hiệu “{{ g.ten }}”", "b"),
+        size=13,
+        before=6,
+        after=6,
+        keep_next=True,
+    )
+    _tag(doc, "{%p if g.ghi_chu %}")
+    _para(doc, ("{{ g.ghi_chu }}", "i"), size=13, after=6, keep_next=True)
+    _tag(doc, "{%p endif %}")
+    _report_table(doc, kind, "Đơn vị", "g.danh_sach")
+    _para(doc, size=6)
+    _tag(doc, "{%p endfor %}")
+    _tag(doc, "{%p for n in ghi_chu %}")
+    _body(doc, ("Ghi chú: {{ n }}", "i"))
+    _tag(doc, "{%p endfor %}")
+    _part(doc, "III. KIẾN NGHỊ")
+    _body(doc, "…………………………………………………………………………")
+    _body(
+        doc,
+        f"Trên đây là báo cáo {subject} của {{{{ co_quan_ban_hanh }}}} {{{{ ten_xa_thuong }}}}./.",
+        keep_next=True,
+    )
+    _signature(
+        doc,
+        w,
+        _recipients(["{%p for n in noi_nhan_bao_cao %}", "- {{ n }}", "{%p endfor %}"]),
+        _offices("chuc_danh_ky_tap_the"),
+        "{{ nguoi_ky }}",
+    )
+    return doc
+
+
 BUILDERS: dict[str, Callable[[], DocumentObject]] = {
     "quyet_dinh": build_decision,
     "to_trinh_huyen": build_district_proposal,
@@ -863,6 +962,8 @@ BUILDERS: dict[str, Callable[[], DocumentObject]] = {
     "bien_ban": build_minutes,
     "giay_khen": build_certificate,
     "binh_xet": build_posting,
+    "bao_cao_ket_qua": functools.partial(build_report, "ket_qua"),
+    "bao_cao_dang_ky": functools.partial(build_report, "dang_ky"),
 }
 
 
