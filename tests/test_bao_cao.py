@@ -17,12 +17,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from docx import Document
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processor.cli import main
-from processor.outputs.year_report import NO_DATA
+from processor.domain import schema as S
+from processor.outputs.year_report import NO_DATA, RESULTS, ReportData, report_context
+from processor.scoring.score import Results
 from tests import docx_rules as rules
 from tests.town import small_catalogue, unit_form
 
@@ -166,3 +171,49 @@ def test_the_reports_follow_the_document_format(town, kind):
     for table in rules.annex_tables(doc):
         assert table.rows[0]._tr.trPr is not None  # the header row repeats on each page
         assert sum(col.width.cm for col in table.columns) <= 16.5 + 0.01  # fits the page
+
+
+UNIT_CODES = ("TDP01", "TDP02", "TDP03", "CQ01")
+OUTCOMES = (S.ACHIEVED, S.NOT_ACHIEVED, S.NOT_ELIGIBLE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    people=st.lists(
+        st.tuples(st.sampled_from(UNIT_CODES), st.booleans(), st.sampled_from(OUTCOMES)),
+        max_size=30,
+    ),
+    silent=st.sets(st.sampled_from(UNIT_CODES)),
+)
+def test_each_total_is_the_sum_of_its_unit_rows(catalogue, people, silent):
+    """Whatever the results, a table's Cộng adds up its units, and a unit that sent nothing
+    reads “–”, not 0."""
+    sent = [p for p in people if p[0] not in silent]
+    citizens = pd.DataFrame(
+        {
+            "unit_code": [p[0] for p in sent],
+            "registered": [S.YES if p[1] else S.NO for p in sent],
+            "outcome": [p[2] for p in sent],
+        }
+    )
+    units = pd.DataFrame(
+        {
+            "unit_code": [u.code for u in catalogue.units],
+            "kind": [u.kind for u in catalogue.units],
+            "submitted": [u.code in UNIT_CODES and u.code not in silent for u in catalogue.units],
+            "outcome": S.NOT_ACHIEVED,
+        }
+    )
+    now = Results(citizens, pd.DataFrame(columns=["unit_code", "outcome"]), units)
+    context = report_context(catalogue, RESULTS, 2021, ReportData(now, None, None), "2021-11")
+    rows = context["nhom"][0]["danh_sach"]
+    total, by_unit = rows[-1], {row["ten"]: row for row in rows[:-1]}
+    for field, expected in (
+        ("c1", sum(p[1] for p in sent)),
+        ("c2", sum(p[2] == S.ACHIEVED for p in sent)),
+    ):
+        assert total[field] == str(expected)
+        assert sum(int(r[field]) for r in by_unit.values() if r[field] != "–") == expected
+    for unit in catalogue.units:
+        silent_unit = unit.code not in UNIT_CODES or unit.code in silent
+        assert (by_unit[unit.name]["c1"] == "–") == silent_unit

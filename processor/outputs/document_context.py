@@ -78,7 +78,7 @@ def _number(value: Any) -> str:
     return str(int(number)) if number.is_integer() else format_number(number, 1)
 
 
-def _punctuate(items: list[str]) -> list[str]:
+def punctuate(items: list[str]) -> list[str]:
     """Căn cứ and Nơi nhận: each line ends with `;`, the last with `.` (NĐ 30/2020, Phụ lục I)."""
     lines = [line for line in (nfc(i).rstrip(" ;.,") for i in items) if line]
     return [line + (";" if i < len(lines) - 1 else ".") for i, line in enumerate(lines)]
@@ -218,11 +218,11 @@ def ward_context(catalogue: Catalogue, year: int) -> dict[str, Any]:
         "ten_ban_chi_dao": steering,
         "kinh_gui": steering if place in steering else f"{steering} {place}",
         "kinh_gui_huyen": f"{head} {agency} huyện {district}".strip(),
-        "can_cu": _punctuate([*catalogue.setting_list("can_cu"), f"Căn cứ {plan}", proposal]),
-        "can_cu_to_trinh": _punctuate([*catalogue.setting_list("can_cu"), f"Căn cứ {plan}"]),
+        "can_cu": punctuate([*catalogue.setting_list("can_cu"), f"Căn cứ {plan}", proposal]),
+        "can_cu_to_trinh": punctuate([*catalogue.setting_list("can_cu"), f"Căn cứ {plan}"]),
         "quyen_loi": f", {_lower_first(extra)}" if extra else "",
         "thi_hanh": ", ".join(nfc(x).strip(" ;.,") for x in catalogue.setting_list("thi_hanh")),
-        "noi_nhan": _punctuate(catalogue.setting_list("noi_nhan")),
+        "noi_nhan": punctuate(catalogue.setting_list("noi_nhan")),
         "ten_cd": titles.get(S.LEVEL_CITIZEN, ""),
         "ten_gd": titles.get(S.LEVEL_HOUSEHOLD, ""),
         "ten_tdp": titles.get(S.LEVEL_UNIT, ""),
@@ -548,7 +548,7 @@ def district_context(ward: dict[str, Any], title: Title, rows: list[Row]) -> dic
         f"năm {ward['nam']}",
         f"Tờ trình, Biên bản họp bình xét của {len(proposals)} đơn vị: {', '.join(proposals)}",
     ]
-    return {**context, "ho_so": _punctuate(attached)}
+    return {**context, "ho_so": punctuate(attached)}
 
 
 def _unit_record(results: Any, code: str) -> dict[str, Any]:

@@ -881,7 +881,7 @@ REPORT_COLUMNS = {
         "Đạt năm {{ nam_truoc }}",
     ],
 }
-_REPORT_WIDTHS = [1.4, 4.3, 2.0, 2.0, 2.2, 2.3, 2.3]  # cm: the portrait text width, 16.5
+_REPORT_WIDTHS = [1.4, 4.0, 2.3, 1.9, 2.2, 2.4, 2.3]  # cm: the portrait text width, 16.5
 
 
 def _report_table(doc: DocumentObject, kind: str, name: str, loop: str) -> None:

@@ -57,14 +57,6 @@ def _frame(results: Results, title: Title) -> pd.DataFrame:
     return units[units["kind"].eq(S.UNIT_KIND_TDP) & reported]
 
 
-def _count(frame: pd.DataFrame | None) -> Count:
-    if frame is None or frame.empty:
-        return Count(0, 0, 0)
-    # A title without registration (a tổ dân phố's): every entity assessed takes part.
-    registered = frame["registered"].eq(S.YES).sum() if "registered" in frame else len(frame)
-    return Count(len(frame), int(registered), int(frame["outcome"].eq(S.ACHIEVED).sum()))
-
-
 def _reported(results: Results) -> set[str]:
     """Units with data in the period: those whose form was received."""
     units = results.units
@@ -75,18 +67,30 @@ def _reported(results: Results) -> set[str]:
     return set(units["unit_code"].astype(str))
 
 
-def title_counts(results: Results, title: Title) -> Count:
-    return _count(_frame(results, title))
+@dataclass(frozen=True)
+class Tally:
+    """A title's figures in one period: the town's, and each unit's that reported."""
+
+    total: Count
+    units: dict[str, Count]
 
 
-def unit_counts(results: Results, title: Title, unit_code: str) -> Count | None:
-    """``unit_code``'s figures for ``title``; None when the unit has no data in the period."""
-    if unit_code not in _reported(results):
-        return None
+def tally(results: Results, title: Title) -> Tally:
+    """Count ``title`` in ``results`` in one grouping by unit (a district has many units)."""
+    units = dict.fromkeys(_reported(results), Count(0, 0, 0))
     frame = _frame(results, title)
     if frame is None or frame.empty:
-        return Count(0, 0, 0)
-    return _count(frame[frame["unit_code"].astype(str).eq(unit_code)])
+        return Tally(Count(0, 0, 0), units)
+    # A title without registration (a tổ dân phố's): every entity assessed takes part.
+    registered = frame["registered"].eq(S.YES) if "registered" in frame else True
+    flags = pd.DataFrame(
+        {"listed": 1, "registered": registered, "achieved": frame["outcome"].eq(S.ACHIEVED)},
+        index=frame.index,
+    ).astype(int)
+    for code, row in flags.groupby(frame["unit_code"].astype(str)).sum().iterrows():
+        units[str(code)] = Count(int(row["listed"]), int(row["registered"]), int(row["achieved"]))
+    total = flags.sum()
+    return Tally(Count(*(int(total[k]) for k in ("listed", "registered", "achieved"))), units)
 
 
 # --- the periods --------------------------------------------------------------------------------
@@ -116,39 +120,40 @@ def evaluation_period(periods: list[str], year: int) -> str | None:
 # --- the context ----------------------------------------------------------------------------------
 
 
-def _n(value: int | None) -> str:
-    return NO_DATA if value is None else format_number(value, 0)
+def _n(value: int) -> str:
+    return format_number(value, 0)
 
 
 def _share(part: int, whole: int) -> str:
     return format_number(part / whole * 100, 1) if whole else _DASH
 
 
-def _change(now: int, before: int | None) -> str:
-    if before is None:
-        return NO_DATA
+def _change(now: int, before: int) -> str:
     diff = now - before
     return f"+{format_number(diff, 0)}" if diff > 0 else format_number(diff, 0) if diff else "0"
 
 
 @dataclass
-class _Year:
+class ReportData:
     """What the report compares: this year's period and last year's (None: not in history)."""
 
     now: Results
-    registered_before: Results | None  # last year's registration (dang-ky) or results
+    registered_before: Results | None  # last year's registration (dang-ky only)
     achieved_before: Results | None  # last year's November
+
+    def before(self) -> tuple[Results | None, Results | None]:
+        return self.registered_before, self.achieved_before
 
 
 Before = Count | str  # last year's count, or why there is none (NO_DATA, or _DASH for a unit)
 
 
-def _before(results: Results | None, title: Title, unit_code: str | None = None) -> Before:
-    if results is None:
+def _before(figures: Tally | None, unit_code: str | None = None) -> Before:
+    if figures is None:
         return NO_DATA
     if unit_code is None:
-        return title_counts(results, title)
-    return unit_counts(results, title, unit_code) or _DASH
+        return figures.total
+    return figures.units.get(unit_code, _DASH)
 
 
 def _row(kind: str, name: str, now: Count | None, reg: Before, ach: Before) -> dict[str, str]:
@@ -194,18 +199,22 @@ def _sentence(kind: str, title: Title, year: int, now: Count, reg: Before, ach: 
         parts.append(f"đăng ký {_n(reg.registered)} ({_change(now.registered, reg.registered)})")
     if isinstance(ach, Count):
         parts.append(f"đạt {_n(ach.achieved)}")
-    return f"{text}; năm {year - 1} " + (", ".join(parts) if parts else f": {NO_DATA}") + "."
+    if not parts:
+        return f"{text}; năm {year - 1}: {NO_DATA}."
+    return f"{text}; năm {year - 1} " + ", ".join(parts) + "."
 
 
 def report_context(
-    catalogue: Catalogue, kind: str, year: int, data: _Year, period: str
+    catalogue: Catalogue, kind: str, year: int, data: ReportData, period: str
 ) -> dict[str, Any]:
     """What the template ``bao_cao_<kind>`` is filled with."""
     ward = ctx.ward_context(catalogue, year)
     summary, groups, sentences, notes = [], [], [], []
     for number, title in enumerate(catalogue.titles, start=1):
-        now = title_counts(data.now, title)
-        reg, ach = _before(data.registered_before, title), _before(data.achieved_before, title)
+        mine = tally(data.now, title)
+        before = [tally(r, title) if r is not None else None for r in data.before()]
+        now = mine.total
+        reg, ach = (_before(b) for b in before)
         summary.append({"stt": str(number), **_row(kind, title.name, now, reg, ach)})
         sentences.append(_sentence(kind, title, year, now, reg, ach))
         rows = [
@@ -214,9 +223,8 @@ def report_context(
                 **_row(
                     kind,
                     unit.name,
-                    unit_counts(data.now, title, unit.code),
-                    _before(data.registered_before, title, unit.code),
-                    _before(data.achieved_before, title, unit.code),
+                    mine.units.get(unit.code),
+                    *(_before(b, unit.code) for b in before),
                 ),
             }
             for i, unit in enumerate(_units_of(catalogue, title), start=1)
@@ -249,7 +257,7 @@ def report_context(
         "tong_hop": summary,
         "nhom": groups,
         "ghi_chu": notes,
-        "noi_nhan_bao_cao": ctx._punctuate(
+        "noi_nhan_bao_cao": ctx.punctuate(
             [
                 f"{ward['co_quan_ban_hanh']} huyện {district} (b/c)".strip(),
                 ward["ten_ban_chi_dao"],
@@ -261,7 +269,11 @@ def report_context(
 
 # --- the chart ------------------------------------------------------------------------------------
 
-_COLOURS = ("#1f4e79", "#2e8b57", "#a9a9a9")  # this year's two bars, last year's grey
+# Registered blue, achieved green; last year's lighter.
+_COLOURS = {
+    RESULTS: ("#1f4e79", "#2e8b57", "#9fd4b4"),
+    REGISTRATION: ("#1f4e79", "#9bbbd9", "#9fd4b4"),
+}
 
 
 def _bar_labels(kind: str, year: int) -> list[str]:
@@ -302,7 +314,7 @@ def chart(kind: str, year: int, bars: list[tuple[str, list[int | None]]]) -> byt
         for axes, (name, values) in zip(panels, bars, strict=True):
             heights = [v or 0 for v in values]
             top = max(heights) or 1
-            axes.bar(range(len(values)), heights, color=_COLOURS, width=0.7)
+            axes.bar(range(len(values)), heights, color=_COLOURS[kind], width=0.7)
             for x, value in enumerate(values):
                 text = "chưa có\nsố liệu" if value is None else format_number(value, 0)
                 axes.text(x, (value or 0) + top * 0.02, text, ha="center", va="bottom", fontsize=8)
@@ -312,7 +324,11 @@ def chart(kind: str, year: int, bars: list[tuple[str, list[int | None]]]) -> byt
             axes.spines[["top", "right"]].set_visible(False)
             axes.yaxis.get_major_locator().set_params(integer=True)
         figure.legend(
-            [Patch(color=c) for c in _COLOURS], labels, loc="lower center", ncol=3, frameon=False
+            [Patch(color=c) for c in _COLOURS[kind]],
+            labels,
+            loc="lower center",
+            ncol=3,
+            frameon=False,
         )
         figure.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.16, wspace=0.35)
         buffer = io.BytesIO()
@@ -385,7 +401,7 @@ def year_report(
             f"Kho lịch sử chưa có kỳ {wanted}: hãy chạy 'kieumau run <thư mục> --ky "
             f"{wanted[:7]}' trước khi lập báo cáo."
         )
-    data = _Year(
+    data = ReportData(
         now=_listed(stored_results(history_path, period), catalogue),
         registered_before=_listed(_load(history_path, registered_before), catalogue),
         achieved_before=_listed(
@@ -398,9 +414,8 @@ def year_report(
             title.name,
             _bar_values(
                 kind,
-                title_counts(data.now, title),
-                _before(data.registered_before, title),
-                _before(data.achieved_before, title),
+                tally(data.now, title).total,
+                *(_before(tally(r, title) if r is not None else None) for r in data.before()),
             ),
         )
         for title in catalogue.titles
