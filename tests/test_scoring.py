@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pandas as pd
 from hypothesis import given, settings
@@ -347,3 +348,34 @@ def test_a_share_is_compared_with_its_threshold_unrounded(catalogue) -> None:
     assert measured.passes(tdp03).tolist() == [False]
     assert measured.value().tolist() == [95.0]
     assert _tdp01_share(29, 100).low.tolist() == [29.0]
+
+
+_KEY_VALUES = st.sampled_from(
+    [None, float("nan"), pd.NA, "", "  ", "Nguyễn Văn An", "An", "TDP01-H001", "001089012345",
+     dt.date(1980, 1, 5), dt.date(2001, 12, 31), "1980"]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[_KEY_VALUES] * 4), min_size=1, max_size=12))
+def test_a_citizens_key_is_the_cccd_else_name_date_and_household(rows) -> None:
+    """citizen_key, column by column, says what the rule says cell by cell: the unit and the
+    CCCD when one is written, else unit, name, birth date (its 10 characters) and household,
+    blanks as ''."""
+    from processor.domain.cells import is_blank
+    from processor.scoring.conditions import citizen_key
+
+    def blank(v) -> bool:
+        return v is pd.NA or is_blank(v)
+
+    frame = pd.DataFrame(
+        [("TDP01", *r) for r in rows],
+        columns=["unit_code", "cccd", "full_name", "birth_date", "household_code"],
+    )
+    expected = [
+        f"TDP01|{cccd}"
+        if not blank(cccd)
+        else "~TDP01|" + "|".join("" if blank(v) else str(v)[:10] for v in (name, born, home))
+        for cccd, name, born, home in rows
+    ]
+    assert citizen_key(frame).tolist() == expected

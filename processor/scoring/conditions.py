@@ -18,6 +18,7 @@ the rules as the catalogue's Đọc trước states them).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from processor.domain import schema as S
@@ -31,17 +32,31 @@ from processor.store.history import History
 def citizen_key(frame: pd.DataFrame) -> pd.Series:
     """Who a citizen of a unit is across months: the unit and the CCCD, else the unit, name,
     birth date and household. The unit is part of it: a unit's forms decide for its own rows
-    only, so a CCCD registered in TDP03's January form is not registered on TDP04's form."""
+    only, so a CCCD registered in TDP03's January form is not registered on TDP04's form.
+
+    Built column by column: a row-wise join took a second per 25,000 citizens."""
     if frame.empty:
         return pd.Series(dtype=object)
-    parts = frame[["full_name", "birth_date", "household_code"]].map(
-        lambda v: "" if is_blank(v) else str(v)[:10]
+    unit = frame["unit_code"].astype(str) + "|"
+    fallback = unit + _key_part(frame["full_name"])
+    for column in ("birth_date", "household_code"):
+        fallback = fallback + "|" + _key_part(frame[column])
+    cccd = frame["cccd"]
+    return (unit + cccd.astype(str)).where(~_blanks(cccd), "~" + fallback)
+
+
+def _blanks(series: pd.Series) -> np.ndarray:
+    """True where a value is missing or only spaces (cells.is_blank, and pandas' NA too)."""
+    values = series.to_numpy(dtype=object)
+    spaces = np.fromiter(
+        (isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values)
     )
-    unit = frame["unit_code"].astype(object) + "|"
-    fallback = unit + parts.agg("|".join, axis=1)
-    return (unit + frame["cccd"].astype(object)).where(
-        frame["cccd"].map(lambda v: not is_blank(v)), "~" + fallback
-    )
+    return pd.isna(values) | spaces
+
+
+def _key_part(series: pd.Series) -> pd.Series:
+    """Each value as a key holds it: its text cut to a date's 10 characters, '' when blank."""
+    return series.astype(str).str[:10].mask(_blanks(series), "")
 
 
 def household_key(frame: pd.DataFrame) -> pd.Series:
