@@ -31,9 +31,10 @@ def _pieces(mask: np.ndarray, text: str | np.ndarray | pd.Series) -> np.ndarray:
     if isinstance(text, str):
         return np.array(["", "; " + text], dtype=object)[mask.astype(np.intp)]
     values = np.asarray(text, dtype=object)
-    return np.where(
-        mask, np.array(["; " + str(t) if t else "" for t in values], dtype=object), _EMPTY
-    )
+    pieces = np.full(len(values), "", dtype=object)
+    rows = np.flatnonzero(mask)  # only they need a new string
+    pieces[rows] = ["; " + str(t) if t else "" for t in values[rows].tolist()]
+    return pieces
 
 
 def joined(parts: list[np.ndarray], length: int) -> np.ndarray:
