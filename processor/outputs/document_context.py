@@ -595,23 +595,7 @@ def unit_context(
         else []
     )
     unit_title = catalogue.unit_title
-    if record.get("outcome") == S.ACHIEVED:
-        rate = format_number(float(record.get("household_rate") or 0), 1)
-        unit_proposal = (
-            f"đề nghị công nhận {name} (tỷ lệ hộ đạt danh hiệu “{ward['ten_gd']}”: {rate}%)."
-        )
-    else:
-        why = without_codes(catalogue, record.get("reason")).strip(" .;")
-        unit_proposal = f"chưa đủ điều kiện đề nghị năm {ward['nam']}" + (
-            f" ({_lower_first(why)})." if why else "."
-        )
-    meeting = _day(record.get("meeting_date"), ward["nam"])
     board = f"{ward['ten_ban_van_dong']} {name}"
-    present = (
-        f"{board}; đại diện các hộ gia đình trong {name}"
-        if is_tdp
-        else f"{board}; cán bộ, công chức, viên chức và người lao động của {name}"
-    )
     count = _number(attendees)
     return {
         **ward,
@@ -630,15 +614,37 @@ def unit_context(
         "gia_dinh_de_nghi": count_with_words(sum(r["de_nghi"] for r in households)),
         "ten_tdp": unit_title.name,
         "cap_cong_nhan_tdp": "Chủ tịch UBND huyện" if unit_title.by_district else "Chủ tịch UBND",
-        "de_nghi_to_dan_pho": unit_proposal,
-        "ngay_hop": meeting,
+        "de_nghi_to_dan_pho": _unit_proposal(ward, catalogue, record, name),
+        "ngay_hop": _day(record.get("meeting_date"), ward["nam"]),
         "dia_diem": f"{'Nhà văn hóa' if is_tdp else 'Trụ sở'} {name}",
-        "thanh_phan": f"{present}; tổng số {count or DOTS} người (có danh sách ký tên kèm theo)",
+        "thanh_phan": f"{_present(board, name, is_tdp)}; tổng số {count or DOTS} người "
+        "(có danh sách ký tên kèm theo)",
         "chu_tri": _text(record.get("chair")) or DOTS,
         "thu_ky": _text(record.get("secretary")) or DOTS,
         "so_nguoi_du_hop": f"{count or DOTS} người",
         "nguong_phieu": _thresholds(catalogue, is_tdp),
     }
+
+
+def _unit_proposal(
+    ward: dict[str, Any], catalogue: Catalogue, record: dict[str, Any], name: str
+) -> str:
+    """What the unit's papers say of the tổ dân phố title for the unit itself: proposed, with
+    its share of households, or not yet, with the criteria it failed named in words."""
+    if record.get("outcome") == S.ACHIEVED:
+        rate = format_number(float(record.get("household_rate") or 0), 1)
+        return f"đề nghị công nhận {name} (tỷ lệ hộ đạt danh hiệu “{ward['ten_gd']}”: {rate}%)."
+    why = without_codes(catalogue, record.get("reason")).strip(" .;")
+    return f"chưa đủ điều kiện đề nghị năm {ward['nam']}" + (
+        f" ({_lower_first(why)})." if why else "."
+    )
+
+
+def _present(board: str, name: str, is_tdp: bool) -> str:
+    """Who the vote meeting gathers: the board and the households, or the agency's staff."""
+    if is_tdp:
+        return f"{board}; đại diện các hộ gia đình trong {name}"
+    return f"{board}; cán bộ, công chức, viên chức và người lao động của {name}"
 
 
 def _registered(frame: pd.DataFrame | None, code: str, min_age: int | None) -> pd.DataFrame:
