@@ -257,12 +257,10 @@ def _row_heights_by_cell(columns, chars_per_width=1.45, line_height=15) -> dict[
         per_line = max(1, int(width * chars_per_width) - 1)
         for i, value in enumerate(values):
             if isinstance(value, str) and (len(value) > per_line or "\n" in value):
-                # Words as textwrap wraps them, spaces between words counted once, a word
-                # not broken at its hyphens (a household code stays whole).
-                count = sum(
-                    len(textwrap.wrap(" ".join(part.split()), per_line, break_on_hyphens=False))
-                    or 1
-                    for part in value.split("\n")
+                count = (
+                    len(textwrap.wrap(value, per_line))
+                    if "\n" not in value
+                    else sum(len(textwrap.wrap(part, per_line)) or 1 for part in value.split("\n"))
                 )
                 lines[i] = max(lines.get(i, 1), count or 1)
     return {i: line_height * count for i, count in sorted(lines.items()) if count > 1}
@@ -300,26 +298,3 @@ def test_escape_and_unescape_are_the_standard_librarys(text: str) -> None:
     assert escape(text) == sax_escape(text)
     assert unescape(text) == sax_unescape(text, {"&quot;": '"', "&apos;": "'"})
     assert unescape(escape(text)) == text
-
-
-_WORDS = st.sampled_from(
-    ["Nguyễn", "Văn", "An,", "Công", "dân!D5:", "'06/02/1966'", "đã", "(ngày/tháng/năm).",
-     "TDP01-H001", "x" * 150, "chưa"]
-)  # fmt: skip
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.lists(_WORDS, max_size=40).map(" ".join), min_size=1, max_size=3).map("\n".join),
-    st.integers(min_value=1, max_value=130),
-)
-def test_a_rows_lines_are_counted_as_textwrap_wraps_them(text: str, per_line: int) -> None:
-    """Row heights count the lines textwrap would make (not breaking on hyphens)."""
-    import textwrap
-
-    from processor.outputs._xlsx.book import line_count
-
-    wrapped = sum(
-        len(textwrap.wrap(part, per_line, break_on_hyphens=False)) or 1 for part in text.split("\n")
-    )
-    assert line_count(text, per_line) == wrapped

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,34 +39,12 @@ LINE_HEIGHT = 15  # points, one line of 11 pt Times New Roman
 CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column width
 
 
-@functools.lru_cache(maxsize=65536)  # reasons recur across rows and units
+@functools.lru_cache(maxsize=65536)  # reasons and messages recur across rows and units
 def line_count(text: str, per_line: int) -> int:
-    """Lines ``text`` needs wrapped at ``per_line`` characters: textwrap.wrap's count (without
-    breaking on hyphens), counted, not wrapped. Every message of Lỗi dữ liệu is its own (it
-    names the person), and textwrap took six seconds over a district's."""
+    """Lines ``text`` needs wrapped at ``per_line`` characters (textwrap's count)."""
     if len(text) <= per_line and "\n" not in text:
         return 1
-    return sum(_lines(part.split(), per_line) for part in text.split("\n"))
-
-
-def _lines(words: list[str], width: int) -> int:
-    """Lines of ``words`` filled greedily into ``width`` characters; a word longer than a line
-    is cut where the line ends, as textwrap cuts it. An empty paragraph is one line."""
-    lines = used = 0
-    for word in words:
-        if used:
-            if used + 1 <= width:
-                used += 1  # the space before the word
-            else:
-                lines, used = lines + 1, 0
-        while used + len(word) > width:
-            if len(word) > width:
-                word = word[width - used :]  # the rest of the line takes its start
-            lines, used = lines + 1, 0
-            if not word:
-                break
-        used += len(word)
-    return lines + (1 if used or not lines else 0)
+    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
 
 
 def row_heights(
