@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -20,16 +19,17 @@ from python_calamine import CalamineWorkbook
 from processor.cli import main
 from processor.domain import schema as S
 from processor.store.history import History
+from tests import libreoffice
 from tests.conftest import all_tasks_done
 from tests.town import small_catalogue, town_inbox, unit_form
 
-pytestmark = [
-    pytest.mark.libreoffice,
-    pytest.mark.skipif(
-        shutil.which("soffice") is None,
-        reason="needs LibreOffice: `soffice` is not on PATH (libreoffice-calc-nogui)",
-    ),
-]
+pytestmark = pytest.mark.libreoffice
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _soffice() -> None:
+    libreoffice.require_soffice()
+
 
 PERIOD = "2021-09"
 NAMES = [
@@ -110,13 +110,7 @@ def _messy(form: Path) -> dict[str, str]:
 
 def _resave(form: Path, tmp_path: Path, fmt: str) -> Path:
     """``form`` opened and saved again by LibreOffice as ``fmt``, as a unit on Linux does."""
-    out = tmp_path / "resaved"
-    profile = tmp_path / "lo_profile"
-    command = ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless"]
-    command += ["--norestore", "--convert-to", fmt, "--outdir", str(out), str(form)]
-    done = subprocess.run(command, capture_output=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out / f"{form.stem}.{fmt}"
+    return libreoffice.convert([form], fmt, tmp_path / "resaved", tmp_path / "lo_profile")[0]
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])

@@ -109,8 +109,9 @@ class Submission:
     text_dates: set[int] = field(default_factory=set)
     # Rows found to be another unit's and not counted: unit code -> (sheet, Excel row) of each.
     misplaced: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    # Rows rejected as read (level -> typed rows, bad cells in `_raw`): not counted, kept on
-    # the unit's next form with what it typed until it fixes or deletes them.
+    # Rows not counted, per level: those rejected as read (the bad cells in `_raw`) and those
+    # typed twice (the cell in form_layout.FLAGGED). The unit's next form keeps them with what
+    # it typed until it fixes or deletes them; the history keeps them too (History REFUSED).
     rejected_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def without_rows(self) -> Submission:
