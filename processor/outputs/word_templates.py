@@ -801,6 +801,26 @@ def build_certificate() -> DocumentObject:
     return doc
 
 
+def _posted_list(
+    doc: DocumentObject, heading: str, loop: str, columns: list[tuple[str, str, object, float]]
+) -> None:
+    """A numbered part of the posted list: its heading, then (when it has anyone) a table of
+    ``columns`` (header, Jinja expression, alignment, width in cm) with a row tall enough to
+    write the votes in by hand (a column with no expression is left blank for it)."""
+    _body(doc, (heading, "b"), keep_next=True)
+    _tag(doc, f"{{%p if {loop} %}}")
+    _list_table(
+        doc,
+        [header for header, _, _, _ in columns],
+        [(expression, align) for _, expression, align, _ in columns],
+        [width for _, _, _, width in columns],
+        loop,
+        height=0.8,
+    )
+    _para(doc, size=6)
+    _tag(doc, "{%p endif %}")
+
+
 def build_posting() -> DocumentObject:
     """The list posted at the unit and read at its vote meeting (niêm yết, bình xét): the
     candidates with birth year and household, never a CCCD or a full date, room for the votes."""
@@ -819,39 +839,32 @@ def build_posting() -> DocumentObject:
         before=6,
         after=6,
     )
-    _body(
+    _posted_list(
         doc,
-        ("1. Đăng ký danh hiệu “{{ ten_cd }}”: {{ so_cong_dan }} công dân.", "b"),
-        keep_next=True,
-    )
-    _tag(doc, "{%p if cong_dan %}")
-    _list_table(
-        doc,
-        ["STT", "Họ và tên", "Năm sinh", "Chủ hộ", "Số phiếu đồng ý", "Ghi chú"],
-        [("r.stt", C), ("r.ho_ten", L), ("r.nam_sinh", C), ("r.chu_ho", L), ("", C), ("", L)],
-        [1.4, 4.6, 1.8, 4.2, 2.3, 2.2],
+        "1. Đăng ký danh hiệu “{{ ten_cd }}”: {{ so_cong_dan }} công dân.",
         "cong_dan",
-        height=0.8,
+        [
+            ("STT", "r.stt", C, 1.4),
+            ("Họ và tên", "r.ho_ten", L, 4.6),
+            ("Năm sinh", "r.nam_sinh", C, 1.8),
+            ("Chủ hộ", "r.chu_ho", L, 4.2),
+            ("Số phiếu đồng ý", "", C, 2.3),
+            ("Ghi chú", "", L, 2.2),
+        ],
     )
-    _para(doc, size=6)
-    _tag(doc, "{%p endif %}")
     _tag(doc, "{%p if la_to_dan_pho %}")
-    _body(
+    _posted_list(
         doc,
-        ("2. Đăng ký danh hiệu “{{ ten_gd }}”: {{ so_gia_dinh }} gia đình.", "b"),
-        keep_next=True,
-    )
-    _tag(doc, "{%p if gia_dinh %}")
-    _list_table(
-        doc,
-        ["STT", "Chủ hộ", "Địa chỉ", "Số phiếu đồng ý", "Ghi chú"],
-        [("r.stt", C), ("r.chu_ho", L), ("r.dia_chi", L), ("", C), ("", L)],
-        [1.4, 4.6, 5.2, 2.8, 2.5],
+        "2. Đăng ký danh hiệu “{{ ten_gd }}”: {{ so_gia_dinh }} gia đình.",
         "gia_dinh",
-        height=0.8,
+        [
+            ("STT", "r.stt", C, 1.4),
+            ("Chủ hộ", "r.chu_ho", L, 4.6),
+            ("Địa chỉ", "r.dia_chi", L, 5.2),
+            ("Số phiếu đồng ý", "", C, 2.8),
+            ("Ghi chú", "", L, 2.5),
+        ],
     )
-    _para(doc, size=6)
-    _tag(doc, "{%p endif %}")
     _tag(doc, "{%p endif %}")
     _body(doc, "Tổng số người dự họp: ………… người.", keep_next=True)
     _signature(

@@ -204,40 +204,49 @@ def _sentence(kind: str, title: Title, year: int, now: Count, reg: Before, ach: 
     return f"{text}; năm {year - 1} " + ", ".join(parts) + "."
 
 
-def report_context(
-    catalogue: Catalogue, kind: str, year: int, data: ReportData, period: str
+@dataclass(frozen=True)
+class _Figures:
+    """One title's figures: this year's, and last year's registration and results to compare
+    with (None: not in the history)."""
+
+    now: Tally
+    registered_before: Tally | None
+    achieved_before: Tally | None
+
+    def before(self, unit_code: str | None = None) -> tuple[Before, Before]:
+        """Last year's (registration, results), of the town or of one unit."""
+        return _before(self.registered_before, unit_code), _before(self.achieved_before, unit_code)
+
+
+def _figures(data: ReportData, title: Title) -> _Figures:
+    before = (tally(r, title) if r is not None else None for r in data.before())
+    return _Figures(tally(data.now, title), *before)
+
+
+def _unit_table(
+    kind: str, catalogue: Catalogue, title: Title, number: int, figures: _Figures
 ) -> dict[str, Any]:
-    """What the template ``bao_cao_<kind>`` is filled with."""
-    ward = ctx.ward_context(catalogue, year)
-    summary, groups, sentences, notes = [], [], [], []
-    for number, title in enumerate(catalogue.titles, start=1):
-        mine = tally(data.now, title)
-        before = [tally(r, title) if r is not None else None for r in data.before()]
-        now = mine.total
-        reg, ach = (_before(b) for b in before)
-        summary.append({"stt": str(number), **_row(kind, title.name, now, reg, ach)})
-        sentences.append(_sentence(kind, title, year, now, reg, ach))
-        rows = [
-            {
-                "stt": str(i),
-                **_row(
-                    kind,
-                    unit.name,
-                    mine.units.get(unit.code),
-                    *(_before(b, unit.code) for b in before),
-                ),
-            }
-            for i, unit in enumerate(_units_of(catalogue, title), start=1)
-        ]
-        rows.append({"stt": "", **_row(kind, "Cộng", now, reg, ach)})
-        note = (
-            ""
-            if title.registration_required
-            else f"Danh hiệu “{title.name}” không đăng ký: số đăng ký là số đơn vị có báo cáo."
-        )
-        groups.append(
-            {"bang": str(number + 1), "ten": title.name, "ghi_chu": note, "danh_sach": rows}
-        )
+    """Table ``number + 1`` of the report: the title's figures unit by unit, then Cộng."""
+    rows = [
+        {
+            "stt": str(i),
+            **_row(kind, unit.name, figures.now.units.get(unit.code), *figures.before(unit.code)),
+        }
+        for i, unit in enumerate(_units_of(catalogue, title), start=1)
+    ]
+    rows.append({"stt": "", **_row(kind, "Cộng", figures.now.total, *figures.before())})
+    note = (
+        ""
+        if title.registration_required
+        else f"Danh hiệu “{title.name}” không đăng ký: số đăng ký là số đơn vị có báo cáo."
+    )
+    return {"bang": str(number + 1), "ten": title.name, "ghi_chu": note, "danh_sach": rows}
+
+
+def _gaps(catalogue: Catalogue, kind: str, year: int, data: ReportData, period: str) -> list[str]:
+    """The report's notes: units without data in the period, last year's periods the history
+    does not hold."""
+    notes = []
     missing = [u.code for u in catalogue.units if u.code not in _reported(data.now)]
     if missing:
         notes.append(f"Đơn vị chưa có số liệu kỳ {period} (ghi “{_DASH}”): {', '.join(missing)}.")
@@ -247,6 +256,21 @@ def report_context(
         notes.append(
             f"Kết quả năm {year - 1} (kỳ tháng {EVALUATION_MONTH}): kho lịch sử {NO_DATA}."
         )
+    return notes
+
+
+def report_context(
+    catalogue: Catalogue, kind: str, year: int, data: ReportData, period: str
+) -> dict[str, Any]:
+    """What the template ``bao_cao_<kind>`` is filled with."""
+    ward = ctx.ward_context(catalogue, year)
+    summary, groups, sentences = [], [], []
+    for number, title in enumerate(catalogue.titles, start=1):
+        figures = _figures(data, title)
+        now, (reg, ach) = figures.now.total, figures.before()
+        summary.append({"stt": str(number), **_row(kind, title.name, now, reg, ach)})
+        sentences.append(_sentence(kind, title, year, now, reg, ach))
+        groups.append(_unit_table(kind, catalogue, title, number, figures))
     district = catalogue.setting("ten_huyen")
     return {
         **ward,
@@ -256,7 +280,7 @@ def report_context(
         "nhan_xet": sentences,
         "tong_hop": summary,
         "nhom": groups,
-        "ghi_chu": notes,
+        "ghi_chu": _gaps(catalogue, kind, year, data, period),
         "noi_nhan_bao_cao": ctx.punctuate(
             [
                 f"{ward['co_quan_ban_hanh']} huyện {district} (b/c)".strip(),
@@ -371,20 +395,11 @@ def report_file(kind: str, year: int) -> str:
     return f"bao_cao_{kind.replace('-', '_')}_{year}.docx"
 
 
-def year_report(
-    catalogue: Catalogue,
-    year: int,
-    kind: str,
-    history_path: Path,
-    output_root: Path,
-    *,
-    templates_dir: Path | None = None,
-) -> DraftSet:
-    """Write ``<output_root>/<period>/bao_cao/bao_cao_<kind>_<year>.docx`` (the period the
-    figures come from) in one step; HistoryError when the history lacks that period."""
-    if kind not in KINDS:
-        raise ValueError(kind)
-    periods = _periods(history_path)
+def _report_periods(
+    catalogue: Catalogue, kind: str, periods: list[str], year: int
+) -> tuple[str, str | None]:
+    """The period the figures come from and, for dang-ky, last year's registration period;
+    HistoryError when the history lacks the first."""
     if kind == RESULTS:
         period = evaluation_period(periods, year)
         wanted = f"{year:04d}-{EVALUATION_MONTH:02d}"
@@ -401,6 +416,36 @@ def year_report(
             f"Kho lịch sử chưa có kỳ {wanted}: hãy chạy 'kieumau run <thư mục> --ky "
             f"{wanted[:7]}' trước khi lập báo cáo."
         )
+    return period, registered_before
+
+
+def _unfilled(catalogue: Catalogue) -> list[str]:
+    """A note when settings the report prints are still placeholders (…)."""
+    left = [item for item in ctx.placeholders(catalogue) if item.split(":")[0] in _PRINTED]
+    if not left:
+        return []
+    return [
+        f"Cấu hình còn {len(left)} chỗ trống (…) chưa điền, báo cáo in nguyên chỗ trống: "
+        + "; ".join(left)
+        + ". Điền vào sheet Cấu hình của Bộ tiêu chí rồi chạy lại."
+    ]
+
+
+def year_report(
+    catalogue: Catalogue,
+    year: int,
+    kind: str,
+    history_path: Path,
+    output_root: Path,
+    *,
+    templates_dir: Path | None = None,
+) -> DraftSet:
+    """Write ``<output_root>/<period>/bao_cao/bao_cao_<kind>_<year>.docx`` (the period the
+    figures come from) in one step; HistoryError when the history lacks that period."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    periods = _periods(history_path)
+    period, registered_before = _report_periods(catalogue, kind, periods, year)
     data = ReportData(
         now=_listed(stored_results(history_path, period), catalogue),
         registered_before=_listed(_load(history_path, registered_before), catalogue),
@@ -410,15 +455,8 @@ def year_report(
     )
     context = report_context(catalogue, kind, year, data, period)
     bars = [
-        (
-            title.name,
-            _bar_values(
-                kind,
-                tally(data.now, title).total,
-                *(_before(tally(r, title) if r is not None else None) for r in data.before()),
-            ),
-        )
-        for title in catalogue.titles
+        (title.name, _bar_values(kind, figures.now.total, *figures.before()))
+        for title, figures in ((t, _figures(data, t)) for t in catalogue.titles)
     ]
     context["bieu_do"] = Picture(chart(kind, year, bars), CHART_WIDTH)
     target = Path(output_root) / period / "bao_cao" / report_file(kind, year)
@@ -426,12 +464,4 @@ def year_report(
         render_one(
             f"bao_cao_{kind.replace('-', '_')}", context, tmp, templates_dir or DEFAULT_TEMPLATES
         )
-    notes = list(context["ghi_chu"])
-    left = [item for item in ctx.placeholders(catalogue) if item.split(":")[0] in _PRINTED]
-    if left:
-        notes.append(
-            f"Cấu hình còn {len(left)} chỗ trống (…) chưa điền, báo cáo in nguyên chỗ trống: "
-            + "; ".join(left)
-            + ". Điền vào sheet Cấu hình của Bộ tiêu chí rồi chạy lại."
-        )
-    return DraftSet(target.parent, [target], notes)
+    return DraftSet(target.parent, [target], [*context["ghi_chu"], *_unfilled(catalogue)])
