@@ -122,7 +122,7 @@ def write_feedback(
     names = {s.name for s in submissions if s.unit_code == unit.code}
     mine = [i for i in issues if i.file in names]
     own = [s for s in submissions if s.unit_code == unit.code]
-    marked = [i for i in mine if _CELL.match(i.cell) and i.sheet]
+    marked = [i for i in mine if _marked(i)]
     # The file the unit will edit and send back: the one that counted, else its latest.
     target = next((s for s in own if s.status.counts), own[-1] if own else None)
     # Only a workbook the safety checks passed whole is opened again (openpyxl loads it all).
@@ -196,9 +196,26 @@ def _page(
     shared through domain.unit_report); then one line per problem, fixes first. ``how`` says
     where the cells are shown (coloured in this workbook, or only listed)."""
     title = f"PHẢN HỒI KẾT QUẢ TỔNG HỢP - {unit.name.upper()} - {period.label.upper()}"
-    lines: list[tuple[str, str]] = [(title, "title"), ("", "text"), ("1. Đã nhận:", "heading")]
+    lines = [
+        (title, "title"),
+        ("", "text"),
+        *_received(own),
+        *_results_so_far(catalogue, unit, period, results),
+        *_to_fix(issues, how),
+        *_next_deadline(catalogue, period),
+    ]
+    files = {i.file for i in issues}
+    rows = [
+        [n, *_where(issue, len(files) > 1), issue.text, issue.code]
+        for n, issue in enumerate(sorted(issues, key=lambda i: not i.needs_fix), start=1)
+    ]
+    return _Page(_wrapped(lines), rows)
+
+
+def _received(own: list[Submission]) -> list[tuple[str, str]]:
+    """1. The unit's files in force (or, when every one was set aside, all of them)."""
     shown = [s for s in own if not s.status.set_aside] or own
-    lines += [
+    return [("1. Đã nhận:", "heading")] + [
         (
             "   - "
             + received_line(
@@ -208,38 +225,54 @@ def _page(
         )
         for s in shown
     ]
+
+
+def _results_so_far(
+    catalogue: Catalogue, unit: Unit, period: Period, results: Results
+) -> list[tuple[str, str]]:
+    """2. How many reach each title so far, and whom registration leaves out."""
     mine = _unit_results(results, unit)
     counts = title_lines(catalogue, unit, mine["citizens"], mine["households"], mine["units"])
-    lines.append((f"2. Kết quả đến {period.label}:", "heading"))
+    lines = [(f"2. Kết quả đến {period.label}:", "heading")]
     lines += [(f"   - {line}", "text") for line in counts or ["Chưa có kết quả."]]
     left_out = _left_out(unit, results)
     if left_out:
         lines.append((f"   {left_out}", "text"))
+    return lines
+
+
+def _to_fix(issues: list[Issue], how: str) -> list[tuple[str, str]]:
+    """3. How many cells to fix, how many notes to look at, and where they are shown."""
     fixes = sum(1 for i in issues if i.needs_fix)
     notes = len(issues) - fixes
     if fixes:
         # A cell, or a row or a file when the problem has no one cell (a row of another unit).
         what = "ô" if all(i.cell for i in issues if i.needs_fix) else "mục"
-        lines.append(
-            (
-                f"3. Cần sửa: {thousands(fixes)} {what} (dòng ghi Cần sửa ở danh sách dưới).",
-                "heading",
-            )
-        )
+        text = f"3. Cần sửa: {thousands(fixes)} {what} (dòng ghi Cần sửa ở danh sách dưới)."
+        lines = [(text, "heading")]
     else:
-        lines.append(("3. Không có ô nào cần sửa. Xin cảm ơn!", "heading"))
+        lines = [("3. Không có ô nào cần sửa. Xin cảm ơn!", "heading")]
     if notes:
         lines.append(
             (f"   Ngoài ra có {thousands(notes)} lưu ý cần xem lại (không bắt buộc sửa).", "text")
         )
     if issues:
         lines.append((f"   {how}", "text"))
+    return lines
+
+
+def _next_deadline(catalogue: Catalogue, period: Period) -> list[tuple[str, str]]:
+    """4. By when next month's form is due, when the catalogue sets a deadline."""
     following = period.next()
     due = deadline(catalogue, following, default="")
-    if due:
-        lines.append((f"4. Hạn nộp biểu mẫu {following.label}: trước {due}.", "heading"))
-    # Long lines go on to the next row, indented as they began.
-    lines = [
+    if not due:
+        return []
+    return [(f"4. Hạn nộp biểu mẫu {following.label}: trước {due}.", "heading")]
+
+
+def _wrapped(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Long lines go on to the next row, indented as they began."""
+    return [
         (part, style)
         for line, style in lines
         for part in textwrap.wrap(
@@ -247,12 +280,6 @@ def _page(
         )
         or [""]
     ]
-    files = {i.file for i in issues}
-    rows = [
-        [n, *_where(issue, len(files) > 1), issue.text, issue.code]
-        for n, issue in enumerate(sorted(issues, key=lambda i: not i.needs_fix), start=1)
-    ]
-    return _Page(lines, rows)
 
 
 def _where(issue: Issue, name_file: bool) -> list[str]:
@@ -341,6 +368,11 @@ def _result_frames(
     return out
 
 
+def _marked(issue: Issue) -> bool:
+    """Whether the problem is on one cell of a sheet, to be coloured there."""
+    return bool(_CELL.match(issue.cell) and issue.sheet)
+
+
 def _patch_own_workbook(
     path: Path,
     target: Submission,
@@ -355,53 +387,12 @@ def _patch_own_workbook(
         # A cell to fix (rejected, or read as unknown) in the error colour; a note in the other.
         xlsxpatch.Mark(i.sheet, i.cell, i.needs_fix, f"[{i.severity}] {i.message}")
         for i in issues
-        if _CELL.match(i.cell) and i.sheet
+        if _marked(i)
     ]
-    first = page.header_row
-    listing_heights = row_heights([([row[_MESSAGE_COLUMN] for row in page.rows], _MESSAGE_WIDTH)])
-    table = [list(LIST_COLUMNS), *page.rows] if page.rows else []
-    sheets = [
-        xlsxpatch.NewSheet(
-            FEEDBACK_SHEET,
-            rows=[[line] for line, _ in page.lines] + [[]] + table,
-            row_styles=[style for _, style in page.lines]
-            + ["plain"]
-            + (["header"] + ["plain"] * len(page.rows) if table else []),
-            widths=_list_widths(page),
-            wrap_columns=frozenset({_MESSAGE_COLUMN}),
-            center_columns=frozenset({0}),  # STT
-            heights={first: 32} | {first + 1 + i: h for i, h in listing_heights.items()},
-            autofilter_from_row=first + 1 if table else None,
-            print_title_row=first + 1 if table else None,
-        )
+    sheets = [_feedback_sheet(page)] + [
+        _result_sheet(catalogue, name, frame, columns)
+        for name, frame, columns in _result_frames(catalogue, unit, results)
     ]
-    for name, frame, columns in _result_frames(catalogue, unit, results):
-        rows = frame.to_numpy(dtype=object).tolist()
-        keys = list(columns)
-        # Widths are taken from the first rows (column_width), reasons' heights from all.
-        widths = register_widths(catalogue, frame, columns)
-        reasons = [(frame[key].tolist(), widths[key]) for key in keys if key == "reason"]
-        pages = pages_across(list(widths.values()), sum(list(widths.values())[:REGISTER_KEYS]))
-        sheets.append(
-            xlsxpatch.NewSheet(
-                name,
-                rows=[list(columns.values()), *rows],
-                row_styles=["header", *["plain"] * len(rows)],
-                widths=dict(enumerate(widths.values())),
-                wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
-                center_columns=frozenset(
-                    j for j, key in enumerate(keys) if numbers(frame[key].tolist())
-                ),
-                freeze_first_row=True,
-                autofilter_from_row=1,
-                print_title_row=1,
-                pages_across=pages,
-                print_title_columns=REGISTER_KEYS if pages > 1 else 0,
-                # The header row as write_table makes it: its labels wrapped.
-                heights={0: header_height(list(columns.values()), list(widths.values()))}
-                | {1 + i: h for i, h in row_heights(reasons).items()},
-            )
-        )
     with atomic_path(path) as tmp:
         xlsxpatch.mark_workbook(
             target.path,
@@ -412,3 +403,51 @@ def _patch_own_workbook(
             note_prefixes=(f"[{ERROR}]", f"[{WARNING}]"),
         )
     return path
+
+
+def _feedback_sheet(page: _Page) -> xlsxpatch.NewSheet:
+    """The Phản hồi sheet, as _plain_feedback writes it: the summary, then the list."""
+    first = page.header_row
+    listing_heights = row_heights([([row[_MESSAGE_COLUMN] for row in page.rows], _MESSAGE_WIDTH)])
+    table = [list(LIST_COLUMNS), *page.rows] if page.rows else []
+    return xlsxpatch.NewSheet(
+        FEEDBACK_SHEET,
+        rows=[[line] for line, _ in page.lines] + [[]] + table,
+        row_styles=[style for _, style in page.lines]
+        + ["plain"]
+        + (["header"] + ["plain"] * len(page.rows) if table else []),
+        widths=_list_widths(page),
+        wrap_columns=frozenset({_MESSAGE_COLUMN}),
+        center_columns=frozenset({0}),  # STT
+        heights={first: 32} | {first + 1 + i: h for i, h in listing_heights.items()},
+        autofilter_from_row=first + 1 if table else None,
+        print_title_row=first + 1 if table else None,
+    )
+
+
+def _result_sheet(
+    catalogue: Catalogue, name: str, frame: pd.DataFrame, columns: dict[str, str]
+) -> xlsxpatch.NewSheet:
+    """One level's results, as _results_sheets writes them (write_table, print_wide)."""
+    rows = frame.to_numpy(dtype=object).tolist()
+    keys = list(columns)
+    # Widths are taken from the first rows (column_width), reasons' heights from all.
+    widths = register_widths(catalogue, frame, columns)
+    reasons = [(frame[key].tolist(), widths[key]) for key in keys if key == "reason"]
+    pages = pages_across(list(widths.values()), sum(list(widths.values())[:REGISTER_KEYS]))
+    return xlsxpatch.NewSheet(
+        name,
+        rows=[list(columns.values()), *rows],
+        row_styles=["header", *["plain"] * len(rows)],
+        widths=dict(enumerate(widths.values())),
+        wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
+        center_columns=frozenset(j for j, key in enumerate(keys) if numbers(frame[key].tolist())),
+        freeze_first_row=True,
+        autofilter_from_row=1,
+        print_title_row=1,
+        pages_across=pages,
+        print_title_columns=REGISTER_KEYS if pages > 1 else 0,
+        # The header row as write_table makes it: its labels wrapped.
+        heights={0: header_height(list(columns.values()), list(widths.values()))}
+        | {1 + i: h for i, h in row_heights(reasons).items()},
+    )

@@ -404,6 +404,61 @@ def _check_well_formed(name: str, data: bytes) -> None:
         raise Unsupported(f"{name} would not be well-formed: {exc}") from exc
 
 
+@dataclass
+class _Book:
+    """The workbook-wide parts being edited, as text: what dropping, marking and adding sheets
+    change together (workbook.xml, its relationships, the styles, the content types)."""
+
+    package: _Package
+    part: str  # xl/workbook.xml, as the package's relationships name it
+    folder: str
+    workbook: str
+    rels_part: str
+    rels: str
+    styles_part: str
+    styles: _Styles
+    content_types: str
+
+    @classmethod
+    def open(cls, package: _Package) -> _Book:
+        part = _office_document(package)
+        folder = posixpath.dirname(part)
+        rels_part = _rels_path(part)
+        rels = package.text(rels_part)
+        styles_part = next(
+            (
+                _resolve(folder, r["Target"])
+                for r in _relationships(rels)
+                if r["Type"].endswith("/styles")
+            ),
+            None,
+        )
+        if styles_part is None:
+            raise Unsupported("no styles part")
+        return cls(
+            package,
+            part,
+            folder,
+            package.text(part),
+            rels_part,
+            rels,
+            styles_part,
+            _Styles(package.text(styles_part)),
+            package.text("[Content_Types].xml"),
+        )
+
+    def sheets(self) -> list[_Sheet]:
+        targets = {r["Id"]: _resolve(self.folder, r["Target"]) for r in _relationships(self.rels)}
+        return _sheets(self.workbook, targets)
+
+    def put(self) -> None:
+        """The edited parts back into the package, to be written."""
+        self.package.put(self.part, self.workbook)
+        self.package.put(self.rels_part, self.rels)
+        self.package.put(self.styles_part, self.styles.render())
+        self.package.put("[Content_Types].xml", self.content_types)
+
+
 def mark_workbook(
     source: Path,
     dest: Path,
@@ -419,64 +474,20 @@ def mark_workbook(
     drops a comment's author when it saves).
     """
     with zipfile.ZipFile(source) as archive:
-        package = _Package(archive)
-        workbook_part = _office_document(package)
-        workbook_dir = posixpath.dirname(workbook_part)
-        workbook = package.text(workbook_part)
-        rels_part = _rels_path(workbook_part)
-        rels = package.text(rels_part)
-        targets = {r["Id"]: _resolve(workbook_dir, r["Target"]) for r in _relationships(rels)}
-        sheets = _sheets(workbook, targets)
-        styles_part = next(
-            (
-                _resolve(workbook_dir, r["Target"])
-                for r in _relationships(rels)
-                if r["Type"].endswith("/styles")
-            ),
-            None,
-        )
-        if styles_part is None:
-            raise Unsupported("no styles part")
-        styles = _Styles(package.text(styles_part))
-        content_types = package.text("[Content_Types].xml")
-
+        book = _Book.open(_Package(archive))
+        sheets = book.sheets()
         # An earlier feedback sent back: its sheets go, its fills and comments are undone.
         ours = {nfc(name) for name in [*replace, *(s.name for s in new_sheets)]}
         dropped = [i for i, s in enumerate(sheets) if nfc(s.name) in ours]
         for i in dropped:
-            workbook, rels, content_types = _drop_sheet(
-                package, workbook, rels, content_types, sheets[i]
-            )
+            _drop_sheet(book, sheets[i])
         kept = [s for i, s in enumerate(sheets) if i not in dropped]
-        unmark = styles.mark_formats()
-
-        by_sheet: dict[str, list[Mark]] = defaultdict(list)
-        for mark in marks:
-            by_sheet[nfc(mark.sheet)].append(mark)
-        vml_ids = _vml_ids_in_use(package)
-        for sheet in kept:
-            marks_here = by_sheet.pop(nfc(sheet.name), [])
-            content_types = _edit_sheet(
-                package, sheet, marks_here, styles, unmark, content_types, vml_ids, note_prefixes
-            )
-        # Marks on a sheet the workbook does not have (renamed by the unit) are listed only.
-
-        workbook, rels, content_types = _add_sheets(
-            package,
-            workbook,
-            workbook_dir,
-            rels,
-            content_types,
-            new_sheets,
-            styles,
-            old_positions=[sheets.index(s) for s in kept],
-            dropped=dropped,
+        _mark_sheets(book, kept, marks, note_prefixes)
+        _add_sheets(
+            book, new_sheets, old_positions=[sheets.index(s) for s in kept], dropped=dropped
         )
-        package.put(workbook_part, workbook)
-        package.put(rels_part, rels)
-        package.put(styles_part, styles.render())
-        package.put("[Content_Types].xml", content_types)
-        package.write(dest)
+        book.put()
+        book.package.write(dest)
 
 
 def _office_document(package: _Package) -> str:
@@ -499,12 +510,26 @@ def _sheets(workbook: str, targets: dict[str, str]) -> list[_Sheet]:
     return out
 
 
-def _drop_sheet(
-    package: _Package, workbook: str, rels: str, content_types: str, sheet: _Sheet
-) -> tuple[str, str, str]:
-    entry = next(t for t in _SHEET_ENTRY.findall(workbook) if f'r:id="{sheet.rel_id}"' in t)
-    workbook = workbook.replace(entry, "", 1)
-    rels = re.sub(rf'<Relationship\b[^>]*?\sId="{re.escape(sheet.rel_id)}"[^>]*?/>', "", rels)
+def _mark_sheets(
+    book: _Book, sheets: list[_Sheet], marks: Sequence[Mark], prefixes: tuple[str, ...]
+) -> None:
+    """Each of ``sheets`` with its marks, and an earlier feedback's fills and comments undone."""
+    unmark = book.styles.mark_formats()
+    by_sheet: dict[str, list[Mark]] = defaultdict(list)
+    for mark in marks:
+        by_sheet[nfc(mark.sheet)].append(mark)
+    vml_ids = _vml_ids_in_use(book.package)
+    for sheet in sheets:
+        _edit_sheet(book, sheet, by_sheet.pop(nfc(sheet.name), []), unmark, vml_ids, prefixes)
+
+
+def _drop_sheet(book: _Book, sheet: _Sheet) -> None:
+    entry = next(t for t in _SHEET_ENTRY.findall(book.workbook) if f'r:id="{sheet.rel_id}"' in t)
+    book.workbook = book.workbook.replace(entry, "", 1)
+    book.rels = re.sub(
+        rf'<Relationship\b[^>]*?\sId="{re.escape(sheet.rel_id)}"[^>]*?/>', "", book.rels
+    )
+    package = book.package
     package.remove(sheet.part)
     sheet_rels = _rels_path(sheet.part)
     if package.exists(sheet_rels):
@@ -513,9 +538,9 @@ def _drop_sheet(
             if rel["TargetMode"] != "External":
                 part = _resolve(posixpath.dirname(sheet.part), rel["Target"])
                 package.remove(part)
-                content_types = _drop_override(content_types, part)
+                book.content_types = _drop_override(book.content_types, part)
         package.remove(sheet_rels)
-    return workbook, rels, _drop_override(content_types, sheet.part)
+    book.content_types = _drop_override(book.content_types, sheet.part)
 
 
 def _drop_override(content_types: str, part: str) -> str:
@@ -538,30 +563,20 @@ def _vml_ids_in_use(package: _Package) -> set[int]:
 
 
 def _edit_sheet(
-    package: _Package,
+    book: _Book,
     sheet: _Sheet,
     marks: list[Mark],
-    styles: _Styles,
     unmark: dict[int, int],
-    content_types: str,
     vml_ids: set[int],
     prefixes: tuple[str, ...],
-) -> str:
-    rels_part = _rels_path(sheet.part)
-    signs = (f"<author>{AUTHOR}</author>", *(escape_text(p) for p in prefixes))
-    ours = package.exists(rels_part) and any(
-        rel["Type"] == _REL_COMMENTS
-        and any(
-            sign in package.text(_resolve(posixpath.dirname(sheet.part), rel["Target"]))
-            for sign in signs
-        )
-        for rel in _relationships(package.text(rels_part))
-    )
+) -> None:
+    package = book.package
+    ours = _has_our_comments(package, sheet, prefixes)
     if not (marks or unmark or ours):
         # Only the selected-tab flag may need to go: look at the sheet's head, not all of it.
         with package.zip.open(sheet.part) as stream:
             if b"tabSelected" not in stream.read(4096):
-                return content_types
+                return
     xml = package.text(sheet.part)
     if "<worksheet" not in xml:
         raise Unsupported(f"{sheet.part} uses a namespace prefix")
@@ -577,29 +592,42 @@ def _edit_sheet(
         xml = pattern.sub(lambda m: f'{m.group(1)}{unmark[int(m.group(2))]}"', xml)
     kept_comments: list[tuple[str, str, str]] = []
     if marks or ours:
-        kept_comments, xml, content_types = _old_comments(
-            package, sheet, xml, content_types, prefixes
-        )
+        kept_comments, xml = _old_comments(book, sheet, xml, prefixes)
     if marks:
-        xml = _mark_cells(xml, marks, styles)
+        xml = _mark_cells(xml, marks, book.styles)
     comments = kept_comments + _merge_marks(marks, xml)
     if comments:
-        xml, content_types = _attach_comments(package, sheet, xml, comments, content_types, vml_ids)
+        xml = _attach_comments(book, sheet, xml, comments, vml_ids)
     if xml != original:
         package.put(sheet.part, xml)
-    return content_types
+
+
+def _has_our_comments(package: _Package, sheet: _Sheet, prefixes: tuple[str, ...]) -> bool:
+    """Whether the sheet carries comments an earlier feedback wrote (by kieumau, or starting
+    with one of ``prefixes``)."""
+    rels_part = _rels_path(sheet.part)
+    signs = (f"<author>{AUTHOR}</author>", *(escape_text(p) for p in prefixes))
+    return package.exists(rels_part) and any(
+        rel["Type"] == _REL_COMMENTS
+        and any(
+            sign in package.text(_resolve(posixpath.dirname(sheet.part), rel["Target"]))
+            for sign in signs
+        )
+        for rel in _relationships(package.text(rels_part))
+    )
 
 
 def _old_comments(
-    package: _Package, sheet: _Sheet, xml: str, content_types: str, prefixes: tuple[str, ...]
-) -> tuple[list[tuple[str, str, str]], str, str]:
+    book: _Book, sheet: _Sheet, xml: str, prefixes: tuple[str, ...]
+) -> tuple[list[tuple[str, str, str]], str]:
     """Comments the sheet already has, other than kieumau's; its comment parts are dropped."""
+    package = book.package
     rels_part = _rels_path(sheet.part)
     legacy = re.search(r'<legacyDrawing\b[^>]*?r:id="([^"]*)"[^>]*?/>', xml)
     if not package.exists(rels_part):
         if legacy:
             raise Unsupported("legacyDrawing without relationships")
-        return [], xml, content_types
+        return [], xml
     rels = package.text(rels_part)
     folder = posixpath.dirname(sheet.part)
     kept: list[tuple[str, str, str]] = []
@@ -608,21 +636,13 @@ def _old_comments(
         if rel["Type"] == _REL_COMMENTS:
             found = True
             part = _resolve(folder, rel["Target"])
-            text = package.text(part)
-            authors = [unescape(a) for a in re.findall(r"<author>(.*?)</author>", text, re.DOTALL)]
-            for match in re.finditer(
-                r'<comment\b[^>]*?ref="([A-Z]+\d+)"[^>]*?authorId="(\d+)"[^>]*>(.*?)</comment>',
-                text,
-                re.DOTALL,
-            ):
-                author = authors[int(match.group(2))] if int(match.group(2)) < len(authors) else ""
-                body = unescape(
-                    "".join(re.findall(r"<t\b[^>]*>(.*?)</t>", match.group(3), re.DOTALL))
-                )
-                if author != AUTHOR and not body.startswith(prefixes):
-                    kept.append((match.group(1), body, author))
+            kept += [
+                (ref, body, author)
+                for ref, body, author in _comments(package.text(part))
+                if author != AUTHOR and not body.startswith(prefixes)
+            ]
             package.remove(part)
-            content_types = _drop_override(content_types, part)
+            book.content_types = _drop_override(book.content_types, part)
             rels = rels.replace(_rel_tag(rels, rel["Id"]), "")
     for rel in _relationships(rels):
         if rel["Type"] == _REL_VML:
@@ -634,7 +654,22 @@ def _old_comments(
     if found and legacy is None:
         raise Unsupported("comments without a legacyDrawing")
     package.put(rels_part, rels)
-    return kept, xml, content_types
+    return kept, xml
+
+
+def _comments(xml: str) -> list[tuple[str, str, str]]:
+    """(cell, text, author) of each comment in a comments part."""
+    authors = [unescape(a) for a in re.findall(r"<author>(.*?)</author>", xml, re.DOTALL)]
+    out = []
+    for match in re.finditer(
+        r'<comment\b[^>]*?ref="([A-Z]+\d+)"[^>]*?authorId="(\d+)"[^>]*>(.*?)</comment>',
+        xml,
+        re.DOTALL,
+    ):
+        author = authors[int(match.group(2))] if int(match.group(2)) < len(authors) else ""
+        body = unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", match.group(3), re.DOTALL)))
+        out.append((match.group(1), body, author))
+    return out
 
 
 def _rel_tag(rels: str, rel_id: str) -> str:
@@ -797,13 +832,13 @@ def _edit_row(
 
 
 def _attach_comments(
-    package: _Package,
+    book: _Book,
     sheet: _Sheet,
     xml: str,
     comments: list[tuple[str, str, str]],
-    content_types: str,
     vml_ids: set[int],
-) -> tuple[str, str]:
+) -> str:
+    package = book.package
     index = 1
     while package.exists(f"xl/comments{index}.xml") or package.exists(
         f"xl/drawings/vmlDrawing{index}.vml"
@@ -813,19 +848,7 @@ def _attach_comments(
     vml_part = f"xl/drawings/vmlDrawing{index}.vml"
     idmap = max([0, *vml_ids]) + 1
     vml_ids.add(idmap)
-    authors = sorted({a for _, _, a in comments}, key=lambda a: (a != AUTHOR, a))
-    entries = "".join(
-        f'<comment ref="{ref}" authorId="{authors.index(author)}"><text>'
-        f'<t xml:space="preserve">{escape_text(text)}</t></text></comment>'
-        for ref, text, author in comments
-    )
-    package.put(
-        comments_part,
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><authors>'
-        + "".join(f"<author>{escape_text(a)}</author>" for a in authors)
-        + f"</authors><commentList>{entries}</commentList></comments>",
-    )
+    package.put(comments_part, _comments_xml(comments))
     package.put(vml_part, _vml(comments, idmap))
     rels_part = _rels_path(sheet.part)
     rels = package.text(rels_part) if package.exists(rels_part) else None
@@ -844,12 +867,13 @@ def _attach_comments(
         raise Unsupported("no </worksheet>")
     # Declared on the element: producers differ in where (and whether) they bind r:.
     xml = xml[:at] + f'<legacyDrawing xmlns:r="{_NS_REL}" r:id="{vml_id}"/>' + xml[at:]
-    content_types = _add_override(content_types, comments_part, _CT_COMMENTS)
+    content_types = _add_override(book.content_types, comments_part, _CT_COMMENTS)
     if 'Extension="vml"' not in content_types:
         content_types = content_types.replace(
             "</Types>", f'<Default Extension="vml" ContentType="{_CT_VML}"/></Types>', 1
         )
-    return xml, content_types
+    book.content_types = content_types
+    return xml
 
 
 def _vml(comments: list[tuple[str, str, str]], idmap: int) -> str:
@@ -884,47 +908,78 @@ def _vml(comments: list[tuple[str, str, str]], idmap: int) -> str:
     )
 
 
+def _comments_xml(comments: list[tuple[str, str, str]]) -> str:
+    """A comments part: kieumau first among the authors."""
+    authors = sorted({a for _, _, a in comments}, key=lambda a: (a != AUTHOR, a))
+    entries = "".join(
+        f'<comment ref="{ref}" authorId="{authors.index(author)}"><text>'
+        f'<t xml:space="preserve">{escape_text(text)}</t></text></comment>'
+        for ref, text, author in comments
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><authors>'
+        + "".join(f"<author>{escape_text(a)}</author>" for a in authors)
+        + f"</authors><commentList>{entries}</commentList></comments>"
+    )
+
+
 def _add_sheets(
-    package: _Package,
-    workbook: str,
-    workbook_dir: str,
-    rels: str,
-    content_types: str,
+    book: _Book,
     new_sheets: Sequence[NewSheet],
-    styles: _Styles,
     *,
     old_positions: list[int],
     dropped: list[int],
-) -> tuple[str, str, str]:
+) -> None:
+    """``new_sheets`` in front of the unit's own, the first of them shown when it opens."""
     if not new_sheets:
-        return workbook, rels, content_types
-    existing_ids = {r["Id"] for r in _relationships(rels)}
-    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*?\ssheetId="(\d+)"', workbook)]
+        return
+    entries = _new_sheet_parts(book, new_sheets)
+    workbook = book.workbook
+    match = re.search(r"<sheets\b[^>]*>", workbook)
+    if match is None:
+        raise Unsupported("workbook.xml has no <sheets>")
+    workbook = workbook[: match.end()] + "".join(entries) + workbook[match.end() :]
+    workbook = _local_names(workbook, old_positions, dropped, len(new_sheets))
+    workbook = _add_print_titles(workbook, new_sheets)
+    workbook = re.sub(r"<definedNames>\s*</definedNames>", "", workbook)
+    view = re.search(r"<workbookView\b[^>]*?/?>", workbook)
+    if view:
+        tag = _set_attr(_set_attr(view.group(0), "activeTab", "0"), "firstSheet", "0")
+        workbook = workbook[: view.start()] + tag + workbook[view.end() :]
+    book.workbook = workbook
+
+
+def _new_sheet_parts(book: _Book, new_sheets: Sequence[NewSheet]) -> list[str]:
+    """Each new sheet's part, relationship and content type; its ``<sheet>`` entries."""
+    existing_ids = {r["Id"] for r in _relationships(book.rels)}
+    sheet_ids = [int(x) for x in re.findall(r'<sheet\b[^>]*?\ssheetId="(\d+)"', book.workbook)]
     next_sheet_id = max([0, *sheet_ids]) + 1
     entries = []
     n = 1
     for k, sheet in enumerate(new_sheets):
-        while package.exists(f"{workbook_dir}/worksheets/sheet{n}.xml"):
+        while book.package.exists(f"{book.folder}/worksheets/sheet{n}.xml"):
             n += 1
-        part = f"{workbook_dir}/worksheets/sheet{n}.xml"
+        part = f"{book.folder}/worksheets/sheet{n}.xml"
         rel_id = next(f"rIdKm{i}" for i in range(1, 10000) if f"rIdKm{i}" not in existing_ids)
         existing_ids.add(rel_id)
-        package.put(part, _sheet_xml(sheet, styles, selected=k == 0), generated=True)
-        rels = _add_relationship(
-            rels, rel_id, _REL_WORKSHEET, posixpath.relpath(part, workbook_dir)
+        book.package.put(part, _sheet_xml(sheet, book.styles, selected=k == 0), generated=True)
+        book.rels = _add_relationship(
+            book.rels, rel_id, _REL_WORKSHEET, posixpath.relpath(part, book.folder)
         )
-        content_types = _add_override(content_types, part, _CT_WORKSHEET)
+        book.content_types = _add_override(book.content_types, part, _CT_WORKSHEET)
         entries.append(
             f'<sheet xmlns:r="{_NS_REL}" name="{escape_text(sheet.name)}" '
             f'sheetId="{next_sheet_id}" r:id="{rel_id}"/>'
         )
         next_sheet_id += 1
-    match = re.search(r"<sheets\b[^>]*>", workbook)
-    if match is None:
-        raise Unsupported("workbook.xml has no <sheets>")
-    workbook = workbook[: match.end()] + "".join(entries) + workbook[match.end() :]
-    # Sheet-local names (print titles, filters) refer to sheets by position.
-    position = {old: new + len(new_sheets) for new, old in enumerate(old_positions)}
+    return entries
+
+
+def _local_names(workbook: str, old_positions: list[int], dropped: list[int], added: int) -> str:
+    """Sheet-local names (print titles, filters) refer to sheets by position: the kept sheets'
+    move ``added`` places on, the dropped sheets' go."""
+    position = {old: new + added for new, old in enumerate(old_positions)}
 
     def renumber(m: re.Match[str]) -> str:
         old = int(m.group(2))
@@ -937,16 +992,9 @@ def _add_sheets(
             return ""
         return re.sub(r'(localSheetId=)"(\d+)"', renumber, tag)
 
-    workbook = re.sub(
+    return re.sub(
         r"<definedName\b[^>]*?(?:/>|>.*?</definedName>)", names, workbook, flags=re.DOTALL
     )
-    workbook = _add_print_titles(workbook, new_sheets)
-    workbook = re.sub(r"<definedNames>\s*</definedNames>", "", workbook)
-    view = re.search(r"<workbookView\b[^>]*?/?>", workbook)
-    if view:
-        tag = _set_attr(_set_attr(view.group(0), "activeTab", "0"), "firstSheet", "0")
-        workbook = workbook[: view.start()] + tag + workbook[view.end() :]
-    return workbook, rels, content_types
 
 
 def _add_print_titles(workbook: str, new_sheets: Sequence[NewSheet]) -> str:
@@ -982,55 +1030,46 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+@dataclass(frozen=True)
+class _CellStyles:
+    """The ` s="…"` attributes of an added sheet's plain cells, by column."""
+
+    plain: str
+    wrap: str
+    center: str
+    date: str
+
+    def of_column(self, sheet: NewSheet, column: int) -> str:
+        if column in sheet.wrap_columns:
+            return self.wrap
+        return self.center if column in sheet.center_columns else self.plain
+
+
 def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
     width = max((len(r) for r in sheet.rows), default=1)
-    cols = "".join(
-        f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
-        for c, w in sorted(sheet.widths.items())
-    )
     plain = f' s="{styles.named("plain")}"'
     wrap = f' s="{styles.named("wrap")}"'
     center = f' s="{styles.named("center")}"' if sheet.center_columns else plain
-    date = f' s="{styles.named("date")}"'
-    letters = [column_letter(c) for c in range(width)]
+    cell_styles = _CellStyles(plain, wrap, center, f' s="{styles.named("date")}"')
+    rows = _sheet_rows(sheet, styles, cell_styles, [column_letter(c) for c in range(width)])
+    last = f"{column_letter(width - 1)}{max(len(sheet.rows), 1)}"
+    return _worksheet(sheet, "".join(rows), last, selected=selected)
+
+
+def _sheet_rows(
+    sheet: NewSheet, styles: _Styles, cell_styles: _CellStyles, letters: list[str]
+) -> list[str]:
+    """The ``<row>`` elements: a styled row (title, heading, text, header) cell by cell, a run
+    of plain rows (a unit's results: hundreds) at once."""
     rows: list[str] = []
     plain_run: list[list[object]] = []
-
-    def flush() -> None:
-        # A run of plain rows (a unit's results: hundreds) is made column by column, each
-        # distinct value once, as fastrows makes the summary's. A blank cell is written with
-        # its column's style, as xlsxwriter writes the summary's: it looks the same, and rows
-        # without gaps take fastrows' quicker path.
-        if not plain_run:
-            return
-        columns = itertools.zip_longest(*plain_run)
-        bodies = []
-        for c, values in enumerate(columns):
-            style = (
-                wrap if c in sheet.wrap_columns else center if c in sheet.center_columns else plain
-            )
-            bodies.append(cell_bodies(values, style, date, f"{style}/>", False))
-        first = len(rows) + 1
-        numbers = list(range(first, first + len(plain_run)))
-        if bodies and all(map(all, bodies)):  # a blank cell has its column's style: always
-            last = first + len(plain_run)
-            tags = {i + 1: row_tag(i + 1) for i in sheet.heights if first <= i + 1 < last}
-            rows.extend(row_elements(bodies, 0, numbers, tags))
-        else:
-            rows.extend(f"{row_tag(r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers))
-        plain_run.clear()
-
-    def row_tag(number: int) -> str:
-        height = sheet.heights.get(number - 1)
-        if height is None:
-            return f'<row r="{number}">'
-        return f'<row r="{number}" ht="{height:g}" customHeight="1">'
-
     for values, kind in zip(sheet.rows, sheet.row_styles, strict=True):
         if kind not in ("title", "heading", "text", "header"):
             plain_run.append(values)
             continue
-        flush()
+        if plain_run:
+            rows += _plain_rows(sheet, cell_styles, plain_run, len(rows) + 1)
+            plain_run = []
         r = len(rows) + 1
         style = f' s="{styles.named(kind)}"'
         cells = []
@@ -1038,9 +1077,44 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
             body = cell_body(value, style, style, "", as_text=False)
             if body:
                 cells.append(f'<c r="{letters[c]}{r}"{body}')
-        rows.append(f"{row_tag(r)}{''.join(cells)}</row>")
-    flush()
-    last = f"{column_letter(width - 1)}{max(len(sheet.rows), 1)}"
+        rows.append(f"{_row_tag(sheet, r)}{''.join(cells)}</row>")
+    if plain_run:
+        rows += _plain_rows(sheet, cell_styles, plain_run, len(rows) + 1)
+    return rows
+
+
+def _plain_rows(
+    sheet: NewSheet, cell_styles: _CellStyles, run: list[list[object]], first: int
+) -> list[str]:
+    """Rows ``first``… made column by column, each distinct value once, as fastrows makes the
+    summary's. A blank cell is written with its column's style, as xlsxwriter writes the
+    summary's: it looks the same, and rows without gaps take fastrows' quicker path."""
+    bodies = []
+    for c, values in enumerate(itertools.zip_longest(*run)):
+        style = cell_styles.of_column(sheet, c)
+        bodies.append(cell_bodies(values, style, cell_styles.date, f"{style}/>", False))
+    numbers = list(range(first, first + len(run)))
+    if bodies and all(map(all, bodies)):  # a blank cell has its column's style: always
+        last = first + len(run)
+        tags = {i + 1: _row_tag(sheet, i + 1) for i in sheet.heights if first <= i + 1 < last}
+        return row_elements(bodies, 0, numbers, tags)
+    return [f"{_row_tag(sheet, r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers)]
+
+
+def _row_tag(sheet: NewSheet, number: int) -> str:
+    height = sheet.heights.get(number - 1)
+    if height is None:
+        return f'<row r="{number}">'
+    return f'<row r="{number}" ht="{height:g}" customHeight="1">'
+
+
+def _worksheet(sheet: NewSheet, rows: str, last: str, *, selected: bool) -> str:
+    """The sheet's XML around its rows: view, columns, filter, print setup (landscape, A4,
+    fitted to ``pages_across`` pages wide) and the footer."""
+    cols = "".join(
+        f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
+        for c, w in sorted(sheet.widths.items())
+    )
     pane = (
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
@@ -1061,7 +1135,7 @@ def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
         f'xmlns:r="{_NS_REL}"><sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
         f'<dimension ref="A1:{last}"/><sheetViews>{view}</sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
-        f"<sheetData>{''.join(rows)}</sheetData>{autofilter}"
+        f"<sheetData>{rows}</sheetData>{autofilter}"
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
         f'footer="0.3"/><pageSetup paperSize="9" orientation="landscape"{order} '
         f'fitToWidth="{sheet.pages_across}" fitToHeight="0"/>'
