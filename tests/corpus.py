@@ -618,6 +618,21 @@ def citizen_in_two_units(ctx: Ctx) -> Path:
     return good_form(ctx, "CQ02", citizens=rows)
 
 
+def household_row_unreadable(ctx: Ctx) -> Path:
+    """TDP25's second household (Lê Văn Dũng's) with a code cell the reader cannot convert: a
+    number no date can hold, in a date format. The row is lost whole, so his household code
+    matches no row that was read."""
+    path = good_form(ctx, "TDP25")
+    letter = col(ctx.catalogue, "household_code", S.FORM_HOUSEHOLDS.name)
+
+    def change(book: openpyxl.Workbook) -> None:
+        cell = book[S.FORM_HOUSEHOLDS.name][f"{letter}{FIRST + 1}"]
+        cell.value = -1e308
+        cell.number_format = "dd/mm/yyyy"
+
+    return edit(path, change)
+
+
 def copy_of_good(ctx: Ctx) -> Path:
     original = ctx.folder / f"TDP01_{PERIOD}.xlsx"
     path = ctx.folder / "TDP01_gui_lai.xlsx"
@@ -821,6 +836,15 @@ CASES: list[Case] = [
         lambda ctx: set_cell(ctx, "TDP23", "household_code", "TDP23-H999"),
         (("HOUSEHOLD_UNKNOWN", CI, at("household_code")),),
         unit="TDP23",
+    ),
+    Case(
+        "household_row_unreadable",
+        household_row_unreadable,
+        (
+            ("ROW_UNREADABLE", HH, f"A{FIRST + 1}"),
+            ("HOUSEHOLD_ROW_UNREADABLE", HH, f"A{FIRST + 1}"),
+        ),
+        unit="TDP25",
     ),
     Case(
         "votes_over_attendees",

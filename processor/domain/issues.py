@@ -335,6 +335,16 @@ KINDS: dict[str, Kind] = {
         "Hãy thêm hộ vào sheet Hộ gia đình hoặc sửa Mã hộ." + _KEPT,
         fix=True,
     ),
+    # The household's row may be one the reader could not convert (ROW_UNREADABLE): its members
+    # are told once, on that row, instead of each being asked to fix a code that may be right.
+    "HOUSEHOLD_ROW_UNREADABLE": Kind(
+        WARNING,
+        "Mã hộ '{value}' của {detail} không có trong các dòng đọc được của sheet Hộ gia đình: "
+        "có thể hộ ở dòng này, dòng không đọc được (hoặc ở một dòng không đọc được khác). Hãy "
+        "nhập lại các ô của dòng rồi gửi lại; nếu hộ không ở đó, hãy thêm hộ vào sheet Hộ gia "
+        "đình hoặc sửa Mã hộ. Người vẫn được tính nhưng chưa vào hộ nào cho đến khi được sửa.",
+        fix=True,
+    ),
     "HOUSEHOLD_DUPLICATE": Kind(
         ERROR,
         "Mã hộ '{value}' bị lặp (đã có ở dòng {detail}); dòng này chưa được tính. Mỗi hộ chỉ ghi "

@@ -1135,21 +1135,52 @@ def _citizen_duplicates(sub: Submission) -> set[int]:
 
 
 def _unknown_households(sub: Submission, duplicates: set[int]) -> None:
-    """A citizen whose household code is not in the Hộ gia đình sheet: that cell unknown."""
+    """A citizen whose household code is not in the Hộ gia đình sheet: that cell unknown. When
+    that sheet has rows that could not be read, the household may be on one of them: its members
+    are named once, on the first such row (HOUSEHOLD_ROW_UNREADABLE), not each asked to fix
+    their code."""
     citizens = sub.citizens
     sheet = S.FORM_CITIZENS.name
     rows = citizens["_row"].tolist()
     known = {h for h in sub.households["household_code"].tolist() if not cells.is_missing(h)}
+    households = S.FORM_HOUSEHOLDS.name
+    unread = [
+        i.cell
+        for i in sub.issues
+        if i.code == "ROW_UNREADABLE" and i.sheet == sub.sheet_titles.get(households, households)
+    ]
+    members: dict[str, list[tuple[str, int]]] = {}
     for position, home in enumerate(citizens["household_code"].tolist()):
-        if position not in duplicates and not cells.is_missing(home) and home not in known:
+        if position in duplicates or cells.is_missing(home) or home in known:
+            continue
+        who = _frame_who(sheet, citizens, position)
+        if unread:
+            members.setdefault(home, []).append((who, rows[position]))
+        else:
             sub.issue(
                 "HOUSEHOLD_UNKNOWN",
                 sheet,
                 sub.cell(sheet, "household_code", rows[position]),
                 home,
-                who=_frame_who(sheet, citizens, position),
+                who=who,
             )
-            _unknown(citizens, position, "household_code", home)
+        _unknown(citizens, position, "household_code", home)
+    for home, people in members.items():
+        sub.issue(
+            "HOUSEHOLD_ROW_UNREADABLE",
+            households,
+            unread[0],
+            home,
+            _members(people, sub.sheet_titles.get(sheet, sheet)),
+            who=f"Hộ {home}",
+        )
+
+
+def _members(people: list[tuple[str, int]], sheet: str) -> str:
+    """'2 người ở sheet Công dân (Nguyễn Văn An, dòng 4; Trần Thị Bình, dòng 5)'."""
+    named = [who if who.startswith("Dòng ") else f"{who}, dòng {row}" for who, row in people]
+    more = "; …" if len(named) > 10 else ""
+    return f"{len(people)} người ở sheet {sheet} ({'; '.join(named[:10])}{more})"
 
 
 def _household_duplicates(sub: Submission) -> None:
