@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +18,21 @@ from processor.domain.periods import Period
 from processor.outputs.forms import Roster, write_form
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _temp_root_in_memory(root: Path = Path("/dev/shm"), room: int = 2 << 30) -> None:
+    """tmp_path under /dev/shm (a RAM disk) where it has the room: the history store commits
+    with synchronous=FULL and outputs are fsynced (publish.py), and on a shared machine's disk
+    every fsync waits for the others' writes. Nothing a test checks depends on the disk: the
+    kill tests kill processes, not the power. PYTEST_DEBUG_TEMPROOT set by hand wins; a small
+    /dev/shm (a container's 64 MB) keeps pytest's own default."""
+    if "PYTEST_DEBUG_TEMPROOT" in os.environ or not os.access(root, os.W_OK):
+        return
+    if shutil.disk_usage(root).free >= room:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
+
+
+_temp_root_in_memory()
 
 # Tests are deterministic: Hypothesis draws the same examples on every run and machine, so CI
 # passes or fails on the code alone. To look for new cases: pytest --hypothesis-profile=explore
@@ -190,3 +207,39 @@ def smtp_server(mail_certificate: Path):
     server = start_smtp(mail_certificate)
     yield server
     server.stop()
+
+
+@dataclasses.dataclass(frozen=True)
+class SmallTownRun:
+    """A `kieumau run` done once: its inbox, results folder and store."""
+
+    inbox: Path
+    out: Path
+    kho: Path
+
+    def options(self) -> list[str]:
+        return ["--out", str(self.out), "--kho", str(self.kho)]
+
+    def copy(self, folder: Path) -> SmallTownRun:
+        """The run's results and store copied under ``folder``, for a test that writes to them
+        (a copy is a few milliseconds, a run about a second)."""
+        out, kho = folder / "out", folder / "kho"
+        shutil.copytree(self.out, out)
+        shutil.copytree(self.kho, kho)
+        return SmallTownRun(self.inbox, out, kho)
+
+
+@pytest.fixture(scope="session")
+def small_town_november(tmp_path_factory, catalogue) -> SmallTownRun:
+    """tests/test_batch.py's small town, run once for November for the tests that read the run
+    (or a copy of it): every such test ran the same forms through the same command."""
+    from click.testing import CliRunner
+
+    from processor.cli import main
+    from tests.test_batch import write_small_town
+
+    root = tmp_path_factory.mktemp("thi_tran_nho")
+    run = SmallTownRun(write_small_town(catalogue, root / "inbox"), root / "out", root / "kho")
+    result = CliRunner().invoke(main, ["run", str(run.inbox), "--ky", "2021-11", *run.options()])
+    assert result.exit_code == 0, result.output
+    return run

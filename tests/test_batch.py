@@ -25,7 +25,14 @@ from processor.domain.periods import Period
 from processor.domain.unit_report import deadline
 from processor.outputs.feedback import LIST_COLUMNS
 from processor.store.history import History
-from tests.conftest import all_tasks_done, citizen, household, make_form, sheet_rows
+from tests.conftest import (
+    SmallTownRun,
+    all_tasks_done,
+    citizen,
+    household,
+    make_form,
+    sheet_rows,
+)
 
 NOV = {
     "attendees": 50,
@@ -37,6 +44,11 @@ NOV = {
 
 @pytest.fixture()
 def small_town(tmp_path: Path, catalogue) -> Path:
+    """The small town's November forms, the test's own to change (write_small_town)."""
+    return write_small_town(catalogue, tmp_path / "inbox")
+
+
+def write_small_town(catalogue, inbox: Path) -> Path:
     """TDP01: two households; TDP02: a strong group; CQ01: two staff. Outcomes, by hand:
 
     - An (H001, 40/50 votes): every criterion Đạt, 80% > 50% -> Đạt.
@@ -48,7 +60,6 @@ def small_town(tmp_path: Path, catalogue) -> Path:
     - CQ01 Phúc 30/50 = 60% -> Đạt; Giang 25/50 = 50%, not strictly greater -> Chưa đạt;
       Hà not registered -> Chưa đủ điều kiện.
     """
-    inbox = tmp_path / "inbox"
     tasks = all_tasks_done(catalogue)
     make_form(
         catalogue,
@@ -100,23 +111,8 @@ def small_town(tmp_path: Path, catalogue) -> Path:
     return inbox
 
 
-def test_run_outcomes_match_hand_worked_cases(small_town: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(small_town),
-            "--ky",
-            "2021-11",
-            "--out",
-            str(out),
-            "--kho",
-            str(tmp_path / "kho"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    summary = out / "2021-11" / "tong_hop_2021-11.xlsx"
+def test_run_outcomes_match_hand_worked_cases(small_town_november: SmallTownRun) -> None:
+    summary = small_town_november.out / "2021-11" / "tong_hop_2021-11.xlsx"
     people = {r["Họ và tên"]: r for r in sheet_rows(summary, "Công dân")}
     assert people["Nguyễn Văn An"]["Kết quả"] == "Đạt"
     assert people["Trần Thị Bình"]["Kết quả"] == "Chưa đạt"
@@ -321,20 +317,13 @@ def test_run_accounts_for_every_row_and_file(small_town: Path, tmp_path: Path) -
     assert (out / "2021-11" / "bieu_mau" / "TDP01_2021-12.xlsx").exists()
 
 
-def test_decisions_name_the_recognised(small_town: Path, tmp_path: Path) -> None:
+def test_decisions_name_the_recognised(small_town_november: SmallTownRun, tmp_path: Path) -> None:
     from docx import Document
 
-    out, kho = tmp_path / "out", tmp_path / "kho"
-    runner = CliRunner()
-    runner.invoke(
-        main,
-        ["run", str(small_town), "--ky", "2021-11", "--out", str(out), "--kho", str(kho)],
-        catch_exceptions=False,
-    )
-    result = runner.invoke(
-        main,
-        ["quyet-dinh", "--nam", "2021", "--out", str(out), "--kho", str(kho)],
-        catch_exceptions=False,
+    run = small_town_november.copy(tmp_path)
+    out = run.out
+    result = CliRunner().invoke(
+        main, ["quyet-dinh", "--nam", "2021", *run.options()], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
     folder = out / "2021-12" / "quyet_dinh"
@@ -561,7 +550,7 @@ def _block_after(rows: list[list], label: str) -> list[dict]:
     return table
 
 
-def test_summary_counts_match_the_hand_count(small_town: Path, tmp_path: Path, catalogue) -> None:
+def test_summary_counts_match_the_hand_count(small_town_november: SmallTownRun, catalogue) -> None:
     """Tổng quan, Theo đơn vị, Theo tiêu chí and Chưa nộp against counts worked by hand from
     the fixture's docstring (not from the product):
 
@@ -574,11 +563,8 @@ def test_summary_counts_match_the_hand_count(small_town: Path, tmp_path: Path, c
     - Theo tiêu chí: every criterion 100 % but TDP01's CD01 (Bình of its 5 citizens: 80 %),
       its GD02 (H001 of 2 households: 50 %) and its TDP01 (a mandatory share it misses: 0 %).
     """
-    out = tmp_path / "out"
-    args = ["run", str(small_town), "--ky", "2021-11", "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--kho", str(tmp_path / "kho")])
-    assert result.exit_code == 0, result.output
-    book = CalamineWorkbook.from_path(str(out / "2021-11" / "tong_hop_2021-11.xlsx"))
+    summary = small_town_november.out / "2021-11" / "tong_hop_2021-11.xlsx"
+    book = CalamineWorkbook.from_path(str(summary))
     sheet = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
 
     titles = (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title)

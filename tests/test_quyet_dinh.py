@@ -19,6 +19,7 @@ from docx import Document
 
 from processor.cli import main
 from processor.outputs.documents import recover_folder
+from tests.conftest import SmallTownRun
 from tests.docx_rules import texts
 from tests.test_batch import small_town  # noqa: F401 (the fixture)
 
@@ -31,13 +32,11 @@ def _run(args: list[str]):
 
 
 @pytest.fixture()
-def november(small_town: Path, tmp_path: Path) -> dict[str, str]:  # noqa: F811
-    """The small town's November run, and the options that point quyet-dinh at it."""
-    options = {"--out": str(tmp_path / "out"), "--kho": str(tmp_path / "kho")}
-    flat = [x for pair in options.items() for x in pair]
-    result = _run(["run", str(small_town), "--ky", "2021-11", *flat])
-    assert result.exit_code == 0, result.output
-    return options
+def november(small_town_november: SmallTownRun, tmp_path: Path) -> dict[str, str]:
+    """The small town's November run (a copy: quyet-dinh writes beside it), and the options
+    that point quyet-dinh at it."""
+    run = small_town_november.copy(tmp_path)
+    return {"--out": str(run.out), "--kho": str(run.kho)}
 
 
 def _flat(options: dict[str, str], catalogue: Path | None = None) -> list[str]:
@@ -218,7 +217,7 @@ def test_quyet_dinh_killed_at_several_moments(november):
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
 
 
-def test_posting_lists_for_the_vote_meeting(november, small_town):  # noqa: F811
+def test_posting_lists_for_the_vote_meeting(november):
     """Issue 20: the list posted and read at each unit's meeting, from the latest month."""
     from tests import docx_rules as rules
 
