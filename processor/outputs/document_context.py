@@ -273,6 +273,8 @@ def _add_votes(
     catalogue: Catalogue, rows: list[Row], frame: pd.DataFrame, attendees: Any
 ) -> list[Row]:
     """Votes, their share of the meeting's attendees in %, and the meeting's conclusion."""
+    # A unit's candidates share a few dozen reasons: each is worded once.
+    worded: dict[Any, str] = {}
     for row, vote, outcome, reason in zip(
         rows, _col(frame, "votes"), _col(frame, "outcome"), _col(frame, "reason"), strict=True
     ):
@@ -283,7 +285,9 @@ def _add_votes(
             share = float("nan")
         row["ty_le_phieu"] = "" if is_missing(share) else format_number(share)
         row["de_nghi"] = outcome == S.ACHIEVED
-        row["ket_luan"] = _conclusion(outcome, without_codes(catalogue, reason))
+        if reason not in worded:
+            worded[reason] = without_codes(catalogue, reason)
+        row["ket_luan"] = _conclusion(outcome, worded[reason])
     return rows
 
 
@@ -535,7 +539,9 @@ def certificate_context(decision: dict[str, Any], first_number: int = 1) -> dict
                 "ma_don_vi": row.get("ma_don_vi"),
             }
         )
-    return {**decision, "danh_sach": entries}
+    # The annex's groups stay with the decision: a certificate file prints its entries only, and
+    # carrying a district's whole annex into each of its hundreds of files cost seconds.
+    return {**decision, "danh_sach": entries, "nhom": []}
 
 
 def district_context(ward: dict[str, Any], title: Title, rows: list[Row]) -> dict[str, Any]:
