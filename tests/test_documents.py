@@ -662,6 +662,22 @@ def test_broken_or_missing_template(tmp_path, catalogue, results):
         write_decisions(catalogue, results, 2021, tmp_path / "out", templates_dir=folder)
 
 
+def test_the_same_papers_in_one_process_as_in_workers(tmp_path, catalogue, results):
+    """Each paper's context is made where the paper is rendered, a few units a task: where
+    that is does not change a paper, nor the order of the list returned."""
+
+    def bodies(paths: list[Path]) -> list[tuple[str, bytes]]:
+        out = []
+        for path in paths:
+            with zipfile.ZipFile(path) as package:
+                out.append((path.name, package.read("word/document.xml")))
+        return out
+
+    alone = write_decisions(catalogue, results, 2021, tmp_path / "alone", workers=1)
+    pooled = write_decisions(catalogue, results, 2021, tmp_path / "pooled", workers=2)
+    assert len(alone) > 12 and bodies(alone) == bodies(pooled)
+
+
 def test_nobody_recognised_no_decision(tmp_path, catalogue, results):
     nobody = Results(
         results.citizens.assign(outcome=S.NOT_ACHIEVED),

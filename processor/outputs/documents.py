@@ -16,7 +16,9 @@ silently breaks the document.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -26,11 +28,12 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jinja2
 from docx import Document
@@ -41,7 +44,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2.sandbox import SandboxedEnvironment
 from lxml.etree import XMLSyntaxError
 
-from processor.domain.catalogue import DEFAULT_CATALOGUE, REGISTER_CHOICES, Catalogue
+from processor.domain.catalogue import DEFAULT_CATALOGUE, REGISTER_CHOICES, Catalogue, Title
 from processor.domain.errors import KieumauError, TemplateError
 from processor.domain.vietnamese import fold
 from processor.outputs import document_context as ctx
@@ -73,6 +76,22 @@ class Sandbox(SandboxedEnvironment):
         if source not in self._compiled:
             self._compiled[source] = super().from_string(source)
         return self._compiled[source]
+
+
+class _Template(DocxTemplate):
+    """docxtpl's template, its XML patched for Jinja once per source: `patch_xml` is a pure
+    function of the XML (a dozen regular expressions over the whole body), and each unit's
+    Tờ trình and Biên bản patched the same body again (a fifth of their render)."""
+
+    _patched: ClassVar[dict[str, str]] = {}
+
+    def patch_xml(self, src_xml: str) -> str:
+        patched = self._patched.get(src_xml)
+        if patched is None:
+            if len(self._patched) >= 32:  # a folder has a handful of templates and parts
+                self._patched.clear()
+            patched = self._patched[src_xml] = super().patch_xml(src_xml)
+        return patched
 
 
 @dataclass(frozen=True)
@@ -153,9 +172,9 @@ def _syntax_problem(env: jinja2.Environment, paragraph: str) -> str | None:
 class _Renderer:
     """Renders the templates of one folder into .docx files, in the sandbox."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, env: Sandbox | None = None) -> None:
         self.folder = folder
-        self.env = Sandbox()
+        self.env = env or Sandbox()
         # The last marked render: a title's certificates differ only in their rows.
         self._last: tuple[str, bytes] = ("", b"")
 
@@ -189,7 +208,7 @@ class _Renderer:
                         f"bản: {', '.join(sorted(context))}."
                     )
         with _template_errors(path):
-            missing = DocxTemplate(path).get_undeclared_template_variables(self.env, context)
+            missing = _Template(path).get_undeclared_template_variables(self.env, context)
         missing -= {"loop"}
         if missing:
             tags = ", ".join("{{ " + tag + " }}" for tag in sorted(missing))
@@ -205,7 +224,7 @@ class _Renderer:
         small, lists = docx_lists.marked(context)
         key = name + json.dumps(small, sort_keys=True, default=str, ensure_ascii=False)
         if self._last[0] != key:
-            template = DocxTemplate(path)
+            template = _Template(path)
             buffer = BytesIO()
             with _template_errors(path):
                 template.render(_pictures(template, small), self.env, autoescape=True)
@@ -266,41 +285,86 @@ def _instrument_file(instrument: str) -> str:
     return _safe("_".join(fold(instrument).split()))
 
 
-def _title_jobs(catalogue: Catalogue, results: Any, year: int) -> list[Job]:
-    """Per title: the decision and its certificates (town), or the Tờ trình (district)."""
+def _title_files(
+    ward: dict[str, Any], title: Title, year: int, first: int, rows: list[ctx.Row]
+) -> Iterator[Job]:
+    """A title's papers: the town's Tờ trình to the district, or the decision and its
+    certificates, their register numbers from ``first``."""
+    if title.by_district:
+        context = ctx.district_context(ward, title, rows)
+        yield ("to_trinh_huyen", context, f"to_trinh_huyen_{title.code}_{year}.docx")
+        return
+    decision = ctx.title_context(ward, title, rows)
+    yield ("quyet_dinh", decision, f"quyet_dinh_{title.code}_{year}.docx")
+    for unit, certificates in ctx.certificate_contexts(decision, first):
+        part = f"_{_safe(unit)}" if unit else ""
+        name = f"{_instrument_file(title.certificate)}_{title.code}{part}_{year}.docx"
+        yield ("giay_khen", certificates, name)
+
+
+def _unit_files(
+    ward: dict[str, Any], catalogue: Catalogue, year: int, units: list[tuple[str, Results]]
+) -> Iterator[Job]:
+    """Each unit's Tờ trình and Biên bản, from that unit's results."""
+    for code, mine in units:
+        for name, proposal in (("to_trinh", True), ("bien_ban", False)):
+            context = ctx.unit_context(ward, catalogue, mine, code, proposal=proposal)
+            yield (name, context, f"{name}_{_safe(code)}_{year}.docx")
+
+
+def _given(jobs: list[Job]) -> Iterator[Job]:
+    yield from jobs
+
+
+@dataclass(frozen=True)
+class Task:
+    """Papers made and rendered together, where the task runs (a worker process): each
+    paper's context is made beside its render and dropped after it, so that no process holds
+    a district's whole set of contexts (they were a gigabyte).
+
+    ``make(*args, items)`` yields the jobs; ``items`` (a title's rows, units, ready jobs) cut to
+    one gives contexts with the same tags, which the templates are checked against."""
+
+    make: Callable[..., Iterator[Job]]
+    args: tuple
+    items: list
+
+    def jobs(self) -> Iterator[Job]:
+        return self.make(*self.args, self.items)
+
+    def sample(self) -> Iterator[Job]:
+        return self.make(*self.args, self.items[:1])
+
+
+_UNITS_A_TASK = 8  # the catalogue goes to a worker once for them
+
+
+def _title_tasks(catalogue: Catalogue, results: Any, year: int) -> list[Task]:
+    """Per title with someone recognised: its decision and certificates (town), or the Tờ
+    trình (district). Register numbers run on across titles unless each title has its own."""
     ward = ctx.ward_context(catalogue, year)
     shared = fold(catalogue.setting("so_vao_so", REGISTER_CHOICES[0])) == fold(REGISTER_CHOICES[0])
     register = 1
-    jobs: list[Job] = []
+    tasks: list[Task] = []
     for title in (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title):
         rows = ctx.recognised_rows(catalogue, results, title)
         if not rows:
             continue
-        if title.by_district:
-            context = ctx.district_context(ward, title, rows)
-            jobs.append(("to_trinh_huyen", context, f"to_trinh_huyen_{title.code}_{year}.docx"))
-            continue
-        decision = ctx.title_context(ward, title, rows)
-        jobs.append(("quyet_dinh", decision, f"quyet_dinh_{title.code}_{year}.docx"))
         first = register if shared else 1
-        for unit, certificates in ctx.certificate_contexts(decision, first):
-            part = f"_{_safe(unit)}" if unit else ""
-            name = f"{_instrument_file(title.certificate)}_{title.code}{part}_{year}.docx"
-            jobs.append(("giay_khen", certificates, name))
-        register = first + len(rows)
-    return jobs
+        tasks.append(Task(_title_files, (ward, title, year, first), rows))
+        if not title.by_district:
+            register = first + len(rows)
+    return tasks
 
 
-def _unit_jobs(catalogue: Catalogue, results: Any, year: int) -> list[Job]:
+def _unit_tasks(catalogue: Catalogue, results: Any, year: int, codes: list[str]) -> Iterator[Task]:
+    """The papers of units ``codes``, a few units a task, each unit's results cut out as its
+    task is made (cut all at once they were a second copy of the results)."""
     ward = ctx.ward_context(catalogue, year)
     results_of = Results(results.citizens, results.households, results.units).by_unit()
-    jobs: list[Job] = []
-    for code in ctx.units_with_documents(catalogue, results):
-        mine = results_of(code)
-        for name, proposal in (("to_trinh", True), ("bien_ban", False)):
-            context = ctx.unit_context(ward, catalogue, mine, code, proposal=proposal)
-            jobs.append((name, context, f"{name}_{_safe(code)}_{year}.docx"))
-    return jobs
+    for i in range(0, len(codes), _UNITS_A_TASK):
+        units = [(code, results_of(code)) for code in codes[i : i + _UNITS_A_TASK]]
+        yield Task(_unit_files, (ward, catalogue, year), units)
 
 
 def render_all(
@@ -308,24 +372,70 @@ def render_all(
 ) -> list[Path]:
     """Check each template once against its first context, then render every job into
     ``out_dir``, in ``workers`` processes (default: the cores when there are many jobs)."""
-    renderer = _Renderer(templates)
-    first: dict[str, dict[str, Any]] = {}
-    for name, context, _ in jobs:
-        first.setdefault(name, context)
-    for name, context in first.items():
-        renderer.check(name, context)
+    size = max(1, len(jobs) // (4 * (os.cpu_count() or 1)))
+    tasks = [Task(_given, (), jobs[i : i + size]) for i in range(0, len(jobs), size)]
     if workers is None:
         workers = (os.cpu_count() or 1) if len(jobs) >= _PARALLEL_FROM else 1
-    if workers <= 1 or len(jobs) < 2:
-        return _render_chunk(templates, [(n, c, out_dir / f) for n, c, f in jobs])
-    # Consecutive jobs in one chunk: a title's certificates share one render (see render).
-    size = max(1, len(jobs) // (4 * workers))
-    chunks = [
-        [(n, c, out_dir / f) for n, c, f in jobs[i : i + size]] for i in range(0, len(jobs), size)
-    ]
-    with worker_pool(workers) as pool:
-        futures = [pool.submit(_render_chunk, templates, chunk) for chunk in chunks]
-        return [path for future in futures for path in future.result()]
+    return render_tasks(tasks, [], out_dir, templates, workers)
+
+
+def render_tasks(
+    checked: list[Task],
+    rest: Iterable[Task],
+    out_dir: Path,
+    templates: Path,
+    workers: int | None = 1,
+    pool: ProcessPoolExecutor | None = None,
+) -> list[Path]:
+    """Check each template once against the first sample context using it in ``checked`` (a
+    task of each kind), then render the jobs of ``checked`` and ``rest`` into ``out_dir``: in
+    this process, in ``pool`` (of ``workers`` processes), or in a new pool of ``workers``.
+    ``checked`` is emptied as its tasks are handed over."""
+    checker = _Renderer(templates)
+    first: dict[str, dict[str, Any]] = {}
+    for task in checked:
+        for name, context, _ in task.sample():
+            first.setdefault(name, context)
+    for name, context in first.items():
+        checker.check(name, context)
+    tasks = itertools.chain(_handed_over(checked), rest)
+    workers = workers or os.cpu_count() or 1
+    if pool is None and workers <= 1:
+        return [path for task in tasks for path in _render_task(templates, out_dir, task)]
+    owned = worker_pool(workers) if pool is None else contextlib.nullcontext(pool)
+    with owned as running:
+        return _in_pool(running, tasks, out_dir, templates, 4 * workers)
+
+
+def _handed_over(tasks: list[Task]) -> Iterator[Task]:
+    """The tasks in order, each taken out of ``tasks`` as it goes: a district's decision rows
+    are not kept here after its task is done."""
+    tasks.reverse()
+    while tasks:
+        yield tasks.pop()
+
+
+def _in_pool(
+    pool: ProcessPoolExecutor, tasks: Iterable[Task], out_dir: Path, templates: Path, window: int
+) -> list[Path]:
+    """The tasks rendered in ``pool``, at most ``window`` handed over and not done: a task
+    waiting holds its results, so they are not all cut out at once. Paths in the tasks'
+    order."""
+    done: dict[int, list[Path]] = {}
+    pending: dict[Future, int] = {}
+    for number, task in enumerate(tasks):
+        while len(pending) >= window:
+            _collect(pending, done)
+        pending[pool.submit(_render_task, templates, out_dir, task)] = number
+    while pending:
+        _collect(pending, done)
+    return [path for number in sorted(done) for path in done[number]]
+
+
+def _collect(pending: dict[Future, int], done: dict[int, list[Path]]) -> None:
+    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+    for future in finished:
+        done[pending.pop(future)] = future.result()
 
 
 def render_one(name: str, context: dict[str, Any], out: Path, templates: Path) -> Path:
@@ -344,6 +454,7 @@ def write_decisions(
     *,
     templates_dir: Path | None = None,
     workers: int | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Path]:
     """Write the December drafts into ``out_dir``; return their paths.
 
@@ -356,22 +467,50 @@ def write_decisions(
     per title the district recognises; ``to_trinh_<unit>_<year>.docx`` and
     ``bien_ban_<unit>_<year>.docx`` per tổ dân phố and per cơ quan with a recognised member.
     Every template is checked before the first file is written: TemplateError when one is
-    missing, unreadable, unsafe or uses a tag with no data.
+    missing, unreadable, unsafe or uses a tag with no data. The papers are made in ``pool``
+    when given (of ``workers`` processes), else in ``workers`` new processes (default: the
+    cores when there are many).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = _title_jobs(catalogue, results, year) + _unit_jobs(catalogue, results, year)
     templates = Path(templates_dir) if templates_dir else DEFAULT_TEMPLATES
-    return render_all(jobs, out_dir, templates, workers)
+    codes = ctx.units_with_documents(catalogue, results)
+    units = _unit_tasks(catalogue, results, year, codes)
+    # The titles first: a district's decision is the longest task.
+    first = [*_title_tasks(catalogue, results, year), *itertools.islice(units, 1)]
+    if workers is None and pool is None:
+        many = len(first) + 2 * len(codes) >= _PARALLEL_FROM
+        workers = (os.cpu_count() or 1) if many else 1
+    return render_tasks(first, units, out_dir, templates, workers, pool)
+
+
+@contextlib.contextmanager
+def forked_pool(workers: int | None) -> Iterator[tuple[ProcessPoolExecutor | None, int]]:
+    """A pool of ``workers`` processes (default: the cores) and its size, its processes started
+    now: call it before loading the results, so that a worker forked on Linux does not start
+    with a copy of them (counted in its memory). ``(None, 1)`` for one process."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        yield None, 1
+        return
+    with worker_pool(workers) as pool:
+        pool.submit(int).result()  # with fork, the first task starts every process
+        yield pool, workers
 
 
 # Below this many files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 12
 
 
-def _render_chunk(folder: Path, chunk: list[tuple[str, dict[str, Any], Path]]) -> list[Path]:
-    renderer = _Renderer(folder)
-    return [renderer.render(name, context, out) for name, context, out in chunk]
+@functools.cache
+def _sandbox() -> Sandbox:
+    """One sandbox a process: it keeps each template's compiled source (see Sandbox)."""
+    return Sandbox()
+
+
+def _render_task(folder: Path, out_dir: Path, task: Task) -> list[Path]:
+    renderer = _Renderer(folder, _sandbox())
+    return [renderer.render(name, context, out_dir / file) for name, context, file in task.jobs()]
 
 
 # --- the set of drafts, replaced whole ------------------------------------------------------

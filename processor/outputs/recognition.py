@@ -20,6 +20,7 @@ from processor.outputs.documents import (
     DEFAULT_TEMPLATES,
     DraftSet,
     convert_to_pdf,
+    forked_pool,
     staged_folder,
     write_decisions,
 )
@@ -160,35 +161,38 @@ def decisions_for_year(
     When the catalogue's rules changed since, nothing is written and the error says what
     changed and which month to run again.
     """
-    november = november_results(history_path, year)
-    changed = rules_changed(catalogue, history_path, year)
-    if changed:
-        period = f"{year:04d}-{EVALUATION_MONTH:02d}"
-        raise HistoryError(
-            f"Bộ tiêu chí đã đổi sau khi chấm kỳ {period}, kết quả đang lưu không còn khớp: "
-            + " ".join(changed)
-            + f" Hãy chạy lại 'kieumau run <thư mục> --ky {period}' với Bộ tiêu chí này rồi "
-            "lập văn bản; chưa lập văn bản nào."
-        )
-    results, notes = reconcile(catalogue, november, year)
-    left = ctx.placeholders(catalogue)
-    if left:
-        notes.append(
-            f"Cấu hình còn {len(left)} chỗ trống (…) chưa điền, văn bản in nguyên chỗ trống: "
-            + "; ".join(left)
-            + ". Điền vào sheet Cấu hình của Bộ tiêu chí rồi chạy lại."
-        )
-    target = Path(output_root) / f"{year:04d}-12" / "quyet_dinh"
-    with staged_folder(target) as staging:
-        paths = write_decisions(
-            catalogue,
-            results,
-            year,
-            staging,
-            templates_dir=templates_dir or DEFAULT_TEMPLATES,
-            workers=workers,
-        )
-        if pdf:
-            notes += convert_to_pdf(paths, staging)
+    # Started before the results are loaded: see forked_pool.
+    with forked_pool(workers) as (pool, workers):
+        november = november_results(history_path, year)
+        changed = rules_changed(catalogue, history_path, year)
+        if changed:
+            period = f"{year:04d}-{EVALUATION_MONTH:02d}"
+            raise HistoryError(
+                f"Bộ tiêu chí đã đổi sau khi chấm kỳ {period}, kết quả đang lưu không còn khớp: "
+                + " ".join(changed)
+                + f" Hãy chạy lại 'kieumau run <thư mục> --ky {period}' với Bộ tiêu chí này rồi "
+                "lập văn bản; chưa lập văn bản nào."
+            )
+        results, notes = reconcile(catalogue, november, year)
+        left = ctx.placeholders(catalogue)
+        if left:
+            notes.append(
+                f"Cấu hình còn {len(left)} chỗ trống (…) chưa điền, văn bản in nguyên chỗ trống: "
+                + "; ".join(left)
+                + ". Điền vào sheet Cấu hình của Bộ tiêu chí rồi chạy lại."
+            )
+        target = Path(output_root) / f"{year:04d}-12" / "quyet_dinh"
+        with staged_folder(target) as staging:
+            paths = write_decisions(
+                catalogue,
+                results,
+                year,
+                staging,
+                templates_dir=templates_dir or DEFAULT_TEMPLATES,
+                workers=workers,
+                pool=pool,
+            )
+            if pdf:
+                notes += convert_to_pdf(paths, staging)
     files = sorted(p for p in target.iterdir() if p.is_file())
     return DraftSet(target, files, notes)
