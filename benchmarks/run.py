@@ -540,6 +540,14 @@ class Bench:
             flush=True,
         )
 
+    def before(self, label: str, once, note) -> None:
+        """With --before: ``once(root)`` run with the code before a change, in this run and
+        before the code after it, so that the machine's load weighs on both alike."""
+        if not self.args.before:
+            return
+        result = self.repeat(lambda: once(self.args.before.resolve()))
+        self.add(f"{label}, before", result, f"{note(result)}, sources of {self.args.before}")
+
     def cli_run(self) -> None:
         outs = []
 
@@ -573,15 +581,7 @@ class Bench:
                 "out": str(out),
             }
 
-        if self.args.before:
-            # The code before a change, timed in this run on the same inbox, before the code
-            # after it, so that the machine's load weighs on both alike.
-            before = self.repeat(lambda: once(self.args.before.resolve()))
-            self.add(
-                "kieumau run, before",
-                before,
-                f"exit {before['exit_code']}, sources of {self.args.before}",
-            )
+        self.before("kieumau run", once, lambda r: f"exit {r['exit_code']}")
         best = self.repeat(once)
         # What the run wrote (the archive aside), beside what it read: the writing is most of it.
         written = [p for p in Path(best["out"]).rglob("*.xlsx") if "kho" not in p.parts]
@@ -642,7 +642,7 @@ class Bench:
     def decisions(self, out: Path) -> None:
         year = self.args.ky[:4]
 
-        def once() -> dict:
+        def once(root: Path = ROOT) -> dict:
             shutil.rmtree(out / f"{year}-12", ignore_errors=True)
             command = _cli(
                 "quyet-dinh",
@@ -655,7 +655,7 @@ class Bench:
                 "--kho",
                 str(out / "kho"),
             )
-            result = measure(command, self.scratch, _env())
+            result = measure(command, self.scratch, _env(root))
             if result["returncode"] != 0:
                 raise RuntimeError(f"kieumau quyet-dinh failed:\n{result['stderr'][-3000:]}")
             folder = out / f"{year}-12" / "quyet_dinh"
@@ -669,6 +669,8 @@ class Bench:
                 "document_bytes": sum(p.stat().st_size for p in docs),
             }
 
+        # The same history, drafted by the code before the change first.
+        self.before("kieumau quyet-dinh", once, lambda r: f"{r['documents']} .docx")
         best = self.repeat(once)
         self.add("kieumau quyet-dinh", best, f"{best['documents']} .docx, wall incl. start-up")
 
@@ -834,8 +836,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before",
         type=Path,
-        help="a checkout of the code before a change (git worktree): kieumau run is timed with "
-        "its processor/ too, in this run, as 'kieumau run, before'",
+        help="a checkout of the code before a change (git worktree): kieumau run and quyet-dinh "
+        "are timed with its processor/ too, in this run, as 'kieumau run, before' and "
+        "'kieumau quyet-dinh, before'",
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON")
     parser.add_argument("--tag", help="added to the JSON's name: <scale>-<tag>-<date>.json")

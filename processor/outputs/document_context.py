@@ -100,6 +100,8 @@ def _initials(text: str) -> str:
     return "".join(letters).upper()
 
 
+# Cached: each of a decision's rows sorts by its unit's code, and a district has a few hundred.
+@functools.lru_cache(maxsize=1 << 12)
 def code_key(code: str) -> tuple:
     """Unit code order, numbers compared as numbers (TDP2 < TDP10)."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(code)))
@@ -436,16 +438,36 @@ def heads_of_households(households: pd.DataFrame | None) -> dict[tuple[str, str]
     }
 
 
-def recognised_rows(catalogue: Catalogue, results: Any, title: Title) -> list[Row]:
-    """The annex of a title's decision; cơ quan are never candidates for the TDP title."""
+def recognised(results: Any, title: Title) -> pd.DataFrame:
+    """The entities a title's annex lists: its recognised ones, never a cơ quan for the TDP
+    title."""
     if title.level == S.LEVEL_CITIZEN:
-        return citizen_rows(catalogue, achieved(results.citizens))
+        return achieved(results.citizens)
     if title.level == S.LEVEL_HOUSEHOLD:
-        return household_rows(catalogue, achieved(results.households), None, genders(results))
+        return achieved(results.households)
     units = achieved(results.units)
-    if "kind" in units:
-        units = units[units["kind"] != S.UNIT_KIND_AGENCY]
-    return unit_rows(catalogue, units) if not units.empty else []
+    return units[units["kind"] != S.UNIT_KIND_AGENCY] if "kind" in units else units
+
+
+def annex_rows(
+    catalogue: Catalogue,
+    title: Title,
+    frame: pd.DataFrame,
+    genders: dict[tuple[str, str], str] | None = None,
+) -> list[Row]:
+    """The annex of a title's decision from its `recognised` entities (``genders``: see
+    `genders`, for the household title's ông / bà)."""
+    if title.level == S.LEVEL_CITIZEN:
+        return citizen_rows(catalogue, frame)
+    if title.level == S.LEVEL_HOUSEHOLD:
+        return household_rows(catalogue, frame, None, genders)
+    return unit_rows(catalogue, frame) if not frame.empty else []
+
+
+def recognised_rows(catalogue: Catalogue, results: Any, title: Title) -> list[Row]:
+    """The annex of a title's decision."""
+    heads = genders(results) if title.level == S.LEVEL_HOUSEHOLD else None
+    return annex_rows(catalogue, title, recognised(results, title), heads)
 
 
 # --- per document -----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import jinja2
+import pandas as pd
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
@@ -44,6 +45,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2.sandbox import SandboxedEnvironment
 from lxml.etree import XMLSyntaxError
 
+from processor.domain import schema as S
 from processor.domain.catalogue import DEFAULT_CATALOGUE, REGISTER_CHOICES, Catalogue, Title
 from processor.domain.errors import KieumauError, TemplateError
 from processor.domain.vietnamese import fold
@@ -286,10 +288,17 @@ def _instrument_file(instrument: str) -> str:
 
 
 def _title_files(
-    ward: dict[str, Any], title: Title, year: int, first: int, rows: list[ctx.Row]
+    ward: dict[str, Any],
+    catalogue: Catalogue,
+    title: Title,
+    year: int,
+    first: int,
+    genders: dict[tuple[str, str], str] | None,
+    recognised: pd.DataFrame,
 ) -> Iterator[Job]:
-    """A title's papers: the town's Tờ trình to the district, or the decision and its
-    certificates, their register numbers from ``first``."""
+    """A title's papers from its ``recognised`` entities: the town's Tờ trình to the district,
+    or the decision and its certificates, their register numbers from ``first``."""
+    rows = ctx.annex_rows(catalogue, title, recognised, genders)
     if title.by_district:
         context = ctx.district_context(ward, title, rows)
         yield ("to_trinh_huyen", context, f"to_trinh_huyen_{title.code}_{year}.docx")
@@ -322,12 +331,13 @@ class Task:
     paper's context is made beside its render and dropped after it, so that no process holds
     a district's whole set of contexts (they were a gigabyte).
 
-    ``make(*args, items)`` yields the jobs; ``items`` (a title's rows, units, ready jobs) cut to
-    one gives contexts with the same tags, which the templates are checked against."""
+    ``make(*args, items)`` yields the jobs; ``items`` (a title's recognised entities, units,
+    ready jobs) cut to one gives contexts with the same tags, which the templates are checked
+    against."""
 
     make: Callable[..., Iterator[Job]]
     args: tuple
-    items: list
+    items: list | pd.DataFrame
 
     def jobs(self) -> Iterator[Job]:
         return self.make(*self.args, self.items)
@@ -341,19 +351,22 @@ _UNITS_A_TASK = 8  # the catalogue goes to a worker once for them
 
 def _title_tasks(catalogue: Catalogue, results: Any, year: int) -> list[Task]:
     """Per title with someone recognised: its decision and certificates (town), or the Tờ
-    trình (district). Register numbers run on across titles unless each title has its own."""
+    trình (district). Register numbers run on across titles unless each title has its own.
+    The annex rows are made in the task: a district's were seconds of this process's time
+    before any worker had work, and hundreds of megabytes."""
     ward = ctx.ward_context(catalogue, year)
     shared = fold(catalogue.setting("so_vao_so", REGISTER_CHOICES[0])) == fold(REGISTER_CHOICES[0])
     register = 1
     tasks: list[Task] = []
     for title in (catalogue.citizen_title, catalogue.household_title, catalogue.unit_title):
-        rows = ctx.recognised_rows(catalogue, results, title)
-        if not rows:
+        recognised = ctx.recognised(results, title)
+        if recognised.empty:
             continue
+        heads = ctx.genders(results) if title.level == S.LEVEL_HOUSEHOLD else None
         first = register if shared else 1
-        tasks.append(Task(_title_files, (ward, title, year, first), rows))
+        tasks.append(Task(_title_files, (ward, catalogue, title, year, first, heads), recognised))
         if not title.by_district:
-            register = first + len(rows)
+            register = first + len(recognised)  # an annex has a row per entity
     return tasks
 
 
