@@ -277,6 +277,7 @@ def _add_votes(
     """Votes, their share of the meeting's attendees in %, and the meeting's conclusion."""
     # A unit's candidates share a few dozen reasons: each is worded once.
     worded: dict[Any, str] = {}
+    names = _criterion_names(catalogue)
     for row, vote, outcome, reason in zip(
         rows, _col(frame, "votes"), _col(frame, "outcome"), _col(frame, "reason"), strict=True
     ):
@@ -288,7 +289,7 @@ def _add_votes(
         row["ty_le_phieu"] = "" if is_missing(share) else format_number(share)
         row["de_nghi"] = outcome == S.ACHIEVED
         if reason not in worded:
-            worded[reason] = without_codes(catalogue, reason)
+            worded[reason] = _without_codes(names, reason)
         row["ket_luan"] = _conclusion(outcome, worded[reason])
     return rows
 
@@ -299,10 +300,19 @@ def without_codes(catalogue: Catalogue, reason: Any) -> str:
     In a tổ dân phố's paper "TDP01 - Hộ đạt GĐKM" reads as the unit TDP01; the summary keeps the
     codes, which the clerk filters on.
     """
+    return _without_codes(_criterion_names(catalogue), reason)
+
+
+def _criterion_names(catalogue: Catalogue) -> list[tuple[str, str]]:
+    """Each criterion's label (`CD01 - Chấp hành pháp luật`) and its name without the code."""
+    return [(criterion.label, criterion.short_name) for criterion in catalogue.criteria]
+
+
+def _without_codes(names: list[tuple[str, str]], reason: Any) -> str:
     text = _text(reason)
     # Whole labels only: a unit code may be spelt like a criterion code (TDP01 is both).
-    for criterion in catalogue.criteria:
-        text = text.replace(criterion.label, criterion.short_name)
+    for label, name in names:
+        text = text.replace(label, name)
     return text
 
 
@@ -539,6 +549,7 @@ def certificate_context(decision: dict[str, Any], first_number: int = 1) -> dict
     if district and not district.lower().startswith("huyện"):
         district = f"huyện {district}"
     address = ", ".join(p for p in (decision["ten_xa_thuong"], district) if p)
+    tdp = fold(S.UNIT_KIND_TDP)
     entries = []
     for number, row in enumerate(decision["danh_sach"], start=first_number):
         polite = {S.MALE: "ông", S.FEMALE: "bà"}.get(row.get("gioi_tinh", ""), "ông (bà)")
@@ -547,8 +558,7 @@ def certificate_context(decision: dict[str, Any], first_number: int = 1) -> dict
         elif decision["cap"] == "ho_gia_dinh":
             name = f"Gia đình {polite} {row['chu_ho']}"
             # Addresses often carry the tổ dân phố already ("Số 5, Phố Mới, Tổ dân phố 1").
-            known = fold(row["dia_chi"])
-            unit = "" if fold(S.UNIT_KIND_TDP) in known else row["don_vi"]
+            unit = "" if tdp in fold(row["dia_chi"]) else row["don_vi"]
             where = ", ".join(p for p in (row["dia_chi"], unit, address) if p)
         else:
             name, where = row["ten"], address
