@@ -7,6 +7,7 @@ import datetime as dt
 import importlib.util
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,36 @@ def _temp_root_in_memory(root: Path = Path("/dev/shm"), room: int = 2 << 30) -> 
 
 
 _temp_root_in_memory()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A selected test module's ``start_early(folder)`` runs now, before the first test: it may
+    start slow work of its own processes (LibreOffice's conversions, tests/test_roundtrip.py)
+    that then runs on the second core beside the modules before it, instead of holding the
+    suite when its fixture asks for it. ``folder``: an empty folder of its own, removed when the
+    session ends with no test failed."""
+    if session.config.option.collectonly:
+        return
+    modules = dict.fromkeys(getattr(item, "module", None) for item in session.items)
+    for module in modules:
+        start = getattr(module, "start_early", None)
+        if start is not None:
+            root = os.environ.get("PYTEST_DEBUG_TEMPROOT")
+            folder = Path(tempfile.mkdtemp(prefix=f"kieumau-{module.__name__}-", dir=root))
+            _early_folders.append(folder)
+            start(folder)
+
+
+_early_folders: list[Path] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests import libreoffice
+
+    libreoffice.stop_all()
+    for folder in _early_folders if not session.testsfailed else []:
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 # Tests are deterministic: Hypothesis draws the same examples on every run and machine, so CI
 # passes or fails on the code alone. To look for new cases: pytest --hypothesis-profile=explore

@@ -7,6 +7,7 @@ of one conversion goes in one soffice call: starting LibreOffice is most of its 
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -38,7 +39,55 @@ def start(
         (profile / "user" / "registrymodifications.xcu").write_text(registry, encoding="utf-8")
     command = ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless"]
     command += ["--norestore", "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _started.append(run)
+    return run
+
+
+_started: list[subprocess.Popen] = []
+_queue: list[concurrent.futures.ThreadPoolExecutor] = []
+
+
+class Queued:
+    """A conversion queued to run in the background, one queued conversion at a time: while
+    the tests keep one core busy, LibreOffice has the other. ``files``… as for ``start``."""
+
+    def __init__(
+        self, files: list[Path], fmt: str, outdir: Path, profile: Path, registry: str = ""
+    ) -> None:
+        self.args = (files, fmt, outdir, profile, registry)
+        if not _queue:
+            _queue.append(concurrent.futures.ThreadPoolExecutor(1, "libreoffice"))
+        self.future = _queue[0].submit(self._convert)
+        self.run: subprocess.Popen | None = None
+
+    def _convert(self) -> list[Path]:
+        files, fmt, outdir, *_ = self.args
+        return finish(start(*self.args), files, fmt, outdir)
+
+    def start_now(self) -> None:
+        """Not started yet: start it at once, beside the one running (the tests wait)."""
+        if self.future.cancel():
+            self.run = start(*self.args)
+
+    def result(self) -> list[Path]:
+        files, fmt, outdir, *_ = self.args
+        if self.run is not None:
+            return finish(self.run, files, fmt, outdir)
+        return self.future.result()
+
+
+def stop_all() -> None:
+    """Drop the queued conversions and kill those still running (a session stopped before
+    its tests waited for them: -x, Ctrl-C); called when the session ends."""
+    for queue in _queue:
+        queue.shutdown(wait=False, cancel_futures=True)
+    _queue.clear()
+    for run in _started:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    _started.clear()
 
 
 def finish(run: subprocess.Popen, files: list[Path], fmt: str, outdir: Path) -> list[Path]:

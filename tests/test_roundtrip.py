@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import struct
 import subprocess
 import zipfile
@@ -31,6 +32,7 @@ from python_calamine import CalamineWorkbook
 
 from processor.cli import main
 from processor.domain import schema as S
+from processor.domain.catalogue import load_catalogue
 from processor.domain.form_layout import (
     CARRIED,
     HEADER_ROW,
@@ -120,10 +122,9 @@ def _marked_rows(
     return citizens, households
 
 
-@pytest.fixture(scope="module")
-def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
+def write_originals(catalogue, folder: Path) -> dict[str, Path]:
     """One form per unit of the sample town, pre-filled with the first rows of its sample."""
-    folder = tmp_path_factory.mktemp("goc")
+    folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for sample in sorted(SAMPLES.glob("*.xlsx")):
         book = CalamineWorkbook.from_path(str(sample))
@@ -158,21 +159,57 @@ def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
     return written
 
 
-@pytest.fixture(scope="module")
-def resaved(originals, tmp_path_factory) -> dict[str, dict[str, Path]]:
-    """format -> unit -> the form as LibreOffice saved it."""
-    root = tmp_path_factory.mktemp("libreoffice")
+def _start_resaving(originals: dict[str, Path], root: Path) -> dict[str, subprocess.Popen]:
+    """LibreOffice re-saving every original in each format, one profile each: the three run
+    side by side."""
     files = list(originals.values())
-    # One profile each: the three run side by side.
-    runs = {
+    return {
         fmt: libreoffice.start(files, fmt, root / fmt, root / f"profile_{fmt}", VIETNAMESE_PROFILE)
         for fmt in FORMATS
     }
-    out: dict[str, dict[str, Path]] = {}
-    for fmt, run in runs.items():
-        made = libreoffice.finish(run, files, fmt, root / fmt)
-        out[fmt] = dict(zip(originals, made, strict=True))
-    return out
+
+
+_EARLY: dict[str, object] = {}
+
+
+def start_early(folder: Path) -> None:
+    """Called by tests/conftest.py before the first test when this module's tests are selected:
+    the forms are written and LibreOffice's re-saves queued, to run one by one beside the
+    modules run before this one (the suite runs in one process; the machine has two cores)."""
+    if shutil.which("soffice") is None:
+        return  # _soffice says why, when the module's tests run
+    originals = _EARLY["originals"] = write_originals(load_catalogue(), folder / "goc")
+    files = list(originals.values())
+    _EARLY["queued"] = {
+        fmt: libreoffice.Queued(
+            files, fmt, folder / fmt, folder / f"profile_{fmt}", VIETNAMESE_PROFILE
+        )
+        for fmt in FORMATS
+    }
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory, catalogue) -> dict[str, Path]:
+    if "originals" in _EARLY:
+        return _EARLY["originals"]
+    return write_originals(catalogue, tmp_path_factory.mktemp("goc"))
+
+
+@pytest.fixture(scope="module")
+def resaved(originals, tmp_path_factory) -> dict[str, dict[str, Path]]:
+    """format -> unit -> the form as LibreOffice saved it (queued by start_early: what has not
+    started yet starts now, side by side)."""
+    files = list(originals.values())
+    if "queued" in _EARLY:
+        queued = _EARLY["queued"]
+        for conversion in queued.values():
+            conversion.start_now()
+        made = {fmt: conversion.result() for fmt, conversion in queued.items()}
+    else:
+        root = tmp_path_factory.mktemp("libreoffice")
+        runs = _start_resaving(originals, root)
+        made = {fmt: libreoffice.finish(run, files, fmt, root / fmt) for fmt, run in runs.items()}
+    return {fmt: dict(zip(originals, paths, strict=True)) for fmt, paths in made.items()}
 
 
 @pytest.fixture(scope="module")
