@@ -347,12 +347,11 @@ def _styles(fmt: _Formats, table: _Table) -> list[Format]:
 def _row_blocks(
     ws: Worksheet, fmt: _Formats, table: _Table, limits: dict[str, tuple[float, float]]
 ) -> list[Block]:
-    """The roster's rows and the blank rows under it: a row with a marked cell is written here,
-    cell by cell, with its colours and comments; the runs of rows between are blocks."""
+    """The roster's rows and the blank rows under it, as blocks for the row writer: a marked
+    cell is written in the block with its colour, its comment by xlsxwriter."""
     columns = table.columns
     first = HEADER_ROW + 1
     styles = _styles(fmt, table)
-    heights = _fitted_heights(columns, table.listed, table.locked)
     # Each row drawn takes input across the whole sheet (a row format), so that the unit can
     # delete it on the protected sheet: LibreOffice and Excel delete a row only when none of
     # its cells is locked.
@@ -363,66 +362,55 @@ def _row_blocks(
         else table.listed.get(c.key, [None] * table.n)
         for c in columns
     ]
-    marked = sorted(
-        {i for i, _ in table.unreadable}
-        | {i for i, _ in table.carried}
-        | {i for i, _ in table.flagged}
-    )
+    roster = [
+        FastColumn(v, style, text=c.kind == "code", own=_marked_cells(ws, fmt, table, j, limits))
+        for j, (c, v, style) in enumerate(zip(columns, values, styles, strict=True))
+    ]
+    for i in sorted(
+        {i for cells in (table.unreadable, table.carried, table.flagged) for i, _ in cells}
+    ):
+        # xlsxwriter writes a row for a cell's comment: the row keeps the rows' format.
+        ws.set_row(first + i, None, row_format)
+    heights = _fitted_heights(columns, table.listed, table.locked)
     blocks = []
-    start = 0
-    for stop in [*marked, table.n]:
-        if stop > start:
-            blocks.append(
-                Block(
-                    first + start,
-                    0,
-                    [
-                        FastColumn(v[start:stop], style, text=c.kind == "code")
-                        for c, v, style in zip(columns, values, styles, strict=True)
-                    ],
-                    stop - start,
-                    {i - start: h for i, h in heights.items() if start <= i < stop},
-                    row_format,
-                )
-            )
-        if stop < table.n:
-            _marked_row(ws, fmt, table, stop, [v[stop] for v in values], styles, limits)
-            ws.set_row(first + stop, heights.get(stop), row_format)
-        start = stop + 1
+    if table.n:
+        blocks.append(Block(first, 0, roster, table.n, heights, row_format))
     if table.spare:
         blank = [FastColumn([None] * table.spare, fmt.inputs[_input_style(c)]) for c in columns]
         blocks.append(Block(first + table.n, 0, blank, table.spare, row_format=row_format))
     return blocks
 
 
-def _marked_row(
+def _marked_cells(
     ws: Worksheet,
     fmt: _Formats,
     table: _Table,
-    i: int,
-    values: list,
-    styles: list[Format],
+    j: int,
     limits: dict[str, tuple[float, float]],
-) -> None:
-    """Row ``i`` of the roster, which has a marked cell: a text that could not be read, kept as
-    typed (orange, with what to fix), or a value carried from an earlier period (blue)."""
-    row = HEADER_ROW + 1 + i
-    for j, (column, value) in enumerate(zip(table.columns, values, strict=True)):
-        value = _cell_value(value, column)
-        if (i, column.key) in table.unreadable:
-            text = table.unreadable[i, column.key]
-            shown = text if text.strip() else None  # a value needed and left blank
-            _write(ws, row, j, shown, fmt.filled(_input_style(column), MARKED_FILL))
-            note = _unreadable_note(column, text, table.typed_by, limits)
-            ws.write_comment(row, j, note, _COMMENT)
-        elif (i, column.key) in table.flagged:
-            _write(ws, row, j, value, fmt.filled(_input_style(column), MARKED_FILL))
-            ws.write_comment(row, j, table.flagged[i, column.key], _COMMENT)
-        elif (i, column.key) in table.carried:
-            _write(ws, row, j, value, fmt.filled(_input_style(column), CARRIED_FILL))
-            ws.write_comment(row, j, table.carried[i, column.key], _COMMENT)
-        else:
-            _write(ws, row, j, value, styles[j])
+) -> dict[int, tuple[object, Format]]:
+    """Column ``j``'s marked cells, by row position, as the row writer takes them (value,
+    format), their comments written: a text that could not be read, kept as typed (orange,
+    with what to fix), a row not counted (orange) or a value carried from an earlier period
+    (blue)."""
+    column = table.columns[j]
+    values = table.listed.get(column.key)
+    cells: dict[int, tuple[object, Format]] = {}
+    for marks, colour in (
+        (table.carried, CARRIED_FILL),
+        (table.flagged, MARKED_FILL),
+        (table.unreadable, MARKED_FILL),
+    ):
+        # Later kinds win a cell marked twice, as the checks in this order did.
+        for (i, key), note in marks.items():
+            if key != column.key:
+                continue
+            value = _cell_value(values[i] if values is not None else None, column)
+            if marks is table.unreadable:
+                value = note if note.strip() else None  # a value needed and left blank
+                note = _unreadable_note(column, note, table.typed_by, limits)
+            cells[i] = (value, fmt.filled(_input_style(column), colour))
+            ws.write_comment(HEADER_ROW + 1 + i, j, note, _COMMENT)
+    return cells
 
 
 _COMMENT = {"x_scale": 2.2, "y_scale": 1.6, "font_name": "Times New Roman", "font_size": 11}

@@ -82,6 +82,10 @@ class Column:
     fmt: Format | None
     date_fmt: Format | None = None
     text: bool = False  # write numbers as text too (codes, IDs)
+    # Position -> (value, format): cells written with a format of their own instead of
+    # ``values``' and ``fmt`` (a form's marked cells), so that a few such cells do not split
+    # a block into many small ones, each with its cost per column.
+    own: dict[int, tuple[object, Format]] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Block:
 def register_formats(block: Block) -> None:
     """Give every format of ``block`` its style index now: styles.xml is written at close()."""
     for column in block.columns:
-        for fmt in (column.fmt, column.date_fmt):
+        for fmt in (column.fmt, column.date_fmt, *(fmt for _, fmt in column.own.values())):
             if fmt is not None:
                 fmt._get_xf_index()
     if block.row_format is not None:
@@ -141,7 +145,11 @@ def _cell_bodies(column: Column) -> list[str]:
     style = _style(column.fmt)
     date_style = _style(column.date_fmt or column.fmt)
     blank = f"{style}/>" if style else ""
-    return cell_bodies(column.values, style, date_style, blank, column.text)
+    bodies = cell_bodies(column.values, style, date_style, blank, column.text)
+    for i, (value, fmt) in column.own.items():
+        own = _style(fmt)
+        bodies[i] = cell_body(value, own, own, f"{own}/>" if own else "", column.text)
+    return bodies
 
 
 def cell_bodies(
