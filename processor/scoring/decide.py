@@ -25,13 +25,22 @@ _EMPTY = np.array("", dtype=object)
 _ROWS_AT_ONCE = 32_768  # rows whose pieces are joined together (see _joined)
 
 
+def filled(n: int, value: object) -> np.ndarray:
+    """An object array of ``n`` references to the one ``value``. np.full would convert a text to
+    a new str in every row (and a StrEnum to a plain str): a district's 300,000 rows of a
+    criterion's 'ô trống' were about 25 MB each."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
 def _pieces(mask: np.ndarray, text: str | np.ndarray | pd.Series) -> np.ndarray:
     """``"; " + text`` where ``mask`` holds, else '': with one text, the same two string objects
     in every row (a district's 300,000 rows of new strings per criterion were 230 MB)."""
     if isinstance(text, str):
         return np.array(["", "; " + text], dtype=object)[mask.astype(np.intp)]
     values = np.asarray(text, dtype=object)
-    pieces = np.full(len(values), "", dtype=object)
+    pieces = filled(len(values), "")
     rows = np.flatnonzero(mask)  # only they need a new string
     pieces[rows] = ["; " + str(t) if t else "" for t in values[rows].tolist()]
     return pieces
@@ -39,7 +48,7 @@ def _pieces(mask: np.ndarray, text: str | np.ndarray | pd.Series) -> np.ndarray:
 
 def joined(parts: list[np.ndarray], length: int) -> np.ndarray:
     """Row by row, the pieces of ``parts`` one after another, without the leading '; '."""
-    joined = np.full(length, "", dtype=object)
+    joined = filled(length, "")
     # A slice of rows at a time: every piece of a district's 300,000 rows at once as lists
     # would add 40 MB to the run's peak.
     for start in range(0, length if parts else 0, _ROWS_AT_ONCE):
@@ -94,7 +103,7 @@ class Verdict:
         ``achieved_note``: the Lý do of rows that reach the title ('' for none).
         """
         n = len(self.index)
-        excluded = np.full(n, "", dtype=object)
+        excluded = filled(n, "")
         for piece in reversed(self._excluded):  # the first reason wins
             excluded = np.where(piece != "", piece, excluded)
         excluded = np.array([text[2:] for text in excluded.tolist()], dtype=object)
@@ -107,11 +116,11 @@ class Verdict:
         is_lacking = (lacking != "") & ~is_excluded & ~is_unsure & ~is_failed
         missing = joined([_pieces(unsure != "", unsure), _pieces(lacking != "", lacking)], n)
 
-        outcome = np.full(n, Outcome.ACHIEVED, dtype=object)
+        outcome = filled(n, Outcome.ACHIEVED.value)
         reason = (
             np.array(achieved_note, dtype=object).copy()
             if achieved_note is not None
-            else np.full(n, "", dtype=object)
+            else filled(n, "")
         )
         outcome[is_excluded] = Outcome.NOT_ELIGIBLE
         reason[is_excluded] = excluded[is_excluded]

@@ -24,7 +24,7 @@ from processor.domain.form_layout import CARRIED
 from processor.domain.kinds import number_text
 from processor.domain.periods import Period
 from processor.scoring import people
-from processor.scoring.decide import Verdict, joined
+from processor.scoring.decide import Verdict, filled, joined
 from processor.scoring.rollup import Share, share
 
 
@@ -96,7 +96,7 @@ def _status(passed: pd.Series) -> pd.Series:
 def _raw_texts(frame: pd.DataFrame, key: str) -> pd.Series:
     """The text a unit typed in column ``key`` where it could not be read ('' elsewhere): the
     intake keeps it per row in `_raw` ({column key: text})."""
-    texts = np.full(len(frame), "", dtype=object)
+    texts = filled(len(frame), "")
     if "_raw" in frame:
         # Only the few marked rows hold a dict: the others are looked at in C, not in Python.
         raw = frame["_raw"].to_numpy(dtype=object)
@@ -110,7 +110,7 @@ def blank_text(frame: pd.DataFrame, key: str, label: str) -> pd.Series:
     """How a Lý do names a cell with no usable value: `CD05 - …: ô trống`, or what was typed.
     Rows share one string object where the words are the same (a district's 300,000 rows)."""
     typed = _raw_texts(frame, key)
-    texts = np.full(len(frame), label + ": ô trống", dtype=object)
+    texts = filled(len(frame), label + ": ô trống")
     read = typed.ne("").to_numpy()
     if read.any():
         texts[read] = [f"{label}: ghi '{t}', không đọc được" for t in typed[read].tolist()]
