@@ -409,9 +409,8 @@ def _receive(ctx: RunContext, submissions: list[Submission]) -> None:
     # The clock to the microsecond, not the run's time (to the second, or given by a caller):
     # two runs in one second must still see the second one's files as received later.
     now = dt.datetime.now()
-    for sha in dict.fromkeys(shas):
-        if sha not in known:
-            ctx.history.record_receipt(sha, now, source=RECEIPT_SOURCE)
+    new = [sha for sha in dict.fromkeys(shas) if sha not in known]
+    ctx.history.record_receipts(new, now, source=RECEIPT_SOURCE)
     known = ctx.history.receipts(shas)
     for sub in submissions:
         sub.received_at = known.get(sub.sha256)

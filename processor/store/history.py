@@ -389,19 +389,30 @@ class History:
         ("hop_thu": first seen in an inbox by a run; "thu": collected from mail, at the mail's
         date). Recording the same receipt again changes nothing; ``receipts`` gives the earliest
         time per file. Committed at once unless a period is being saved."""
+        self.record_receipts([sha256], received_at, source=source, message_id=message_id,
+                             sender=sender)  # fmt: skip
+
+    def record_receipts(
+        self,
+        sha256s: Iterable[str],
+        received_at: dt.datetime,
+        *,
+        source: str,
+        message_id: str | None = None,
+        sender: str | None = None,
+    ) -> None:
+        """record_receipt for many files received together, in one commit: a district's 400
+        files were 400 commits, each waiting for the disk (synchronous=FULL)."""
         commit = not self.db.in_transaction
-        self.db.execute(
+        recorded = _utc(dt.datetime.now()).isoformat()
+        self.db.executemany(
             "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (sha256, source, message_id)"
             " DO UPDATE SET received_at = MIN(received_at, excluded.received_at)",
-            (
-                sha256,
-                _utc(received_at).isoformat(),
-                source,
-                message_id or "",
-                sender,
-                _utc(dt.datetime.now()).isoformat(),
-            ),
+            [
+                (sha, _utc(received_at).isoformat(), source, message_id or "", sender, recorded)
+                for sha in sha256s
+            ],
         )
         if commit:
             self.db.commit()
