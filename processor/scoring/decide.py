@@ -41,21 +41,36 @@ def _pieces(mask: np.ndarray, text: str | np.ndarray | pd.Series) -> np.ndarray:
         return np.array(["", "; " + text], dtype=object)[mask.astype(np.intp)]
     values = np.asarray(text, dtype=object)
     pieces = filled(len(values), "")
-    rows = np.flatnonzero(mask)  # only they need a new string
-    pieces[rows] = ["; " + str(t) if t else "" for t in values[rows].tolist()]
+    rows = np.flatnonzero(mask)  # only they need a piece
+    # One string per distinct text: most rows that lack a value share its words ('ô trống').
+    made: dict[object, str] = {"": ""}
+    for t in values[rows].tolist():
+        if t not in made:
+            made[t] = "; " + str(t) if t else ""
+    pieces[rows] = [made[t] for t in values[rows].tolist()]
     return pieces
 
 
 def joined(parts: list[np.ndarray], length: int) -> np.ndarray:
     """Row by row, the pieces of ``parts`` one after another, without the leading '; '."""
     joined = filled(length, "")
+    made: dict[tuple[str, ...], str] = {}
     # A slice of rows at a time: every piece of a district's 300,000 rows at once as lists
     # would add 40 MB to the run's peak.
     for start in range(0, length if parts else 0, _ROWS_AT_ONCE):
         rows = slice(start, start + _ROWS_AT_ONCE)
         columns = [part[rows].tolist() for part in parts]  # zip walks lists fastest
-        joined[rows] = [text[2:] for text in map("".join, zip(*columns, strict=True))]
+        joined[rows] = [
+            made[key] if key in made else _join(made, key) for key in zip(*columns, strict=True)
+        ]
     return joined
+
+
+def _join(made: dict[tuple[str, ...], str], key: tuple[str, ...]) -> str:
+    """A row's pieces joined, made once for every row with the same pieces (held in ``made``):
+    rows that lack the same values share one Lý do object, not one each."""
+    text = made[key] = "".join(key)[2:]
+    return text
 
 
 class Verdict:
