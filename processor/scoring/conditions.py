@@ -263,7 +263,7 @@ def _blank_counts(frame: pd.DataFrame, level: str, criteria: list[Criterion]) ->
 
 def _fill(frame: pd.DataFrame, level: str, taken: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the values ``taken`` (row, criterion, value, source) in place."""
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     column_of = taken["criterion"] if level != "tasks" else pd.Series("value", index=taken.index)
     for column, rows in taken.groupby(column_of.to_numpy(), sort=False):
         if column not in frame:

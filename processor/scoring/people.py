@@ -42,7 +42,7 @@ def _row_place(row: pd.Series) -> str:
 
 def identify(citizens: pd.DataFrame, tdp_units: set[str]) -> pd.DataFrame:
     """``citizens`` with `scored_in` and `same_person` (one person, one result)."""
-    frame = citizens.copy()
+    frame = citizens.copy(deep=False)
     frame[SCORED_IN] = frame["unit_code"].astype(object)
     frame[SAME_PERSON] = pd.Series("", index=frame.index, dtype=object)
     if frame.empty or "cccd" not in frame:
@@ -73,7 +73,7 @@ def is_copy(citizens: pd.DataFrame) -> pd.Series:
 
 def place(citizens: pd.DataFrame, households: pd.DataFrame, tdp_units: set[str]) -> pd.DataFrame:
     """``citizens`` with the household each person belongs to and the tổ they reside in."""
-    frame = citizens.copy()
+    frame = citizens.copy(deep=False)
     none = pd.Series(pd.NA, index=frame.index, dtype=object)
     frame[MEMBER_OF], frame[RESIDENT_OF] = none, none.copy()
     if frame.empty:

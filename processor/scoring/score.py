@@ -384,7 +384,7 @@ def score_citizens(
     and people.place (score does it)."""
     title = catalogue.citizen_title
     criteria = catalogue.criteria_of(title.code)
-    frame = citizens.copy()
+    frame = citizens.copy(deep=False)
     verdict = Verdict(frame.index)
     if people.SAME_PERSON in frame:
         same = frame[people.SAME_PERSON].fillna("")
@@ -410,7 +410,7 @@ def _copy_results(scored: pd.DataFrame) -> pd.DataFrame:
         return scored
     ids = scored["cccd"]
     winners = scored[~copies & ids.notna()].drop_duplicates("cccd").set_index("cccd")
-    scored = scored.copy()
+    scored = scored.copy(deep=False)
     for column in ("outcome", "achieved", "undecided", "missing"):
         scored.loc[copies, column] = ids[copies].map(winners[column]).to_numpy()
     scored.loc[copies, "reason"] = (
@@ -524,7 +524,7 @@ def score_households(
     each belongs to (people.place)."""
     title = catalogue.household_title
     criteria = catalogue.criteria_of(title.code)
-    frame = households.copy()
+    frame = households.copy(deep=False)
     key = people.household_key(frame["unit_code"], frame["household_code"])
     members = (
         citizens[citizens[people.MEMBER_OF].notna()]
@@ -701,7 +701,7 @@ def score_units(
     ``tasks`` come from effective_tasks; ``households`` and ``citizens`` are scored."""
     title = catalogue.unit_title
     criteria = catalogue.criteria_of(title.code)
-    frame = units.copy()
+    frame = units.copy(deep=False)
     found = _task_assessment(frame, tasks, [c for c in criteria if c.rules.on_form])
     for criterion in criteria:
         if criterion.rules.on_form:
