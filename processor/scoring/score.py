@@ -456,8 +456,15 @@ def _member_flags(
         same = citizens[people.SAME_PERSON].fillna("").astype(str)
         flag = flag.mask(same.ne(""), pd.NA)
         why = same.where(same.ne(""), why)
-    names = citizens["full_name"].fillna("").astype(str)
-    return among, flag, names + np.where(why.ne(""), " (" + why + ")", "")
+    # A label is read only for a member whose result or counting is not known (rollup.share):
+    # the others' are not made (a district's 300,000 names, per criterion rolled up).
+    waiting = (flag.isna() | among.isna()).to_numpy()
+    label = pd.Series(filled(len(citizens), ""), index=citizens.index, dtype=object)
+    if waiting.any():
+        names = citizens["full_name"][waiting].fillna("").astype(str)
+        why = why[waiting]
+        label[waiting] = names + np.where(why.ne(""), " (" + why + ")", "")
+    return among, flag, label
 
 
 def _household_flags(
