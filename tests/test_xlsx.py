@@ -257,11 +257,11 @@ def _row_heights_by_cell(columns, chars_per_width=1.45, line_height=15) -> dict[
         per_line = max(1, int(width * chars_per_width) - 1)
         for i, value in enumerate(values):
             if isinstance(value, str) and (len(value) > per_line or "\n" in value):
-                count = (
-                    len(textwrap.wrap(value, per_line))
-                    if "\n" not in value
-                    else sum(len(textwrap.wrap(part, per_line)) or 1 for part in value.split("\n"))
-                )
+                wrapped = [
+                    textwrap.wrap(part, per_line, break_on_hyphens=False)
+                    for part in value.split("\n")
+                ]
+                count = sum(len(lines) or 1 for lines in wrapped)
                 lines[i] = max(lines.get(i, 1), count or 1)
     return {i: line_height * count for i, count in sorted(lines.items()) if count > 1}
 

@@ -41,10 +41,14 @@ CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column wi
 
 @functools.lru_cache(maxsize=65536)  # reasons and messages recur across rows and units
 def line_count(text: str, per_line: int) -> int:
-    """Lines ``text`` needs wrapped at ``per_line`` characters (textwrap's count)."""
+    """Lines ``text`` needs wrapped at ``per_line`` characters (textwrap's count, a word with
+    hyphens kept whole: Excel and LibreOffice may break after a hyphen, so the count errs on
+    more, never on fewer; and textwrap splits words half as fast looking for hyphens)."""
     if len(text) <= per_line and "\n" not in text:
         return 1
-    return sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+    return sum(
+        len(textwrap.wrap(part, per_line, break_on_hyphens=False)) or 1 for part in text.split("\n")
+    )
 
 
 def row_heights(
