@@ -42,8 +42,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     that then runs on the second core beside the modules before it, instead of holding the
     suite when its fixture asks for it. ``folder``: an empty folder of its own, removed when the
     session ends with no test failed."""
-    if session.config.option.collectonly:
-        return
+    if session.config.option.collectonly or "PYTEST_XDIST_WORKER" in os.environ:
+        return  # under xdist every worker collects every module: the fixture starts its own
     modules = dict.fromkeys(getattr(item, "module", None) for item in session.items)
     for module in modules:
         start = getattr(module, "start_early", None)
