@@ -757,5 +757,6 @@ def _manifest(
             }
             for s in subs
         ],
+        "thu_muc_ket_qua": str(ctx.out_dir),
         "dau_ra": [str(ctx.out_dir / p.relative_to(ctx.staging)) for p in produced],
     }

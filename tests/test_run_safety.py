@@ -347,3 +347,23 @@ def test_a_file_name_that_is_not_utf8_is_one_file(months, tmp_path) -> None:
     names = [e["ten"] for e in manifest["tep_dau_vao"]]
     assert "b\ufffdo c\ufffdo.txt" in names
     assert sum(1 for e in manifest["tep_dau_vao"] if e["trang_thai"].startswith("đã nhận")) == 4
+
+
+def test_results_moved_by_the_clerk_are_still_replaced_whole(months, tmp_path) -> None:
+    """The clerk moves the whole results folder (a new disk, a shared folder): a re-run there
+    replaces what the earlier run wrote, rather than keeping it beside the new set because the
+    earlier run's nhat_ky.json names the old place. Here the earlier run wrote the Ban chỉ đạo's
+    copy; the re-run, without personal data, writes none, and the old one must not stay."""
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    code, output = _run(months["first"], first)
+    assert code == 0, output
+    committee = f"tong_hop_ban_chi_dao_{NOV}.xlsx"
+    assert (first / "out" / NOV / committee).exists()
+    shutil.move(first, moved)
+    code, output = _run(months["first"], moved, "--khong-du-lieu-ca-nhan")
+    assert code == 0, output
+    out = moved / "out" / NOV
+    assert not (out / committee).exists()
+    manifest = json.loads((out / "nhat_ky.json").read_text(encoding="utf-8"))
+    listed = {str(Path(p).relative_to(out)) for p in manifest["dau_ra"]}
+    assert listed | {"nhat_ky.json"} == set(_files(out))  # the new set, whole, nothing carried

@@ -57,10 +57,19 @@ def owned_by_run(out_dir: Path) -> set[str]:
         manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
+    if not isinstance(manifest, dict):
+        return set()
+    # The folder the run wrote into, as it was named then: the clerk may have moved or copied
+    # the results since, and the paths listed still name the old place.
+    folders = [out_dir]
+    with contextlib.suppress(TypeError):
+        folders.append(Path(manifest.get("thu_muc_ket_qua")))
     owned = {MANIFEST}
-    for written in manifest.get("dau_ra", []) if isinstance(manifest, dict) else []:
-        with contextlib.suppress(ValueError, TypeError):
-            owned.add(Path(written).relative_to(out_dir).parts[0])
+    for written in manifest.get("dau_ra", []):
+        for folder in folders:
+            with contextlib.suppress(ValueError, TypeError):
+                owned.add(Path(written).relative_to(folder).parts[0])
+                break
     return owned
 
 
