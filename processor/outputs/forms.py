@@ -362,15 +362,17 @@ def _row_blocks(
         else table.listed.get(c.key, [None] * table.n)
         for c in columns
     ]
-    roster = [
-        FastColumn(v, style, text=c.kind == "code", own=_marked_cells(ws, fmt, table, j, limits))
-        for j, (c, v, style) in enumerate(zip(columns, values, styles, strict=True))
-    ]
-    for i in sorted(
-        {i for cells in (table.unreadable, table.carried, table.flagged) for i, _ in cells}
-    ):
+    own: dict[str, dict[int, tuple[object, Format]]] = {c.key: {} for c in columns}
+    position = {c.key: j for j, c in enumerate(columns)}
+    for (i, key), (value, style, note) in _marked_cells(fmt, table, limits).items():
+        own[key][i] = (value, style)
+        ws.write_comment(first + i, position[key], note, _COMMENT)
         # xlsxwriter writes a row for a cell's comment: the row keeps the rows' format.
         ws.set_row(first + i, None, row_format)
+    roster = [
+        FastColumn(v, style, text=c.kind == "code", own=own[c.key])
+        for c, v, style in zip(columns, values, styles, strict=True)
+    ]
     heights = _fitted_heights(columns, table.listed, table.locked)
     blocks = []
     if table.n:
@@ -382,34 +384,25 @@ def _row_blocks(
 
 
 def _marked_cells(
-    ws: Worksheet,
-    fmt: _Formats,
-    table: _Table,
-    j: int,
-    limits: dict[str, tuple[float, float]],
-) -> dict[int, tuple[object, Format]]:
-    """Column ``j``'s marked cells, by row position, as the row writer takes them (value,
-    format), their comments written: a text that could not be read, kept as typed (orange,
-    with what to fix), a row not counted (orange) or a value carried from an earlier period
-    (blue)."""
-    column = table.columns[j]
-    values = table.listed.get(column.key)
-    cells: dict[int, tuple[object, Format]] = {}
-    for marks, colour in (
-        (table.carried, CARRIED_FILL),
-        (table.flagged, MARKED_FILL),
-        (table.unreadable, MARKED_FILL),
-    ):
-        # Later kinds win a cell marked twice, as the checks in this order did.
+    fmt: _Formats, table: _Table, limits: dict[str, tuple[float, float]]
+) -> dict[tuple[int, str], tuple[object, Format, str]]:
+    """The roster's marked cells, by (row position, column key): the value written, its format
+    and its comment. A text that could not be read is kept as typed (orange, with what to fix),
+    a cell of a row not counted is orange, a value carried from an earlier period blue; a cell
+    marked twice takes the first of these."""
+    by_key = {c.key: c for c in table.columns}
+    cells: dict[tuple[int, str], tuple[object, Format, str]] = {}
+    for (i, key), text in table.unreadable.items():
+        if (column := by_key.get(key)) is not None:
+            shown = text if text.strip() else None  # a value needed and left blank
+            note = _unreadable_note(column, text, table.typed_by, limits)
+            cells[i, key] = (shown, fmt.filled(_input_style(column), MARKED_FILL), note)
+    for marks, colour in ((table.flagged, MARKED_FILL), (table.carried, CARRIED_FILL)):
         for (i, key), note in marks.items():
-            if key != column.key:
-                continue
-            value = _cell_value(values[i] if values is not None else None, column)
-            if marks is table.unreadable:
-                value = note if note.strip() else None  # a value needed and left blank
-                note = _unreadable_note(column, note, table.typed_by, limits)
-            cells[i] = (value, fmt.filled(_input_style(column), colour))
-            ws.write_comment(HEADER_ROW + 1 + i, j, note, _COMMENT)
+            if (column := by_key.get(key)) is not None and (i, key) not in cells:
+                values = table.listed.get(key)
+                value = _cell_value(values[i] if values is not None else None, column)
+                cells[i, key] = (value, fmt.filled(_input_style(column), colour), note)
     return cells
 
 
