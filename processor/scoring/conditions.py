@@ -98,9 +98,11 @@ def registration_periods(
             said_yes = recorded[recorded["registered"].eq(S.YES)]
             for key in key_of(said_yes).tolist():
                 first.setdefault(key, past)
-        keys = key_of(frame)
         now = pd.Series(str(period), index=frame.index).where(frame["registered"].eq(S.YES))
-        before = keys.map(first) if first else pd.Series(None, index=frame.index, dtype=object)
+        # The keys are built only to look up an earlier `Có`: a district's first month has none.
+        before = (
+            key_of(frame).map(first) if first else pd.Series(None, index=frame.index, dtype=object)
+        )
         out[level] = frame.assign(registered_in=before.where(before.notna(), now).astype(object))
     return out
 
