@@ -200,12 +200,11 @@ def _judge_criteria(
     needed = title.min_criteria if title.min_criteria is not None else n
     unknown = n - passed - failed_count
     too_few = (passed + unknown) < needed
-    count_note = "đạt " + passed.astype(str) + f"/{n} tiêu chí, cần {needed}"
-    failure = pd.Series(fail_text, index=index, dtype=object)
-    verdict.fail(
-        mandatory_fail | too_few,
-        np.where(too_few & ~mandatory_fail, failure + "; " + count_note, failure),
+    counted = (too_few & ~mandatory_fail).to_numpy()
+    count_note = _worded(
+        counted, passed, fail_text, lambda fail, ok: f"{fail}; đạt {ok}/{n} tiêu chí, cần {needed}"
     )
+    verdict.fail(mandatory_fail | too_few, np.where(counted, count_note, fail_text))
     if title.min_points is not None:
         shown = points.map(lambda p: f"{p:g}")
         short = (points + points_open) < title.min_points
@@ -217,10 +216,9 @@ def _judge_criteria(
             + f" chưa đạt {title.min_points:g} điểm",
         )
         verdict.lack(~short & (points < title.min_points), "Tổng điểm: còn ô trống")
-    partial = np.where(
-        fail_text != "",
-        "Đạt " + passed.astype(str) + f"/{n} tiêu chí; chưa đạt: " + failure,
-        "",
+    some_failed = fail_text != ""
+    partial = _worded(
+        some_failed, passed, fail_text, lambda fail, ok: f"Đạt {ok}/{n} tiêu chí; chưa đạt: {fail}"
     )
     columns = {"criteria_passed": passed}
     if any(c.rules.earns_points for c in criteria):
@@ -228,6 +226,22 @@ def _judge_criteria(
     for criterion in criteria:
         columns[criterion.code] = _status(found.passes[criterion.code])
     return pd.DataFrame(columns, index=index), partial
+
+
+def _worded(
+    mask: np.ndarray, passed: pd.Series, fail_text: np.ndarray, words: Callable[[str, int], str]
+) -> np.ndarray:
+    """``words`` of each row's failed pieces and count of criteria passed where ``mask`` holds
+    ('' elsewhere), made once per distinct pair: a district's 300,000 rows share a few."""
+    texts = filled(len(mask), "")
+    rows = np.flatnonzero(mask)
+    made: dict[tuple[str, int], str] = {}
+    pairs = zip(fail_text[rows].tolist(), passed.to_numpy()[rows].tolist(), strict=True)
+    texts[rows] = np.array(
+        [made[k] if k in made else made.setdefault(k, words(*k)) for k in pairs],
+        dtype=object,
+    )
+    return texts
 
 
 def _fail_pieces(criterion: Criterion, is_false: pd.Series, values: pd.Series | None) -> np.ndarray:
