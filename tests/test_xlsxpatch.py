@@ -266,3 +266,33 @@ def test_rows_with_a_long_wrapped_text_are_made_tall(form: Path, tmp_path: Path)
     assert ws.row_dimensions[3].height == 45
     assert ws.row_dimensions[2].height is None
     assert ws["B3"].value == long_reason
+
+
+def test_rows_and_cells_naming_their_reference_last_are_still_found(form: Path, tmp_path: Path):
+    """Producers write a row's or cell's reference first, where it is looked for directly; the
+    schema allows it anywhere in the tag, and then the rows and cells are gone through."""
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(form) as src, zipfile.ZipFile(moved, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'<row r="(\d+)"', rb'<row thickTop="0" r="\1"', data)
+                data = re.sub(rb'<c r="([A-Z]+\d+)"( s="\d+")', rb'<c\2 r="\1"', data)
+            dst.writestr(info, data)
+    row = _first_data_row(moved)
+    refs = [f"C{row}", f"D{row + 1}", f"AB{row + 1}", f"B{row + 300}"]  # the last two: no cell
+    out = tmp_path / "out.xlsx"
+    xlsxpatch.mark_workbook(moved, out, [Mark(CD, ref, True, ref) for ref in refs], [])
+    ws = openpyxl.load_workbook(out)[CD]
+    for ref in refs:
+        assert ws[ref].fill.fgColor.rgb == xlsxpatch.ERROR_RGB and ws[ref].comment.text == ref
+    assert CalamineWorkbook.from_path(str(out)).get_sheet_by_name(CD).to_python() == (
+        CalamineWorkbook.from_path(str(moved)).get_sheet_by_name(CD).to_python()
+    )
+    with zipfile.ZipFile(out) as book:
+        sheets = [book.read(n) for n in book.namelist() if "worksheets/sheet" in n]
+    xml = next(sheet for sheet in sheets if b"<legacyDrawing" in sheet)  # the marked one
+    numbers = [int(n) for n in re.findall(rb'<row\b[^>]*?\br="(\d+)"', xml)]
+    assert numbers == sorted(set(numbers))  # each row once, in order: none added twice
+    for ref in refs:
+        assert xml.count(f' r="{ref}"'.encode()) == 1

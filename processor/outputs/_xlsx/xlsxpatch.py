@@ -29,7 +29,7 @@ import posixpath
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -750,33 +750,44 @@ def _mark_cells(xml: str, marks: list[Mark], styles: _Styles) -> str:
         wanted[row][col] = error
     pieces: list[str] = []
     position = 0
-    rows = sorted(wanted)
-    # Only the start tags are matched: scanning each row's cells with a regular expression was
-    # most of the time spent marking a unit's sheet. Rows are in order, so the scan stops at
-    # the last marked one.
-    for match in _ROW_START.finditer(body):
-        if not rows:
-            break
-        number = int(match.group(1))
-        while rows and rows[0] < number:
-            row = rows.pop(0)
-            pieces.append(body[position : match.start()])
-            position = match.start()
+    for row in sorted(wanted):
+        at, match = _find(body, f'<row r="{row}"', _ROW_START, int, row, position)
+        pieces.append(body[position:at])
+        position = at
+        if match is None:  # the row has no element: made, before the next row
             pieces.append(_new_row(row, wanted[row], col_styles, styles))
-        if rows and rows[0] == number:
-            rows.pop(0)
-            end = match.end()
-            if not match.group(0).endswith("/>"):
-                end = body.index("</row>", end) + len("</row>")
-            pieces.append(body[position : match.start()])
-            pieces.append(
-                _edit_row(body[match.start() : end], number, wanted[number], col_styles, styles)
-            )
-            position = end
+            continue
+        end = match.end()
+        if not match.group(0).endswith("/>"):
+            end = body.index("</row>", end) + len("</row>")
+        pieces.append(_edit_row(body[at:end], row, wanted[row], col_styles, styles))
+        position = end
     pieces.append(body[position:])
-    for row in rows:
-        pieces.append(_new_row(row, wanted[row], col_styles, styles))
     return xml[:open_end] + "".join(pieces) + xml[close:]
+
+
+def _find(
+    text: str,
+    start_tag: str,
+    pattern: re.Pattern[str],
+    number: Callable[[str], int],
+    wanted: int,
+    position: int,
+) -> tuple[int, re.Match[str] | None]:
+    """Where the row or cell numbered ``wanted`` begins in ``text`` from ``position`` on (rows
+    and cells ascend, as the schema asks), with its match of ``pattern``; else where it would
+    go (before the first one numbered higher), and None. Producers write the reference first
+    (``start_tag``): it is found at once, instead of going through every row or cell before it,
+    which was most of the time spent marking a unit's sheet."""
+    at = text.find(start_tag, position)
+    match = pattern.match(text, at) if at >= 0 else None
+    if match is not None and number(match.group(1)) == wanted:
+        return at, match
+    for match in pattern.finditer(text, position):
+        found = number(match.group(1))
+        if found >= wanted:
+            return match.start(), match if found == wanted else None
+    return len(text), None
 
 
 def _new_row(
@@ -806,28 +817,20 @@ def _edit_row(
         raise Unsupported("cells without references")
     pieces: list[str] = []
     position = 0
-    pending = sorted(cols.items())
-    for match in _CELL.finditer(inner):
-        col = column_index(match.group(1))
-        while pending and pending[0][0] < col:
-            new_col, err = pending.pop(0)
-            base = row_style if row_style is not None else col_styles.get(new_col, 0)
-            pieces.append(inner[position : match.start()])
-            position = match.start()
-            pieces.append(
-                f'<c r="{column_letter(new_col)}{number}" s="{styles.marked(base, err)}"/>'
-            )
-        if pending and pending[0][0] == col:
-            _, err = pending.pop(0)
-            cell = match.group(0)
-            base = int(_attr(cell, "s") or 0)
-            pieces.append(inner[position : match.start()])
-            pieces.append(_set_attr(cell, "s", str(styles.marked(base, err))))
-            position = match.end()
+    for col, err in sorted(cols.items()):
+        ref = f"{column_letter(col)}{number}"
+        at, match = _find(inner, f'<c r="{ref}"', _CELL, column_index, col, position)
+        pieces.append(inner[position:at])
+        position = at
+        if match is None:  # an empty cell: made, before the next cell
+            base = row_style if row_style is not None else col_styles.get(col, 0)
+            pieces.append(f'<c r="{ref}" s="{styles.marked(base, err)}"/>')
+            continue
+        cell = match.group(0)
+        base = int(_attr(cell, "s") or 0)
+        pieces.append(_set_attr(cell, "s", str(styles.marked(base, err))))
+        position = match.end()
     pieces.append(inner[position:])
-    for new_col, err in pending:
-        base = row_style if row_style is not None else col_styles.get(new_col, 0)
-        pieces.append(f'<c r="{column_letter(new_col)}{number}" s="{styles.marked(base, err)}"/>')
     return head + "".join(pieces) + tail
 
 
@@ -862,7 +865,10 @@ def _attach_comments(
     )
     rels = _add_relationship(rels, vml_id, _REL_VML, posixpath.relpath(vml_part, folder))
     package.put(rels_part, rels)
-    at = min((i for i in (xml.find(t) for t in _AFTER_LEGACY) if i >= 0), default=-1)
+    # Every element after <legacyDrawing> comes after the cells: looking for each of them
+    # through a unit's cells cost more than the rest of marking them.
+    tail = max(xml.rfind("</sheetData>"), 0)
+    at = min((i for i in (xml.find(t, tail) for t in _AFTER_LEGACY) if i >= 0), default=-1)
     if at < 0:
         raise Unsupported("no </worksheet>")
     # Declared on the element: producers differ in where (and whether) they bind r:.
