@@ -39,7 +39,7 @@ LINE_HEIGHT = 15  # points, one line of 11 pt Times New Roman
 CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column width
 
 
-@functools.lru_cache(maxsize=65536)  # reasons and messages recur across rows and units
+@functools.lru_cache(maxsize=65536)  # the same headers and labels, in every form
 def line_count(text: str, per_line: int) -> int:
     """Lines ``text`` needs wrapped at ``per_line`` characters (textwrap's count, a word with
     hyphens kept whole: Excel and LibreOffice may break after a hyphen, so the count errs on
@@ -61,10 +61,14 @@ def row_heights(
     lines: dict[int, int] = {}
     for values, width in columns:
         per_line = max(1, int(width * chars_per_width) - 1)
+        # Reasons and messages recur thousands of times in a column: each is wrapped once.
+        counts: dict[str, int] = {}
         # Most cells fit on one line: only the long ones are wrapped word by word.
         for i, value in enumerate(values):
             if isinstance(value, str) and (len(value) > per_line or "\n" in value):
-                count = line_count(value, per_line)
+                count = counts.get(value)
+                if count is None:
+                    count = counts[value] = line_count(value, per_line)
                 if count > lines.get(i, 1):
                     lines[i] = count
     return {i: line_height * count for i, count in sorted(lines.items())}
