@@ -296,3 +296,31 @@ def test_rows_and_cells_naming_their_reference_last_are_still_found(form: Path, 
     assert numbers == sorted(set(numbers))  # each row once, in order: none added twice
     for ref in refs:
         assert xml.count(f' r="{ref}"'.encode()) == 1
+
+
+def test_a_table_given_by_columns_is_written_as_the_same_rows_given_one_by_one(
+    form: Path, tmp_path: Path
+):
+    header = ["Tên", "Năm", "Lý do", "Kết quả"]
+    body = [["An", 1990, None, "Đạt"], ["Bình", 1985, "Chưa đủ 18 tuổi", None]]
+    columns = [[row[j] for row in body] for j in range(len(header))]
+    layout = {
+        "widths": {0: 20, 2: 30},
+        "wrap_columns": frozenset({2}),
+        "center_columns": frozenset({1}),
+        "heights": {2: 30},
+        "autofilter_from_row": 1,
+    }
+    sheets = [
+        NewSheet("Kết quả", [header, *body], ["header", "plain", "plain"], **layout),
+        NewSheet("Kết quả", [header], ["header"], table=columns, **layout),
+    ]
+    parts = []
+    for n, sheet in enumerate(sheets):
+        xlsxpatch.mark_workbook(form, tmp_path / f"{n}.xlsx", [], [sheet])
+        with zipfile.ZipFile(tmp_path / f"{n}.xlsx") as book:
+            parts.append({name: book.read(name) for name in book.namelist()})
+    assert parts[0] == parts[1]
+    ws = openpyxl.load_workbook(tmp_path / "1.xlsx")["Kết quả"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == body
+    assert ws.auto_filter.ref == "A1:D3"

@@ -62,8 +62,11 @@ def title_lines(
     ):
         if not shown or frame.empty or "outcome" not in frame:
             continue
-        achieved = thousands(int((frame["outcome"] == S.ACHIEVED).sum()))
-        not_eligible = thousands(int((frame["outcome"] == S.NOT_ELIGIBLE).sum()))
+        # Compared as plain objects: a pandas comparison per title cost more than the rest of
+        # a feedback's first sheet (a blank outcome is None, never equal).
+        outcomes = frame["outcome"].to_numpy(dtype=object, na_value=None)
+        achieved = thousands(int((outcomes == S.ACHIEVED).sum()))
+        not_eligible = thousands(int((outcomes == S.NOT_ELIGIBLE).sum()))
         lines.append(
             f"{title.name}: {achieved}/{thousands(len(frame))} {word} đạt "
             f"({not_eligible} {word} {S.NOT_ELIGIBLE.lower()})"

@@ -101,7 +101,8 @@ def shown_results(catalogue: Catalogue, results: Results) -> Results:
 
 
 def _unit_results(results: Results, unit: Unit) -> dict[str, pd.DataFrame]:
-    """The unit's rows of each level; a worker's job holds only them (then nothing is copied)."""
+    """The unit's rows of each level, by key of RESULTS_SHEETS; a worker's job holds only them
+    (then nothing is copied)."""
     out = {}
     for key in RESULTS_SHEETS:
         frame = getattr(results, key)
@@ -134,13 +135,15 @@ def write_feedback(
         and not any(i.code in _UNREADABLE for i in target.issues)
     )
 
+    shown = _unit_results(results, unit)
+
     def page(how: str) -> _Page:
-        return _page(catalogue, unit, period, own, mine, results, how)
+        return _page(catalogue, unit, period, own, mine, shown, how)
 
     note = ""
     if marked and editable and target is not None:
         try:
-            return _patch_own_workbook(path, target, catalogue, unit, mine, results, page(_MARKED))
+            return _patch_own_workbook(path, target, catalogue, unit, mine, shown, page(_MARKED))
         except xlsxpatch.Unsupported as exc:
             # A layout xlsxpatch does not edit (its docstring says which it does): the unit
             # gets the list below, told why its cells are not coloured. Any other error is a
@@ -150,13 +153,13 @@ def write_feedback(
                 f"Các ô không tô màu được trên tệp {target.name}: chương trình chưa sửa được "
                 f"cách tệp này được lưu ({exc})."
             )[:300]
-    return _plain_feedback(path, catalogue, unit, results, page(f"{note} {_LISTED}".strip()))
+    return _plain_feedback(path, catalogue, unit, shown, page(f"{note} {_LISTED}".strip()))
 
 
-def _left_out(unit: Unit, results: Results) -> str:
-    """Who registration leaves out of the unit's results, said on the first sheet: each row's
-    Lý do says why, but a clean form's feedback must not read as if everyone counted."""
-    row = results.units[results.units["unit_code"] == unit.code]
+def _left_out(row: pd.DataFrame) -> str:
+    """Who registration leaves out of the unit's results (its ``row`` of the units' results),
+    said on the first sheet: each row's Lý do says why, but a clean form's feedback must not
+    read as if everyone counted."""
     keys = {"citizens_not_registered": "công dân", "households_not_registered": "hộ"}
     if row.empty or not set(keys) <= set(row.columns):
         return ""
@@ -188,7 +191,7 @@ def _page(
     period: Period,
     own: list[Submission],
     issues: list[Issue],
-    results: Results,
+    results: dict[str, pd.DataFrame],
     how: str,
 ) -> _Page:
     """What a tổ trưởng reads first: what was received, how many reach each title so far, how
@@ -228,14 +231,13 @@ def _received(own: list[Submission]) -> list[tuple[str, str]]:
 
 
 def _results_so_far(
-    catalogue: Catalogue, unit: Unit, period: Period, results: Results
+    catalogue: Catalogue, unit: Unit, period: Period, mine: dict[str, pd.DataFrame]
 ) -> list[tuple[str, str]]:
     """2. How many reach each title so far, and whom registration leaves out."""
-    mine = _unit_results(results, unit)
     counts = title_lines(catalogue, unit, mine["citizens"], mine["households"], mine["units"])
     lines = [(f"2. Kết quả đến {period.label}:", "heading")]
     lines += [(f"   - {line}", "text") for line in counts or ["Chưa có kết quả."]]
-    left_out = _left_out(unit, results)
+    left_out = _left_out(mine["units"])
     if left_out:
         lines.append((f"   {left_out}", "text"))
     return lines
@@ -313,7 +315,7 @@ def _list_widths(page: _Page) -> dict[int, float]:
 
 
 def _plain_feedback(
-    path: Path, catalogue: Catalogue, unit: Unit, results: Results, page: _Page
+    path: Path, catalogue: Catalogue, unit: Unit, results: dict[str, pd.DataFrame], page: _Page
 ) -> Path:
     with atomic_path(path) as tmp:
         book = Book(tmp)
@@ -344,7 +346,9 @@ def _plain_feedback(
     return path
 
 
-def _results_sheets(book: Book, catalogue: Catalogue, unit: Unit, results: Results) -> None:
+def _results_sheets(
+    book: Book, catalogue: Catalogue, unit: Unit, results: dict[str, pd.DataFrame]
+) -> None:
     for name, frame, columns in _result_frames(catalogue, unit, results):
         ws = book.sheet(name)
         widths = register_widths(catalogue, frame, columns)
@@ -353,18 +357,18 @@ def _results_sheets(book: Book, catalogue: Catalogue, unit: Unit, results: Resul
 
 
 def _result_frames(
-    catalogue: Catalogue, unit: Unit, results: Results
+    catalogue: Catalogue, unit: Unit, results: dict[str, pd.DataFrame]
 ) -> list[tuple[str, pd.DataFrame, dict[str, str]]]:
-    """(sheet name, rows, column labels) of the unit's results, in the order they are shown."""
+    """(sheet name, rows, column labels) of the unit's ``results`` (_unit_results), in the
+    order they are shown. A frame may hold other columns: each sheet reads its own by label
+    (copying the units' row without the counts _left_out reads cost more than its sheet)."""
     labels = _labels(catalogue)
     out = []
-    for key, frame in _unit_results(results, unit).items():
+    for key, frame in results.items():
         if frame.empty or (key == "units" and not unit.is_tdp):
             continue
         columns = {c: label for c, label in labels[key].items() if c in frame.columns}
-        # A worker's job holds only these columns, in this order (shown_results): no copy.
-        shown = frame if list(frame.columns) == list(columns) else frame[list(columns)]
-        out.append((RESULTS_SHEETS[key], shown, columns))
+        out.append((RESULTS_SHEETS[key], frame, columns))
     return out
 
 
@@ -379,7 +383,7 @@ def _patch_own_workbook(
     catalogue: Catalogue,
     unit: Unit,
     issues: list[Issue],
-    results: Results,
+    results: dict[str, pd.DataFrame],
     page: _Page,
 ) -> Path:
     """The unit's workbook marked by editing its XML (_xlsx.xlsxpatch): no full load."""
@@ -429,19 +433,21 @@ def _result_sheet(
     catalogue: Catalogue, name: str, frame: pd.DataFrame, columns: dict[str, str]
 ) -> xlsxpatch.NewSheet:
     """One level's results, as _results_sheets writes them (write_table, print_wide)."""
-    rows = frame.to_numpy(dtype=object).tolist()
     keys = list(columns)
+    # Each column read once, as write_table reads it (Series.tolist), and kept as a column.
+    values = [frame[key].tolist() for key in keys]
     # Widths are taken from the first rows (column_width), reasons' heights from all.
     widths = register_widths(catalogue, frame, columns)
-    reasons = [(frame[key].tolist(), widths[key]) for key in keys if key == "reason"]
+    reasons = [(values[j], widths[key]) for j, key in enumerate(keys) if key == "reason"]
     pages = pages_across(list(widths.values()), sum(list(widths.values())[:REGISTER_KEYS]))
     return xlsxpatch.NewSheet(
         name,
-        rows=[list(columns.values()), *rows],
-        row_styles=["header", *["plain"] * len(rows)],
+        rows=[list(columns.values())],
+        row_styles=["header"],
+        table=values,
         widths=dict(enumerate(widths.values())),
         wrap_columns=frozenset(j for j, key in enumerate(keys) if key == "reason"),
-        center_columns=frozenset(j for j, key in enumerate(keys) if numbers(frame[key].tolist())),
+        center_columns=frozenset(j for j, column in enumerate(values) if numbers(column)),
         freeze_first_row=True,
         autofilter_from_row=1,
         print_title_row=1,

@@ -114,6 +114,13 @@ class NewSheet:
     print_title_row: int | None = None  # 1-based row printed again at the top of every page
     pages_across: int = 1  # pages side by side the sheet is fitted to (book.pages_across)
     print_title_columns: int = 0  # first columns printed again on every page across
+    # Plain rows after ``rows``, given column by column (a frame's columns, as read): made
+    # into cells by column, they are not turned into rows to be taken apart again.
+    table: list[list[object]] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) + (len(self.table[0]) if self.table else 0)
 
 
 def _opening(element: str) -> int:
@@ -1053,12 +1060,14 @@ class _CellStyles:
 
 def _sheet_xml(sheet: NewSheet, styles: _Styles, *, selected: bool) -> str:
     width = max((len(r) for r in sheet.rows), default=1)
+    if sheet.table:
+        width = max(width, len(sheet.table))
     plain = f' s="{styles.named("plain")}"'
     wrap = f' s="{styles.named("wrap")}"'
     center = f' s="{styles.named("center")}"' if sheet.center_columns else plain
     cell_styles = _CellStyles(plain, wrap, center, f' s="{styles.named("date")}"')
     rows = _sheet_rows(sheet, styles, cell_styles, [column_letter(c) for c in range(width)])
-    last = f"{column_letter(width - 1)}{max(len(sheet.rows), 1)}"
+    last = f"{column_letter(width - 1)}{max(sheet.row_count, 1)}"
     return _worksheet(sheet, "".join(rows), last, selected=selected)
 
 
@@ -1074,7 +1083,7 @@ def _sheet_rows(
             plain_run.append(values)
             continue
         if plain_run:
-            rows += _plain_rows(sheet, cell_styles, plain_run, len(rows) + 1)
+            rows += _plain_run(sheet, cell_styles, plain_run, len(rows) + 1)
             plain_run = []
         r = len(rows) + 1
         style = f' s="{styles.named(kind)}"'
@@ -1085,23 +1094,38 @@ def _sheet_rows(
                 cells.append(f'<c r="{letters[c]}{r}"{body}')
         rows.append(f"{_row_tag(sheet, r)}{''.join(cells)}</row>")
     if plain_run:
-        rows += _plain_rows(sheet, cell_styles, plain_run, len(rows) + 1)
+        rows += _plain_run(sheet, cell_styles, plain_run, len(rows) + 1)
+    if sheet.table:
+        rows += _plain_rows(sheet, cell_styles, sheet.table, len(rows) + 1, len(sheet.table[0]))
     return rows
 
 
-def _plain_rows(
+def _plain_run(
     sheet: NewSheet, cell_styles: _CellStyles, run: list[list[object]], first: int
 ) -> list[str]:
-    """Rows ``first``… made column by column, each distinct value once, as fastrows makes the
-    summary's. A blank cell is written with its column's style, as xlsxwriter writes the
-    summary's: it looks the same, and rows without gaps take fastrows' quicker path."""
+    """A run of plain rows given row by row, a short row's missing values blank."""
+    columns = list(itertools.zip_longest(*run))
+    return _plain_rows(sheet, cell_styles, columns, first, len(run))
+
+
+def _plain_rows(
+    sheet: NewSheet,
+    cell_styles: _CellStyles,
+    columns: Sequence[Sequence[object]],
+    first: int,
+    count: int,
+) -> list[str]:
+    """``count`` rows from ``first`` on, made from their ``columns``, each distinct value once,
+    as fastrows makes the summary's. A blank cell is written with its column's style, as
+    xlsxwriter writes the summary's: it looks the same, and rows without gaps take fastrows'
+    quicker path."""
     bodies = []
-    for c, values in enumerate(itertools.zip_longest(*run)):
+    for c, values in enumerate(columns):
         style = cell_styles.of_column(sheet, c)
         bodies.append(cell_bodies(values, style, cell_styles.date, f"{style}/>", False))
-    numbers = list(range(first, first + len(run)))
+    numbers = list(range(first, first + count))
     if bodies and all(map(all, bodies)):  # a blank cell has its column's style: always
-        last = first + len(run)
+        last = first + count
         tags = {i + 1: _row_tag(sheet, i + 1) for i in sheet.heights if first <= i + 1 < last}
         return row_elements(bodies, 0, numbers, tags)
     return [f"{_row_tag(sheet, r)}{cells}</row>" for r, cells in row_cells(bodies, 0, numbers)]
@@ -1133,7 +1157,7 @@ def _worksheet(sheet: NewSheet, rows: str, last: str, *, selected: bool) -> str:
     )
     order = ' pageOrder="overThenDown"' if sheet.pages_across > 1 else ""
     autofilter = ""
-    if sheet.autofilter_from_row is not None and len(sheet.rows) >= sheet.autofilter_from_row:
+    if sheet.autofilter_from_row is not None and sheet.row_count >= sheet.autofilter_from_row:
         autofilter = f'<autoFilter ref="A{sheet.autofilter_from_row}:{last}"/>'
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
