@@ -34,15 +34,26 @@ def citizen_key(frame: pd.DataFrame) -> pd.Series:
     birth date and household. The unit is part of it: a unit's forms decide for its own rows
     only, so a CCCD registered in TDP03's January form is not registered on TDP04's form.
 
-    Built column by column: a row-wise join took a second per 25,000 citizens."""
+    Each row's text made in one pass over the columns' values: a row-wise join took a second
+    per 25,000 citizens, and text Series added to one another (an array per step) most of a
+    second per district month."""
     if frame.empty:
         return pd.Series(dtype=object)
-    unit = frame["unit_code"].astype(str) + "|"
-    fallback = unit + _key_part(frame["full_name"])
-    for column in ("birth_date", "household_code"):
-        fallback = fallback + "|" + _key_part(frame[column])
+    name, birth, household = (
+        _key_part(frame[column]) for column in ("full_name", "birth_date", "household_code")
+    )
     cccd = frame["cccd"]
-    return (unit + cccd.astype(str)).where(~_blanks(cccd), "~" + fallback)
+    rows = zip(
+        frame["unit_code"].astype(str).tolist(),
+        cccd.astype(str).tolist(),
+        _blanks(cccd).tolist(),
+        name,
+        birth,
+        household,
+        strict=True,
+    )
+    keys = [f"~{u}|{n}|{b}|{h}" if blank else f"{u}|{i}" for u, i, blank, n, b, h in rows]
+    return pd.Series(keys, index=frame.index)
 
 
 def _blanks(series: pd.Series) -> np.ndarray:
@@ -54,9 +65,15 @@ def _blanks(series: pd.Series) -> np.ndarray:
     return pd.isna(values) | spaces
 
 
-def _key_part(series: pd.Series) -> pd.Series:
+def _key_part(series: pd.Series) -> list[str]:
     """Each value as a key holds it: its text cut to a date's 10 characters, '' when blank."""
-    return series.astype(str).str[:10].mask(_blanks(series), "")
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) == "date":
+        # A district's 300,000 birth dates fall on some 25,000 days: each made text once.
+        codes, days = pd.factorize(values)  # missing: code -1, the ''
+        return np.array([*(str(day)[:10] for day in days), ""], dtype=object)[codes].tolist()
+    texts = series.astype(str).tolist()
+    return ["" if blank else text[:10] for text, blank in zip(texts, _blanks(series), strict=True)]
 
 
 def household_key(frame: pd.DataFrame) -> pd.Series:
