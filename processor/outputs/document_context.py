@@ -10,9 +10,9 @@ decision never shows a CCCD number or a full birth date.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -45,21 +45,7 @@ Row = dict[str, Any]
 
 def _text(value: Any) -> str:
     """NFC text with spaces collapsed; NaN/None -> "" (forms may bring NFD from macOS)."""
-    try:  # names, units and genders repeat across a district's 200,000 recognised rows
-        return _text_of(type(value), value)
-    except TypeError:  # an unhashable value
-        return _plain_text(value)
-
-
-def _plain_text(value: Any) -> str:
     return "" if value is None or is_missing(value) else nfc(str(value))
-
-
-# A pure function of the value, cached: a decision's thousands of rows repeat a few hundred
-# units, titles and criteria. Keyed by type too: 1, 1.0 and True differ.
-@functools.lru_cache(maxsize=1 << 16)
-def _text_of(kind: type, value: Any) -> str:
-    return _plain_text(value)
 
 
 def _col(frame: pd.DataFrame, name: str) -> list[Any]:
@@ -100,8 +86,6 @@ def _initials(text: str) -> str:
     return "".join(letters).upper()
 
 
-# Cached: each of a decision's rows sorts by its unit's code, and a district has a few hundred.
-@functools.lru_cache(maxsize=1 << 12)
 def code_key(code: str) -> tuple:
     """Unit code order, numbers compared as numbers (TDP2 < TDP10)."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(code)))
@@ -251,15 +235,22 @@ def _plan(catalogue: Catalogue, year: int, agency: str, ward: str) -> str:
 # --- lists ----------------------------------------------------------------------------------------
 
 
-# The same names are sorted for the decision, the Tờ trình and the Biên bản: compute keys once.
-_name_key = functools.lru_cache(maxsize=1 << 17)(name_sort_key)
-
-
 def _ordered(frame: pd.DataFrame, name_column: str | None) -> pd.DataFrame:
     """Grouped by unit (code order), then Vietnamese name order (SPEC §6)."""
-    units = [code_key(c) for c in _col(frame, "unit_code")]
-    names = [_name_key(_text(n)) for n in _col(frame, name_column)] if name_column else units
+    units = _keyed(_col(frame, "unit_code"), code_key)
+    names = (
+        _keyed([_text(n) for n in _col(frame, name_column)], name_sort_key)
+        if name_column
+        else units
+    )
     return frame.iloc[sorted(range(len(frame)), key=lambda i: (units[i], names[i]))]
+
+
+def _keyed(values: list[Any], key: Callable[[Any], tuple]) -> list[tuple]:
+    """Each value's sort key, made once per distinct value: a decision's rows repeat a few
+    hundred units, and a name's key takes tens of microseconds."""
+    made = {value: key(value) for value in dict.fromkeys(values)}
+    return [made[value] for value in values]
 
 
 def _unit_names(catalogue: Catalogue, frame: pd.DataFrame) -> list[str]:

@@ -16,7 +16,6 @@ silently breaks the document.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
@@ -33,7 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -78,22 +77,6 @@ class Sandbox(SandboxedEnvironment):
         if source not in self._compiled:
             self._compiled[source] = super().from_string(source)
         return self._compiled[source]
-
-
-class _Template(DocxTemplate):
-    """docxtpl's template, its XML patched for Jinja once per source: `patch_xml` is a pure
-    function of the XML (a dozen regular expressions over the whole body), and each unit's
-    Tờ trình and Biên bản patched the same body again (a fifth of their render)."""
-
-    _patched: ClassVar[dict[str, str]] = {}
-
-    def patch_xml(self, src_xml: str) -> str:
-        patched = self._patched.get(src_xml)
-        if patched is None:
-            if len(self._patched) >= 32:  # a folder has a handful of templates and parts
-                self._patched.clear()
-            patched = self._patched[src_xml] = super().patch_xml(src_xml)
-        return patched
 
 
 @dataclass(frozen=True)
@@ -174,9 +157,10 @@ def _syntax_problem(env: jinja2.Environment, paragraph: str) -> str | None:
 class _Renderer:
     """Renders the templates of one folder into .docx files, in the sandbox."""
 
-    def __init__(self, folder: Path, env: Sandbox | None = None) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.env = env or Sandbox()
+        # Its own sandbox: the templates a renderer compiles are kept for its files only.
+        self.env = Sandbox()
         # The last marked render: a title's certificates differ only in their rows.
         self._last: tuple[str, bytes] = ("", b"")
 
@@ -210,7 +194,7 @@ class _Renderer:
                         f"bản: {', '.join(sorted(context))}."
                     )
         with _template_errors(path):
-            missing = _Template(path).get_undeclared_template_variables(self.env, context)
+            missing = DocxTemplate(path).get_undeclared_template_variables(self.env, context)
         missing -= {"loop"}
         if missing:
             tags = ", ".join("{{ " + tag + " }}" for tag in sorted(missing))
@@ -226,7 +210,7 @@ class _Renderer:
         small, lists = docx_lists.marked(context)
         key = name + json.dumps(small, sort_keys=True, default=str, ensure_ascii=False)
         if self._last[0] != key:
-            template = _Template(path)
+            template = DocxTemplate(path)
             buffer = BytesIO()
             with _template_errors(path):
                 template.render(_pictures(template, small), self.env, autoescape=True)
@@ -515,14 +499,8 @@ def forked_pool(workers: int | None) -> Iterator[tuple[ProcessPoolExecutor | Non
 _PARALLEL_FROM = 12
 
 
-@functools.cache
-def _sandbox() -> Sandbox:
-    """One sandbox a process: it keeps each template's compiled source (see Sandbox)."""
-    return Sandbox()
-
-
 def _render_task(folder: Path, out_dir: Path, task: Task) -> list[Path]:
-    renderer = _Renderer(folder, _sandbox())
+    renderer = _Renderer(folder)
     return [renderer.render(name, context, out_dir / file) for name, context, file in task.jobs()]
 
 

@@ -8,7 +8,6 @@ Vietnamese text.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import math
 import textwrap
@@ -39,7 +38,6 @@ LINE_HEIGHT = 15  # points, one line of 11 pt Times New Roman
 CHARS_PER_WIDTH = 1.45  # 11 pt Times New Roman characters per unit of column width
 
 
-@functools.lru_cache(maxsize=65536)  # the same headers and labels, in every form
 def line_count(text: str, per_line: int) -> int:
     """Lines ``text`` needs wrapped at ``per_line`` characters (textwrap's count, a word with
     hyphens kept whole: Excel and LibreOffice may break after a hyphen, so the count errs on
